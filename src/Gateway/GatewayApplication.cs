@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Clients;
+using Reka.Gateway.Inference;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Passthrough;
+using Reka.Gateway.Proxy;
+using Reka.Gateway.Uploads;
+
+namespace Reka.Gateway;
+
+/// <summary>The gateway's composition: each feature wires itself; this file orders them.</summary>
+public static class GatewayApplication
+{
+    /// <summary>Registers every feature's services and settings.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Logging.ClearProviders().AddJsonConsole(options =>
+        {
+            options.UseUtcTimestamp = true;
+            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
+        builder.Services.AddGatewayProblemDetails();
+        builder.Services.AddGatewayOpenApi();
+        builder.Services.AddGatewayHealthChecks();
+
+        builder.AddClients();
+        builder.AddProxy();
+        builder.AddInference();
+        builder.AddUploads();
+        return builder;
+    }
+
+    /// <summary>Builds the request pipeline and maps every route.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseGatewayProblemDetails();
+        app.MapGatewayOpenApi();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.UseProxyRouteBodyLimits();
+
+        app.MapHealthEndpoints();
+        app.MapInferenceApi();
+        app.MapUploadsApi();
+        app.MapPassthroughApi();
+        return app;
+    }
+
+    /// <summary>
+    /// Checks every setting. A bad one is reported as one clear line on standard error, not a
+    /// stack trace, and the caller should exit (code 2).
+    /// </summary>
+    public static bool HasValidConfiguration(this WebApplication app)
+    {
+        try
+        {
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+            return true;
+        }
+        catch (Exception e) when (e is OptionsValidationException or AggregateException)
+        {
+            var failures = e is AggregateException many
+                ? many.InnerExceptions.OfType<OptionsValidationException>().SelectMany(v => v.Failures)
+                : ((OptionsValidationException)e).Failures;
+            Console.Error.WriteLine("gateway: cannot start: " + string.Join(" ", failures));
+            return false;
+        }
+    }
+}

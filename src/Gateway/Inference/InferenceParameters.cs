@@ -1,0 +1,89 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Reka.Gateway.Inference;
+
+/// <summary>
+/// A submit as the gateway reads it: the body parsed into a JSON object (or why it is not one).
+/// Bound from the request body with <see cref="BindAsync"/>, under the route's body cap.
+/// </summary>
+public sealed class SubmitInferenceRequest
+{
+    /// <summary>The parsed body, or null when it is not a JSON object.</summary>
+    public JsonObject? Body { get; private init; }
+
+    /// <summary>Why <see cref="Body"/> is null.</summary>
+    public string? BodyError { get; private init; }
+
+    /// <summary>The <c>input</c> field.</summary>
+    public JsonNode? Input => Body?["input"];
+
+    /// <summary>The <c>webhook_url</c> field.</summary>
+    public JsonNode? WebhookUrl => Body?["webhook_url"];
+
+    /// <summary>Reads and parses the request body.</summary>
+    /// <exception cref="BadHttpRequestException">The body exceeds the route's cap (413).</exception>
+    public static async ValueTask<SubmitInferenceRequest?> BindAsync(HttpContext context)
+    {
+        try
+        {
+            var node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            return node is JsonObject body
+                ? new SubmitInferenceRequest { Body = body }
+                : new SubmitInferenceRequest { BodyError = "The body must be a JSON object." };
+        }
+        catch (JsonException e)
+        {
+            return new SubmitInferenceRequest { BodyError = $"The body is not valid JSON ({e.Message})." };
+        }
+    }
+}
+
+/// <summary>Query of the list call, as raw strings so that bad values get named errors.</summary>
+public sealed class ListInferenceQuery
+{
+    /// <summary>Exact-match endpoint filter, e.g. <c>kling-v3-pro/image-to-video</c>.</summary>
+    [FromQuery(Name = "endpoint_id")] public string? EndpointId { get; init; }
+
+    /// <summary>Capability segment filter, e.g. <c>text-to-image</c>.</summary>
+    [FromQuery(Name = "capability")] public string? Capability { get; init; }
+
+    /// <summary>Model segment filter, e.g. <c>kling-v3-pro</c>.</summary>
+    [FromQuery(Name = "model_id")] public string? ModelId { get; init; }
+
+    /// <summary>Lifecycle status filter.</summary>
+    [FromQuery(Name = "status")] public string? Status { get; init; }
+
+    /// <summary>Inclusive lower bound on <c>created_at</c>, ISO 8601.</summary>
+    [FromQuery(Name = "start")] public string? Start { get; init; }
+
+    /// <summary>Exclusive upper bound on <c>created_at</c>, ISO 8601.</summary>
+    [FromQuery(Name = "end")] public string? End { get; init; }
+
+    /// <summary>Expansions; <c>payloads</c> adds input and output to each item.</summary>
+    [FromQuery(Name = "expand")] public string[]? Expand { get; init; }
+
+    /// <summary>Page size, 1-100, default 25.</summary>
+    [FromQuery(Name = "limit")] public string? Limit { get; init; }
+
+    /// <summary>Items to skip, at least 0, default 0.</summary>
+    [FromQuery(Name = "offset")] public string? Offset { get; init; }
+}
+
+/// <summary>A path that names one inference request.</summary>
+public sealed class InferenceRequestRoute
+{
+    /// <summary>The request's id, as Reka assigned it.</summary>
+    [FromRoute(Name = "request_id")] public required string RequestId { get; init; }
+}
+
+/// <summary>Parameters of the status call.</summary>
+public sealed class InferenceStatusQuery
+{
+    /// <summary>The request's id.</summary>
+    [FromRoute(Name = "request_id")] public required string RequestId { get; init; }
+
+    /// <summary>Whether to include logs (boolean, default false).</summary>
+    [FromQuery(Name = "with_logs")] public string? WithLogs { get; init; }
+}

@@ -1,0 +1,63 @@
+using Reka.Gateway.Proxy;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Reka.Gateway.Inference;
+
+/// <summary>The forwarded routes of Reka's inference API and their transforms.</summary>
+public sealed class InferenceRoutes
+{
+    /// <summary>Creates the routes.</summary>
+    public InferenceRoutes(ProxyRouteFactory factory, JsonResponseTransform json)
+    {
+        // Answers that may carry upstream URLs are read whole to rewrite them, so they must come
+        // uncompressed.
+        void JsonAnswers(TransformBuilderContext context)
+        {
+            context.AddRequestHeaderRemove("Accept-Encoding");
+            context.AddResponseTransform(c => json.ApplyAsync(c));
+        }
+
+        Submit = factory.Create(ProxyRouteNames.Submit, context =>
+        {
+            context.AddRequestTransform(BufferedRequestBody.ApplyAsync);
+            context.AddResponseTransform(EchoIdempotencyKey);
+            JsonAnswers(context);
+        });
+        List = factory.Create(ProxyRouteNames.List, JsonAnswers);
+        Status = factory.Create(ProxyRouteNames.Status, JsonAnswers);
+        Result = factory.Create(ProxyRouteNames.Result, JsonAnswers);
+        Cancel = factory.Create(ProxyRouteNames.Cancel, JsonAnswers);
+        Models = factory.Create(ProxyRouteNames.Models);
+        Chat = factory.Create(ProxyRouteNames.Chat);
+    }
+
+    /// <summary>Submit: <c>POST /v2/inference/{model}/{capability}</c>.</summary>
+    public ProxyRoute Submit { get; }
+
+    /// <summary>List: <c>GET /v2/inference/requests</c>.</summary>
+    public ProxyRoute List { get; }
+
+    /// <summary>Status: <c>GET /v2/inference/requests/{request_id}/status</c>.</summary>
+    public ProxyRoute Status { get; }
+
+    /// <summary>Result: <c>GET /v2/inference/requests/{request_id}</c>.</summary>
+    public ProxyRoute Result { get; }
+
+    /// <summary>Cancel: <c>POST /v2/inference/requests/{request_id}/cancel</c>.</summary>
+    public ProxyRoute Cancel { get; }
+
+    /// <summary>Models: <c>GET /v2/inference/models</c>.</summary>
+    public ProxyRoute Models { get; }
+
+    /// <summary>Chat: <c>POST /v2/inference/chat/completions</c>, server-sent events streamed through.</summary>
+    public ProxyRoute Chat { get; }
+
+    // The caller learns the key its submit went with, and can retry with it safely.
+    private static ValueTask EchoIdempotencyKey(ResponseTransformContext context)
+    {
+        context.HttpContext.Response.Headers[UpstreamRetryHandler.IdempotencyKeyHeader] =
+            context.HttpContext.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader];
+        return default;
+    }
+}

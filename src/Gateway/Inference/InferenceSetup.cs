@@ -1,0 +1,19 @@
+using FluentValidation;
+
+namespace Reka.Gateway.Inference;
+
+/// <summary>Registers the inference routes and their validators.</summary>
+public static class InferenceSetup
+{
+    /// <summary>Registers the inference feature.</summary>
+    public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<InferenceRoutes>();
+        services.AddSingleton<IValidator<SubmitInferenceRequest>, SubmitInferenceValidator>();
+        services.AddSingleton<IValidator<ListInferenceQuery>, ListInferenceQueryValidator>();
+        services.AddSingleton<IValidator<InferenceRequestRoute>, InferenceRequestRouteValidator>();
+        services.AddSingleton<IValidator<InferenceStatusQuery>, InferenceStatusQueryValidator>();
+        return builder;
+    }
+}

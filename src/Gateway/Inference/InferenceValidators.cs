@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FluentValidation;
+
+namespace Reka.Gateway.Inference;
+
+/// <summary>Rules shared by the inference validators.</summary>
+public static partial class InferenceRules
+{
+    /// <summary>Longest request id accepted, in characters.</summary>
+    public const int MaxRequestIdLength = 128;
+
+    /// <summary>
+    /// A request id must be one path segment of RFC 3986 unreserved characters, 1 to
+    /// <see cref="MaxRequestIdLength"/> long, and not <c>.</c> or <c>..</c>, so it can never
+    /// change which upstream path a call reaches.
+    /// </summary>
+    public static IRuleBuilderOptions<T, string> MustBeRequestId<T>(this IRuleBuilder<T, string> rule) =>
+        rule.Must(id => RequestIdPattern().IsMatch(id) && id is not ("." or ".."))
+            .WithMessage($"'request_id' must be 1-{MaxRequestIdLength} characters of A-Z, a-z, 0-9, '-', '.', '_' or '~'.");
+
+    /// <summary>Whether <paramref name="value"/> is a boolean as Reka's API reads them.</summary>
+    public static bool IsBoolean(string value) =>
+        value.ToLowerInvariant() is "true" or "false" or "1" or "0" or "yes" or "no" or "on" or "off";
+
+    /// <summary>Parses an ISO 8601 date or date-time; null when <paramref name="value"/> is not one.</summary>
+    public static DateTimeOffset? ParseIso8601(string? value) =>
+        value is not null && Iso8601Pattern().IsMatch(value)
+        && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
+            ? parsed
+            : null;
+
+    [GeneratedRegex("^[A-Za-z0-9._~-]{1,128}$")]
+    private static partial Regex RequestIdPattern();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?)?$")]
+    private static partial Regex Iso8601Pattern();
+}
+
+/// <summary>
+/// A submit needs a JSON object body with an <c>input</c> object; <c>webhook_url</c>, when
+/// present, must be an absolute http(s) URI of 1-2083 characters (Reka "Submit" reference).
+/// </summary>
+public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferenceRequest>
+{
+    /// <summary>Longest <c>webhook_url</c> Reka accepts, in characters.</summary>
+    public const int MaxWebhookUrlLength = 2083;
+
+    /// <summary>Creates the validator.</summary>
+    public SubmitInferenceValidator()
+    {
+        RuleFor(r => r.Body).NotNull().WithMessage(r => r.BodyError ?? "The body must be a JSON object.").OverridePropertyName("body");
+        When(r => r.Body is not null, () =>
+        {
+            RuleFor(r => r.Input).Must(input => input is JsonObject)
+                .WithMessage("'input' is required and must be a JSON object.").OverridePropertyName("input");
+            RuleFor(r => r.WebhookUrl).Must(BeAbsoluteHttpUri)
+                .WithMessage($"'webhook_url' must be an absolute http or https URI of 1-{MaxWebhookUrlLength} characters.")
+                .OverridePropertyName("webhook_url");
+        });
+    }
+
+    private static bool BeAbsoluteHttpUri(JsonNode? node)
+    {
+        if (node is null)
+        {
+            return true; // "string or null", optional
+        }
+        return node is JsonValue value && value.TryGetValue<string>(out var url)
+            && url.Length is >= 1 and <= MaxWebhookUrlLength
+            && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && uri.Host.Length > 0;
+    }
+}
+
+/// <summary>
+/// The list call needs <c>limit</c> 1-100, <c>offset</c> &gt;= 0 and <c>start</c>/<c>end</c> in
+/// ISO 8601 with start before end (Reka "List inference requests" reference).
+/// </summary>
+public sealed class ListInferenceQueryValidator : AbstractValidator<ListInferenceQuery>
+{
+    /// <summary>Creates the validator.</summary>
+    public ListInferenceQueryValidator()
+    {
+        RuleFor(q => q.Limit).Must(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 100)
+            .When(q => q.Limit is not null).WithMessage("'limit' must be an integer from 1 to 100.").OverridePropertyName("limit");
+        RuleFor(q => q.Offset).Must(o => int.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .When(q => q.Offset is not null).WithMessage("'offset' must be an integer of at least 0.").OverridePropertyName("offset");
+        RuleFor(q => q.Start).Must(s => InferenceRules.ParseIso8601(s) is not null)
+            .When(q => q.Start is not null).WithMessage("'start' must be an ISO 8601 date-time, e.g. 2024-01-15T09:30:00Z.").OverridePropertyName("start");
+        RuleFor(q => q.End).Must(s => InferenceRules.ParseIso8601(s) is not null)
+            .When(q => q.End is not null).WithMessage("'end' must be an ISO 8601 date-time, e.g. 2024-01-16T00:00:00Z.").OverridePropertyName("end");
+        RuleFor(q => q.End).Must((q, end) => InferenceRules.ParseIso8601(q.Start) < InferenceRules.ParseIso8601(end))
+            .When(q => InferenceRules.ParseIso8601(q.Start) is not null && InferenceRules.ParseIso8601(q.End) is not null)
+            .WithMessage("'start' must be before 'end'.").OverridePropertyName("end");
+    }
+}
+
+/// <summary>A request id must be a single safe path segment (<see cref="InferenceRules.MustBeRequestId{T}"/>).</summary>
+public sealed class InferenceRequestRouteValidator : AbstractValidator<InferenceRequestRoute>
+{
+    /// <summary>Creates the validator.</summary>
+    public InferenceRequestRouteValidator() => RuleFor(r => r.RequestId).MustBeRequestId().OverridePropertyName("request_id");
+}
+
+/// <summary>Status parameters: a safe request id and a boolean <c>with_logs</c>.</summary>
+public sealed class InferenceStatusQueryValidator : AbstractValidator<InferenceStatusQuery>
+{
+    /// <summary>Creates the validator.</summary>
+    public InferenceStatusQueryValidator()
+    {
+        RuleFor(q => q.RequestId).MustBeRequestId().OverridePropertyName("request_id");
+        RuleFor(q => q.WithLogs).Must(v => InferenceRules.IsBoolean(v!)).When(q => q.WithLogs is not null)
+            .WithMessage("'with_logs' must be true or false.").OverridePropertyName("with_logs");
+    }
+}

@@ -1,0 +1,14 @@
+namespace Reka.Gateway.Infrastructure;
+
+/// <summary>Settings of the gateway itself (section <c>Gateway</c>).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Gateway";
+
+    /// <summary>
+    /// The gateway's own public base URL (scheme, host, optional path). Upstream URLs in
+    /// answers are rewritten to it, and Reka's callbacks are sent to it.
+    /// </summary>
+    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:8080";
+}

@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Reka.Gateway.Infrastructure;
+
+/// <summary>
+/// Every error the gateway itself makes is RFC 9457 problem details with a useful <c>detail</c>
+/// and a <c>trace_id</c> (added by ASP.NET Core); unhandled exceptions never show their message or stack.
+/// </summary>
+public static class ProblemDetailsSetup
+{
+    /// <summary>Registers the problem details service.</summary>
+    public static IServiceCollection AddGatewayProblemDetails(this IServiceCollection services) =>
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            problem.Instance ??= context.HttpContext.Request.Path;
+            switch (context.Exception)
+            {
+                // Kestrel's own request errors (e.g. "Request body too large. The max request body
+                // size is N bytes.") say what the caller did wrong and hold no secret.
+                case BadHttpRequestException bad:
+                    problem.Status = bad.StatusCode;
+                    problem.Detail = bad.Message;
+                    break;
+                case not null:
+                    problem.Detail = "The gateway failed unexpectedly; the trace id identifies the failure in its logs.";
+                    break;
+            }
+            if (problem.Detail is null && problem.Status == StatusCodes.Status404NotFound)
+            {
+                problem.Detail = $"No route of the gateway matches {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}.";
+            }
+            else if (problem.Detail is null && problem.Status == StatusCodes.Status405MethodNotAllowed)
+            {
+                problem.Detail = $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}.";
+            }
+        });
+
+    /// <summary>Adds the exception handler and problem details for empty error answers (404, 405).</summary>
+    public static IApplicationBuilder UseGatewayProblemDetails(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        return app;
+    }
+}

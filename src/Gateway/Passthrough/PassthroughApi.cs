@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using FluentValidation;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Validation;
+using Reka.Gateway.Proxy;
+using Yarp.ReverseProxy.Transforms;
+
+namespace Reka.Gateway.Passthrough;
+
+/// <summary>
+/// The rest of Reka's Vision API (videos, groups, search, images...) forwarded as it is, for
+/// every path under a prefix of <c>Proxy:ForwardedPrefixes</c>, so nothing a caller used breaks.
+/// </summary>
+public static class PassthroughApi
+{
+    /// <summary>Prefixes forwarded when <c>Proxy:ForwardedPrefixes</c> is empty.</summary>
+    public static readonly IReadOnlyList<string> DefaultPrefixes = ["/v1/", "/v2/"];
+
+    /// <summary>Maps GET, POST, PUT, PATCH and DELETE under each forwarded prefix.</summary>
+    public static IEndpointRouteBuilder MapPassthroughApi(this IEndpointRouteBuilder endpoints)
+    {
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<ProxyOptions>>().Value;
+        var route = endpoints.ServiceProvider.GetRequiredService<ProxyRouteFactory>()
+            .Create(ProxyRouteNames.Passthrough, context => context.AddRequestTransform(SendDecodedPath));
+        var prefixes = options.ForwardedPrefixes.Count > 0 ? options.ForwardedPrefixes : DefaultPrefixes;
+
+        foreach (var prefix in prefixes)
+        {
+            var group = endpoints.MapGroup("/" + prefix.Trim('/'))
+                .WithTags("Vision API (forwarded)")
+                .RequireAuthorization()
+                .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
+            var summary = $"Forwarded as is to Reka under {prefix}";
+            group.MapGet("/{**path}", Forward).WithSummary(summary).WithValidation<PassthroughPath>().ForwardedAlong(route);
+            group.MapDelete("/{**path}", Forward).WithSummary(summary).WithValidation<PassthroughPath>().ForwardedAlong(route);
+            foreach (var method in (string[])["POST", "PUT", "PATCH"])
+            {
+                group.MapMethods("/{**path}", [method], Forward).WithSummary(summary)
+                    .WithRequestBody<JsonObject>("application/json", "multipart/form-data")
+                    .WithValidation<PassthroughPath>().ForwardedAlong(route);
+            }
+        }
+        return endpoints;
+
+        Task Forward(string path, PassthroughPath forwardedPath, HttpContext context, UpstreamForwarder forwarder) => forwarder.ForwardAsync(context, route);
+    }
+
+    // Swagger UI's "Try it out" sends a multi-segment {path} as one segment with %2F; upstream
+    // gets the path the caller meant. PassthroughPath has already refused dot segments.
+    private static ValueTask SendDecodedPath(RequestTransformContext context)
+    {
+        context.Path = PassthroughPath.Decode(context.Path.Value);
+        return default;
+    }
+}
+
+/// <summary>The path of a forwarded call, with <c>%2F</c> decoded.</summary>
+/// <param name="Path">The decoded path.</param>
+public sealed record PassthroughPath(string Path)
+{
+    /// <summary>Binds from the request path.</summary>
+    public static ValueTask<PassthroughPath?> BindAsync(HttpContext context) =>
+        ValueTask.FromResult<PassthroughPath?>(new PassthroughPath(Decode(context.Request.Path.Value)));
+
+    /// <summary>Decodes <c>%2F</c> (any case) to <c>/</c>.</summary>
+    public static string Decode(string? path) =>
+        path is null ? "" : path.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>A forwarded path must not climb out of its prefix with <c>.</c> or <c>..</c> segments.</summary>
+public sealed class PassthroughPathValidator : AbstractValidator<PassthroughPath>
+{
+    /// <summary>Creates the validator.</summary>
+    // Kestrel has already decoded %2E and removed dot segments; only %2F can hide new ones.
+    public PassthroughPathValidator() =>
+        RuleFor(p => p.Path).Must(path => !path.Split('/').Any(segment => segment is "." or ".."))
+            .WithMessage("The path must not contain '.' or '..' segments.")
+            .OverridePropertyName("path");
+}

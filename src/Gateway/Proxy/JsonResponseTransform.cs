@@ -1,0 +1,84 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using Yarp.ReverseProxy.Transforms;
+
+namespace Reka.Gateway.Proxy;
+
+/// <summary>
+/// A YARP response transform for small JSON answers: it reads a 2xx JSON body (up to
+/// <see cref="MaxBufferedBytes"/>), rewrites upstream URLs in it, lets the route look at it
+/// (e.g. to cache a terminal result), and writes it to the caller. Other answers, errors
+/// included, stream through untouched.
+/// </summary>
+public sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
+{
+    /// <summary>Largest body buffered, in bytes; a larger one streams through unchanged.</summary>
+    public const int MaxBufferedBytes = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Called with each buffered 2xx JSON body, after URL rewriting, before it is written.
+    /// </summary>
+    public delegate ValueTask BodyObserver(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body);
+
+    /// <summary>Applies the transform to <paramref name="context"/>; <paramref name="observe"/> is optional.</summary>
+    public async ValueTask ApplyAsync(ResponseTransformContext context, BodyObserver? observe = null)
+    {
+        var response = context.ProxyResponse;
+        if (response is null || !response.IsSuccessStatusCode || !IsJson(response.Content.Headers.ContentType)
+            || response.Content.Headers.ContentEncoding.Count > 0
+            || response.Content.Headers.ContentLength > MaxBufferedBytes)
+        {
+            return;
+        }
+
+        context.SuppressResponseBody = true;
+        var http = context.HttpContext;
+        await using var upstreamBody = await response.Content.ReadAsStreamAsync(context.CancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent((int)(response.Content.Headers.ContentLength ?? 16 * 1024) + 1);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (buffer.Length > MaxBufferedBytes)
+                    {
+                        // Too big to buffer: send what was read and stream the rest as it is.
+                        http.Response.ContentLength = null;
+                        await http.Response.Body.WriteAsync(buffer.AsMemory(0, length), context.CancellationToken);
+                        await upstreamBody.CopyToAsync(http.Response.Body, context.CancellationToken);
+                        return;
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await upstreamBody.ReadAsync(buffer.AsMemory(length), context.CancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+            }
+
+            ReadOnlyMemory<byte> body = urlRewriter.Rewrite(buffer.AsSpan(0, length)) ?? buffer.AsMemory(0, length);
+            if (observe is not null)
+            {
+                await observe(http, response, body);
+            }
+            http.Response.ContentLength = body.Length;
+            await http.Response.Body.WriteAsync(body, context.CancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool IsJson(MediaTypeHeaderValue? contentType) =>
+        contentType?.MediaType is { } type
+        && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+}

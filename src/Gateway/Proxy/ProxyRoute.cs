@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Reka.Gateway.Proxy;
+
+/// <summary>
+/// A forwarded route: its name, its YARP transforms and its limits (<c>Proxy:Routes:&lt;name&gt;</c>).
+/// </summary>
+/// <param name="Name">Route name (<see cref="ProxyRouteNames"/>), used in configuration, logs and metrics.</param>
+/// <param name="Transformer">YARP transforms applied to the upstream request and its answer.</param>
+/// <param name="RequestConfig">Per-call forwarding settings; <c>ActivityTimeout</c> is the route's timeout.</param>
+/// <param name="MaxBodyBytes">Largest request body accepted, in bytes.</param>
+public sealed record ProxyRoute(string Name, HttpTransformer Transformer, ForwarderRequestConfig RequestConfig, long MaxBodyBytes)
+{
+    /// <summary>The route's timeout.</summary>
+    public TimeSpan Timeout => RequestConfig.ActivityTimeout ?? TimeSpan.FromSeconds(100);
+}
+
+/// <summary>
+/// Builds <see cref="ProxyRoute"/>s whose transforms always strip the caller's credentials
+/// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>) and set <c>X-Api-Key</c> to the team key.
+/// </summary>
+public sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOptions<UpstreamOptions> upstream, IOptions<ProxyOptions> proxy)
+{
+    /// <summary>Creates route <paramref name="name"/> with the credential transforms plus <paramref name="configure"/>'s.</summary>
+    public ProxyRoute Create(string name, Action<TransformBuilderContext>? configure = null)
+    {
+        var teamKey = upstream.Value.ApiKey;
+        var transformer = transformBuilder.Create(context =>
+        {
+            // X-Forwarded-* would tell Reka about internal hosts and addresses; it needs none of it.
+            context.UseDefaultForwarders = false;
+            context.AddRequestHeaderRemove("Authorization");
+            context.AddRequestHeaderRemove("Proxy-Authorization");
+            context.AddRequestHeaderRemove("Cookie");
+            context.AddRequestHeader("X-Api-Key", teamKey, append: false);
+            configure?.Invoke(context);
+        });
+        var (timeout, maxBodyBytes) = proxy.Value.For(name);
+        return new ProxyRoute(name, transformer, new ForwarderRequestConfig { ActivityTimeout = timeout }, maxBodyBytes);
+    }
+}

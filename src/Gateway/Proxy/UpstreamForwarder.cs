@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Clients;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Reka.Gateway.Proxy;
+
+/// <summary>
+/// Forwards a request upstream with YARP's <see cref="IHttpForwarder"/>: bodies stream both ways
+/// as they arrive, upstream's status, headers and body pass through untouched, and failures the
+/// gateway itself sees become RFC 9457 problem details: 413 (body over the route's cap),
+/// 502 (upstream unreachable or its answer unreadable), 504 (route timeout).
+/// </summary>
+public sealed class UpstreamForwarder(
+    IHttpForwarder forwarder,
+    UpstreamInvoker invoker,
+    IOptions<UpstreamOptions> upstream,
+    IProblemDetailsService problemDetails,
+    ILogger<UpstreamForwarder> logger)
+{
+    private readonly string _destinationPrefix = upstream.Value.BaseUrl.TrimEnd('/');
+
+    /// <summary>Forwards the current request along <paramref name="route"/> and writes the answer.</summary>
+    public async Task ForwardAsync(HttpContext context, ProxyRoute route)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var error = await forwarder.SendAsync(context, _destinationPrefix, invoker, route.RequestConfig, route.Transformer);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var client = context.Features.Get<GatewayClient>()?.Name;
+        var requestId = context.Request.RouteValues["request_id"] as string;
+        if (error == ForwarderError.None)
+        {
+            GatewayLog.Forwarded(logger, client, route.Name, requestId, context.Response.StatusCode, elapsed.TotalMilliseconds);
+            return;
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        GatewayLog.ForwardingFailed(logger, client, route.Name, requestId, error, context.Response.StatusCode, elapsed.TotalMilliseconds, exception?.Message);
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return; // The caller has part of the answer, or is gone: nothing more can be said.
+        }
+        var status = context.Response.StatusCode;
+        var detail = (error, status) switch
+        {
+            (_, StatusCodes.Status413PayloadTooLarge) => TooLarge(route),
+            (ForwarderError.RequestTimedOut, _) or (_, StatusCodes.Status504GatewayTimeout) =>
+                $"Upstream did not answer within the '{route.Name}' route's timeout of {route.Timeout.TotalSeconds:0.###} s.",
+            (ForwarderError.Request, _) => $"Could not reach upstream: {exception?.Message ?? "connection failed"}.",
+            (ForwarderError.RequestBodyClient, _) => "The request body could not be read to the end.",
+            (ForwarderError.RequestBodyDestination, _) => "Upstream stopped reading the request body.",
+            _ => $"Upstream's answer could not be relayed ({error}).",
+        };
+        await WriteProblemAsync(context, status, detail);
+    }
+
+    /// <summary>
+    /// Applies the route's body cap: 413 at once when <c>Content-Length</c> says too much, and a
+    /// read limit for bodies of unknown length (Kestrel then fails the read with 413).
+    /// </summary>
+    public async ValueTask<bool> AdmitBodyAsync(HttpContext context, ProxyRoute route)
+    {
+        if (context.Request.ContentLength > route.MaxBodyBytes)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            await WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(route));
+            return false;
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = route.MaxBodyBytes;
+        }
+        return true;
+    }
+
+    private static string TooLarge(ProxyRoute route) =>
+        $"The request body is larger than the '{route.Name}' route's cap of {route.MaxBodyBytes} bytes (Proxy:Routes:{route.Name}:MaxBodyBytes).";
+
+    private ValueTask WriteProblemAsync(HttpContext context, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        return problemDetails.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = status, Detail = detail },
+        });
+    }
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using Polly;
+using Polly.Retry;
+
+namespace Reka.Gateway.Proxy;
+
+/// <summary>
+/// Retries idempotent upstream calls with Polly: GETs and HEADs, and requests that carry an
+/// <c>Idempotency-Key</c> with a body that can be sent again (Reka replays the original answer
+/// for a reused key, "Submit" reference page). Retries on connection errors and on 502, 503
+/// and 504, with exponential backoff and jitter (<see cref="UpstreamRetryOptions"/>); a
+/// <c>Retry-After</c> longer than the largest delay is not waited for, the answer passes through.
+/// </summary>
+public sealed class UpstreamRetryHandler : DelegatingHandler
+{
+    /// <summary>Header naming the idempotency key of a submit.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly TimeSpan _maxDelay;
+
+    /// <summary>Creates the handler.</summary>
+    public UpstreamRetryHandler(UpstreamRetryOptions options, ILogger<UpstreamRetryHandler> logger)
+    {
+        _maxDelay = TimeSpan.FromSeconds(options.MaxDelaySeconds);
+        _pipeline = options.MaxRetries <= 0
+            ? ResiliencePipeline<HttpResponseMessage>.Empty
+            : new ResiliencePipelineBuilder<HttpResponseMessage>()
+                .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+                {
+                    MaxRetryAttempts = options.MaxRetries,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromSeconds(options.BaseDelaySeconds),
+                    MaxDelay = _maxDelay,
+                    ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome)),
+                    DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result)),
+                    OnRetry = args =>
+                    {
+                        GatewayLog.RetryingUpstream(logger, args.AttemptNumber + 1,
+                            args.Outcome.Result is { } response ? (int)response.StatusCode : 0,
+                            args.Outcome.Exception?.GetType().Name, args.RetryDelay.TotalMilliseconds);
+                        args.Outcome.Result?.Dispose();
+                        return default;
+                    },
+                })
+                .Build();
+    }
+
+    /// <inheritdoc />
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (!CanResend(request))
+        {
+            return base.SendAsync(request, cancellationToken);
+        }
+        return _pipeline.ExecuteAsync(
+            static (state, token) => new ValueTask<HttpResponseMessage>(state.Handler.SendOnceAsync(state.Request, token)),
+            (Handler: this, Request: request),
+            cancellationToken).AsTask();
+    }
+
+    private Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        base.SendAsync(request, cancellationToken);
+
+    private static bool CanResend(HttpRequestMessage request)
+    {
+        if (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head)
+        {
+            return request.Content is null;
+        }
+        // Only bodies the gateway buffered itself can be sent twice; streamed ones cannot.
+        return request.Headers.Contains(IdempotencyKeyHeader) && request.Content is ByteArrayContent;
+    }
+
+    private bool ShouldRetry(Outcome<HttpResponseMessage> outcome)
+    {
+        if (outcome.Exception is HttpRequestException)
+        {
+            return true;
+        }
+        if (outcome.Result is not { } response
+            || response.StatusCode is not (HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout))
+        {
+            return false;
+        }
+        var retryAfter = RetryAfter(response);
+        return retryAfter is null || retryAfter <= _maxDelay;
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    {
+        var header = response?.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+        return header?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
+    }
+}

@@ -1,0 +1,14 @@
+using FluentValidation;
+
+namespace Reka.Gateway.Uploads;
+
+/// <summary>Registers the upload feature.</summary>
+public static class UploadsSetup
+{
+    /// <summary>Registers the upload validator.</summary>
+    public static WebApplicationBuilder AddUploads(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IValidator<MultipartUpload>, MultipartUploadValidator>();
+        return builder;
+    }
+}
