@@ -1,6 +1,11 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
+using Reka.Gateway.Delivery;
+using Reka.Gateway.Events;
+using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Subscriptions;
+using Reka.Gateway.Webhooks;
 using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Passthrough;
@@ -27,13 +32,19 @@ public static class GatewayApplication
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddGatewayProblemDetails();
+        builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddGatewayOpenApi();
         builder.Services.AddGatewayHealthChecks();
 
+        builder.AddRedis();
         builder.AddClients();
         builder.AddProxy();
         builder.AddInference();
         builder.AddUploads();
+        builder.AddWebhooks();
+        builder.AddEvents();
+        builder.AddSubscriptions();
+        builder.AddDelivery();
         return builder;
     }
 
@@ -52,6 +63,9 @@ public static class GatewayApplication
         app.MapInferenceApi();
         app.MapUploadsApi();
         app.MapPassthroughApi();
+        app.MapCallbackReceiver();
+        app.MapEventsApi();
+        app.MapSubscriptionsApi();
         return app;
     }
 

@@ -1,4 +1,5 @@
 using Reka.Gateway.Clients;
+using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Proxy;
@@ -23,9 +24,11 @@ public static class InferenceApi
         group.MapPost("/{model}/{capability}", Submit)
             .WithName("SubmitInference")
             .WithSummary("Submit an inference request")
-            .WithDescription("Queues a request for `{model}/{capability}` (e.g. `sora-2-pro/image-to-video`). An `Idempotency-Key` is added when the caller sends none, and echoed in the answer.")
+            .WithDescription("Queues a request for `{model}/{capability}` (e.g. `sora-2-pro/image-to-video`). An `Idempotency-Key` is added when the caller sends none, and echoed in the answer. " +
+                "Reka calls the gateway back when it finishes; a `webhook_url` given here gets a signed delivery (Standard Webhooks, signed with the client's `WebhookSecret`).")
             .WithRequestBody<SubmitInferenceBody>("application/json")
             .Produces<SubmitInferenceAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithValidation<SubmitInferenceRequest>()
             .ForwardedAlong(routes.Submit);
 
@@ -39,15 +42,19 @@ public static class InferenceApi
         group.MapGet("/requests/{request_id}/status", Status)
             .WithName("GetInferenceStatus")
             .WithSummary("Get the status of an inference request")
+            .WithDescription("A terminal status is answered from the gateway's cache (`X-Cache: HIT`). Another client's request: 404.")
             .Produces<InferenceStatus>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithValidation<InferenceStatusQuery>()
             .ForwardedAlong(routes.Status);
 
         group.MapGet("/requests/{request_id}", Result)
             .WithName("GetInferenceResult")
             .WithSummary("Get the result of an inference request")
+            .WithDescription("Terminal results are answered from the gateway's cache (`X-Cache: HIT`). With `wait=<seconds>` (at most 60) the call is held until the request is terminal, or answered at the deadline with its current state.")
             .Produces<InferenceRequestItem>()
-            .WithValidation<InferenceRequestRoute>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithValidation<InferenceResultQuery>()
             .ForwardedAlong(routes.Result);
 
         group.MapPost("/requests/{request_id}/cancel", Cancel)
@@ -55,6 +62,7 @@ public static class InferenceApi
             .WithSummary("Cancel an inference request")
             .Produces<InferenceRequestItem>()
             .Produces<RekaErrorResponse>(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithValidation<InferenceRequestRoute>()
             .ForwardedAlong(routes.Cancel);
 
@@ -79,7 +87,8 @@ public static class InferenceApi
         return group;
     }
 
-    private static Task Submit(string model, string capability, SubmitInferenceRequest request, HttpContext context, InferenceRoutes routes, UpstreamForwarder forwarder)
+    private static async Task Submit(string model, string capability, SubmitInferenceRequest request, HttpContext context,
+        InferenceRoutes routes, UpstreamForwarder forwarder, Submissions submissions, IProblemDetailsService problems)
     {
         // A submit always leaves with an Idempotency-Key, so retrying it (here or by the caller
         // with the echoed key) never runs or bills twice.
@@ -88,19 +97,65 @@ public static class InferenceApi
         {
             headers[UpstreamRetryHandler.IdempotencyKeyHeader] = Guid.NewGuid().ToString();
         }
-        context.Features.Set(new BufferedRequestBody(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request.Body), "application/json"));
-        return forwarder.ForwardAsync(context, routes.Submit);
+        if (!await submissions.PrepareAsync(context, request, $"{model}/{capability}"))
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "5";
+            await problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = { Status = 503, Detail = "The submit could not be recorded (Redis is unavailable), so it was not sent upstream: no quota was spent. Retry shortly." },
+            });
+            return;
+        }
+        await forwarder.ForwardAsync(context, routes.Submit);
     }
 
     private static Task List([AsParameters] ListInferenceQuery query, HttpContext context, InferenceRoutes routes, UpstreamForwarder forwarder) =>
         forwarder.ForwardAsync(context, routes.List);
 
-    private static Task Status([AsParameters] InferenceStatusQuery query, HttpContext context, InferenceRoutes routes, UpstreamForwarder forwarder) =>
-        forwarder.ForwardAsync(context, routes.Status);
+    private static async Task Status([AsParameters] InferenceStatusQuery query, HttpContext context, InferenceRoutes routes,
+        UpstreamForwarder forwarder, ResultCache cache)
+    {
+        var answer = query.WithLogs is { } withLogs && withLogs.ToLowerInvariant() is "true" or "1" or "yes" or "on"
+            ? RequestRecords.Answers.StatusWithLogs
+            : RequestRecords.Answers.Status;
+        if (!await cache.TryAnswerAsync(context, query.RequestId, answer))
+        {
+            await forwarder.ForwardAsync(context, routes.Status);
+        }
+    }
 
-    private static Task Result([AsParameters] InferenceRequestRoute request, HttpContext context, InferenceRoutes routes, UpstreamForwarder forwarder) =>
-        forwarder.ForwardAsync(context, routes.Result);
+    private static async Task Result([AsParameters] InferenceResultQuery query, HttpContext context, InferenceRoutes routes,
+        UpstreamForwarder forwarder, ResultCache cache, EventHub events, IHostApplicationLifetime lifetime)
+    {
+        if (query.WaitTime > TimeSpan.Zero)
+        {
+            // Registered before the cache is read, so a callback taken in between still wakes us.
+            using var waiter = events.WaitFor(query.RequestId);
+            if (await cache.TryAnswerAsync(context, query.RequestId, RequestRecords.Answers.Result))
+            {
+                return;
+            }
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            await Task.WhenAny(waiter.Signal, Task.Delay(query.WaitTime, ended.Token));
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+        if (!await cache.TryAnswerAsync(context, query.RequestId, RequestRecords.Answers.Result))
+        {
+            await forwarder.ForwardAsync(context, routes.Result);
+        }
+    }
 
-    private static Task Cancel([AsParameters] InferenceRequestRoute request, HttpContext context, InferenceRoutes routes, UpstreamForwarder forwarder) =>
-        forwarder.ForwardAsync(context, routes.Cancel);
+    private static async Task Cancel([AsParameters] InferenceRequestRoute request, HttpContext context, InferenceRoutes routes,
+        UpstreamForwarder forwarder, ResultCache cache)
+    {
+        if (!await cache.TryAnswerAsync(context, request.RequestId, answer: null))
+        {
+            await forwarder.ForwardAsync(context, routes.Cancel);
+        }
+    }
 }

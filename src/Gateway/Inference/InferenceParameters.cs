@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
+using Reka.Gateway.Clients;
 
 namespace Reka.Gateway.Inference;
 
@@ -16,6 +17,9 @@ public sealed class SubmitInferenceRequest
     /// <summary>Why <see cref="Body"/> is null.</summary>
     public string? BodyError { get; private init; }
 
+    /// <summary>The client submitting.</summary>
+    public GatewayClient? Client { get; private init; }
+
     /// <summary>The <c>input</c> field.</summary>
     public JsonNode? Input => Body?["input"];
 
@@ -26,16 +30,17 @@ public sealed class SubmitInferenceRequest
     /// <exception cref="BadHttpRequestException">The body exceeds the route's cap (413).</exception>
     public static async ValueTask<SubmitInferenceRequest?> BindAsync(HttpContext context)
     {
+        var client = context.Features.Get<GatewayClient>();
         try
         {
             var node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
             return node is JsonObject body
-                ? new SubmitInferenceRequest { Body = body }
-                : new SubmitInferenceRequest { BodyError = "The body must be a JSON object." };
+                ? new SubmitInferenceRequest { Body = body, Client = client }
+                : new SubmitInferenceRequest { BodyError = "The body must be a JSON object.", Client = client };
         }
         catch (JsonException e)
         {
-            return new SubmitInferenceRequest { BodyError = $"The body is not valid JSON ({e.Message})." };
+            return new SubmitInferenceRequest { BodyError = $"The body is not valid JSON ({e.Message}).", Client = client };
         }
     }
 }
@@ -86,4 +91,20 @@ public sealed class InferenceStatusQuery
 
     /// <summary>Whether to include logs (boolean, default false).</summary>
     [FromQuery(Name = "with_logs")] public string? WithLogs { get; init; }
+}
+
+/// <summary>Parameters of the result call.</summary>
+public sealed class InferenceResultQuery
+{
+    /// <summary>The request's id.</summary>
+    [FromRoute(Name = "request_id")] public required string RequestId { get; init; }
+
+    /// <summary>
+    /// Seconds (0-60) to hold the call until the request is terminal; answered at once when it
+    /// becomes terminal, or at the deadline with its current state. A gateway parameter, not sent to Reka.
+    /// </summary>
+    [FromQuery(Name = "wait")] public string? Wait { get; init; }
+
+    /// <summary><see cref="Wait"/> as a duration (zero when absent).</summary>
+    public TimeSpan WaitTime => int.TryParse(Wait, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
 }

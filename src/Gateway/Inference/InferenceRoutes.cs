@@ -8,26 +8,42 @@ namespace Reka.Gateway.Inference;
 public sealed class InferenceRoutes
 {
     /// <summary>Creates the routes.</summary>
-    public InferenceRoutes(ProxyRouteFactory factory, JsonResponseTransform json)
+    public InferenceRoutes(ProxyRouteFactory factory, JsonResponseTransform json, ResultCache cache, Submissions submissions)
     {
         // Answers that may carry upstream URLs are read whole to rewrite them, so they must come
         // uncompressed.
-        void JsonAnswers(TransformBuilderContext context)
+        static void AcceptIdentity(TransformBuilderContext context) => context.AddRequestHeaderRemove("Accept-Encoding");
+
+        void CachedAnswers(TransformBuilderContext context)
         {
-            context.AddRequestHeaderRemove("Accept-Encoding");
-            context.AddResponseTransform(c => json.ApplyAsync(c));
+            AcceptIdentity(context);
+            context.AddResponseTransform(MarkCacheMiss);
+            context.AddResponseTransform(c => json.ApplyAsync(c, cache.StoreIfTerminalAsync));
         }
 
         Submit = factory.Create(ProxyRouteNames.Submit, context =>
         {
+            AcceptIdentity(context);
             context.AddRequestTransform(BufferedRequestBody.ApplyAsync);
             context.AddResponseTransform(EchoIdempotencyKey);
-            JsonAnswers(context);
+            context.AddResponseTransform(c => json.ApplyAsync(c, submissions.BindAcceptedAsync));
         });
-        List = factory.Create(ProxyRouteNames.List, JsonAnswers);
-        Status = factory.Create(ProxyRouteNames.Status, JsonAnswers);
-        Result = factory.Create(ProxyRouteNames.Result, JsonAnswers);
-        Cancel = factory.Create(ProxyRouteNames.Cancel, JsonAnswers);
+        List = factory.Create(ProxyRouteNames.List, context =>
+        {
+            AcceptIdentity(context);
+            context.AddResponseTransform(c => json.ApplyAsync(c));
+        });
+        Status = factory.Create(ProxyRouteNames.Status, CachedAnswers);
+        Result = factory.Create(ProxyRouteNames.Result, context =>
+        {
+            context.AddQueryRemoveKey("wait"); // the gateway's own parameter
+            CachedAnswers(context);
+        });
+        Cancel = factory.Create(ProxyRouteNames.Cancel, context =>
+        {
+            AcceptIdentity(context);
+            context.AddResponseTransform(c => json.ApplyAsync(c));
+        });
         Models = factory.Create(ProxyRouteNames.Models);
         Chat = factory.Create(ProxyRouteNames.Chat);
     }
@@ -58,6 +74,12 @@ public sealed class InferenceRoutes
     {
         context.HttpContext.Response.Headers[UpstreamRetryHandler.IdempotencyKeyHeader] =
             context.HttpContext.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader];
+        return default;
+    }
+
+    private static ValueTask MarkCacheMiss(ResponseTransformContext context)
+    {
+        context.HttpContext.Response.Headers[ResultCache.CacheHeader] = "MISS";
         return default;
     }
 }

@@ -9,7 +9,12 @@ public static class InferenceSetup
     public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName);
         services.AddSingleton<InferenceRoutes>();
+        services.AddSingleton<RequestRecords>();
+        services.AddSingleton<ResultCache>();
+        services.AddSingleton<Submissions>();
+        services.AddSingleton<IValidator<InferenceResultQuery>, InferenceResultQueryValidator>();
         services.AddSingleton<IValidator<SubmitInferenceRequest>, SubmitInferenceValidator>();
         services.AddSingleton<IValidator<ListInferenceQuery>, ListInferenceQueryValidator>();
         services.AddSingleton<IValidator<InferenceRequestRoute>, InferenceRequestRouteValidator>();

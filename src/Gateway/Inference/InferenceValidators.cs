@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FluentValidation;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Inference;
 
@@ -17,8 +19,11 @@ public static partial class InferenceRules
     /// change which upstream path a call reaches.
     /// </summary>
     public static IRuleBuilderOptions<T, string> MustBeRequestId<T>(this IRuleBuilder<T, string> rule) =>
-        rule.Must(id => RequestIdPattern().IsMatch(id) && id is not ("." or ".."))
+        rule.Must(IsRequestId)
             .WithMessage($"'request_id' must be 1-{MaxRequestIdLength} characters of A-Z, a-z, 0-9, '-', '.', '_' or '~'.");
+
+    /// <summary>Whether <paramref name="id"/> is a safe request id (<see cref="MustBeRequestId{T}"/>).</summary>
+    public static bool IsRequestId(string id) => RequestIdPattern().IsMatch(id) && id is not ("." or "..");
 
     /// <summary>Whether <paramref name="value"/> is a boolean as Reka's API reads them.</summary>
     public static bool IsBoolean(string value) =>
@@ -47,8 +52,8 @@ public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInference
     /// <summary>Longest <c>webhook_url</c> Reka accepts, in characters.</summary>
     public const int MaxWebhookUrlLength = 2083;
 
-    /// <summary>Creates the validator.</summary>
-    public SubmitInferenceValidator()
+    /// <summary>Creates the validator; <paramref name="webhooks"/> says which subscriber hosts are allowed.</summary>
+    public SubmitInferenceValidator(IOptions<WebhooksOptions> webhooks)
     {
         RuleFor(r => r.Body).NotNull().WithMessage(r => r.BodyError ?? "The body must be a JSON object.").OverridePropertyName("body");
         When(r => r.Body is not null, () =>
@@ -57,9 +62,22 @@ public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInference
                 .WithMessage("'input' is required and must be a JSON object.").OverridePropertyName("input");
             RuleFor(r => r.WebhookUrl).Must(BeAbsoluteHttpUri)
                 .WithMessage($"'webhook_url' must be an absolute http or https URI of 1-{MaxWebhookUrlLength} characters.")
-                .OverridePropertyName("webhook_url");
+                .OverridePropertyName("webhook_url")
+                .DependentRules(() =>
+                {
+                    RuleFor(r => WebhookUri(r)).Must(uri => uri is null || webhooks.Value.IsAllowedSubscriber(uri))
+                        .WithMessage(r => $"'webhook_url' host '{WebhookUri(r)!.Host}' is not in Webhooks:AllowedSubscriberHosts.")
+                        .OverridePropertyName("webhook_url");
+                    RuleFor(r => r.Client).Must(client => client?.Options.WebhookSecret is not null).When(r => WebhookUri(r) is not null)
+                        .WithMessage(r => $"Client '{r.Client?.Name}' has no Clients:{r.Client?.Name}:WebhookSecret to sign deliveries to its 'webhook_url'.")
+                        .OverridePropertyName("webhook_url");
+                });
         });
     }
+
+    /// <summary>The submit's <c>webhook_url</c> as a URI, when it has a valid one.</summary>
+    public static Uri? WebhookUri(SubmitInferenceRequest request) =>
+        request.WebhookUrl is JsonValue value && value.TryGetValue<string>(out var url) && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : null;
 
     private static bool BeAbsoluteHttpUri(JsonNode? node)
     {
@@ -114,5 +132,20 @@ public sealed class InferenceStatusQueryValidator : AbstractValidator<InferenceS
         RuleFor(q => q.RequestId).MustBeRequestId().OverridePropertyName("request_id");
         RuleFor(q => q.WithLogs).Must(v => InferenceRules.IsBoolean(v!)).When(q => q.WithLogs is not null)
             .WithMessage("'with_logs' must be true or false.").OverridePropertyName("with_logs");
+    }
+}
+
+/// <summary>Result parameters: a safe request id and <c>wait</c> of 0-60 seconds.</summary>
+public sealed class InferenceResultQueryValidator : AbstractValidator<InferenceResultQuery>
+{
+    /// <summary>Longest <c>wait</c>, in seconds.</summary>
+    public const int MaxWaitSeconds = 60;
+
+    /// <summary>Creates the validator.</summary>
+    public InferenceResultQueryValidator()
+    {
+        RuleFor(q => q.RequestId).MustBeRequestId().OverridePropertyName("request_id");
+        RuleFor(q => q.Wait).Must(w => int.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= MaxWaitSeconds)
+            .When(q => q.Wait is not null).WithMessage($"'wait' must be a whole number of seconds from 0 to {MaxWaitSeconds}.").OverridePropertyName("wait");
     }
 }

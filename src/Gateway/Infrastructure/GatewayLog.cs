@@ -8,6 +8,7 @@ namespace Reka.Gateway;
 /// </summary>
 internal static partial class GatewayLog
 {
+    // Proxy (1-99)
     [LoggerMessage(1, LogLevel.Information, "Forwarded {Route} for {Client} (request {RequestId}): upstream {UpstreamStatus} in {DurationMs:0.0} ms")]
     public static partial void Forwarded(ILogger logger, string? client, string route, string? requestId, int upstreamStatus, double durationMs);
 
@@ -16,4 +17,53 @@ internal static partial class GatewayLog
 
     [LoggerMessage(3, LogLevel.Information, "Retrying upstream call (attempt {Attempt}) after status {UpstreamStatus} {Exception}, in {DelayMs:0} ms")]
     public static partial void RetryingUpstream(ILogger logger, int attempt, int upstreamStatus, string? exception, double delayMs);
+
+    // Inference (100-199)
+    [LoggerMessage(100, LogLevel.Warning, "Submit by {Client} not forwarded: its record could not be written to Redis ({Error})")]
+    public static partial void SubmissionNotRecorded(ILogger logger, string client, string? error);
+
+    [LoggerMessage(101, LogLevel.Warning, "Request {RequestId} accepted upstream but not bound to its submission ({Reason}); its callback will bind it")]
+    public static partial void SubmissionNotBound(ILogger logger, string requestId, string? reason);
+
+    [LoggerMessage(102, LogLevel.Warning, "Terminal answer of request {RequestId} not cached ({Error})")]
+    public static partial void CacheStoreFailed(ILogger logger, string requestId, string? error);
+
+    // Webhooks (200-299)
+    [LoggerMessage(200, LogLevel.Warning, "Callback for request {RequestId} answered 503: Redis could not record it ({Error})")]
+    public static partial void CallbackNotRecorded(ILogger logger, string requestId, string? error);
+
+    [LoggerMessage(201, LogLevel.Information, "Callback for request {RequestId} processed: {Status}, event {EventId}, {Deliveries} new deliveries")]
+    public static partial void CallbackProcessed(ILogger logger, string requestId, string status, string eventId, int deliveries);
+
+    [LoggerMessage(202, LogLevel.Information, "Callback for request {RequestId} retried in {DelaySeconds:0.#} s (try {Try}): {Reason}")]
+    public static partial void CallbackRetrying(ILogger logger, string requestId, double delaySeconds, int @try, string reason);
+
+    [LoggerMessage(203, LogLevel.Error, "Callback for request {RequestId} abandoned after {Tries} tries: {Reason}. A new callback from Reka will start over.")]
+    public static partial void CallbackAbandoned(ILogger logger, string requestId, int tries, string reason);
+
+    // Delivery (300-399)
+    [LoggerMessage(300, LogLevel.Information, "Delivery {DeliveryId} of event {EventId}, attempt {Attempt}: {Outcome} (HTTP {Status}) in {DurationMs:0.0} ms")]
+    public static partial void DeliveryAttempted(ILogger logger, string deliveryId, string? eventId, int attempt, int status, string outcome, double durationMs);
+
+    [LoggerMessage(301, LogLevel.Warning, "Delivery {DeliveryId} of event {EventId} to subscription {SubscriptionId} is a dead letter: every attempt failed")]
+    public static partial void DeliveryDeadLettered(ILogger logger, string deliveryId, string? eventId, string? subscriptionId);
+
+    [LoggerMessage(302, LogLevel.Warning, "Subscription {SubscriptionId} disabled: {Reason}")]
+    public static partial void SubscriptionDisabled(ILogger logger, string subscriptionId, string reason);
+
+    // Queues and events (400-499)
+    [LoggerMessage(400, LogLevel.Warning, "Queue {Queue} unavailable: {Error}")]
+    public static partial void QueueUnavailable(ILogger logger, string queue, string error);
+
+    [LoggerMessage(401, LogLevel.Error, "Job {JobId} of queue {Queue} failed ({Exception}: {Error}); it is retried when its lease expires")]
+    public static partial void JobFailed(ILogger logger, string queue, string jobId, string exception, string error);
+
+    [LoggerMessage(402, LogLevel.Information, "Queue {Queue} stopping: {InFlight} jobs in flight get {DrainSeconds} s to finish, then are handed back")]
+    public static partial void QueueDraining(ILogger logger, string queue, int inFlight, double drainSeconds);
+
+    [LoggerMessage(403, LogLevel.Warning, "Event channel unavailable: {Error}")]
+    public static partial void EventsUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(404, LogLevel.Warning, "Unreadable message on the event channel: {Error}")]
+    public static partial void EventUnreadable(ILogger logger, string error);
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Infrastructure;
 
@@ -10,7 +11,10 @@ public static class ProblemDetailsSetup
 {
     /// <summary>Registers the problem details service.</summary>
     public static IServiceCollection AddGatewayProblemDetails(this IServiceCollection services) =>
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        // Binding failures (malformed JSON, say) throw, so the exception handler turns them into
+        // problem details that say what could not be read.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true)
+            .AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             var problem = context.ProblemDetails;
             problem.Instance ??= context.HttpContext.Request.Path;
@@ -21,6 +25,10 @@ public static class ProblemDetailsSetup
                 case BadHttpRequestException bad:
                     problem.Status = bad.StatusCode;
                     problem.Detail = bad.Message;
+                    break;
+                case RedisUnavailableException:
+                    problem.Status = StatusCodes.Status503ServiceUnavailable;
+                    problem.Detail = "Redis is unavailable; retry shortly.";
                     break;
                 case not null:
                     problem.Detail = "The gateway failed unexpectedly; the trace id identifies the failure in its logs.";
@@ -41,7 +49,14 @@ public static class ProblemDetailsSetup
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                RedisUnavailableException => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            },
+            // A caller's bad request, or Redis being away, is not the gateway failing: no error log with a stack.
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or RedisUnavailableException,
         });
         app.UseStatusCodePages();
         return app;

@@ -32,6 +32,7 @@ public static class ProxySetup
         services.AddReverseProxy();
         services.AddSingleton<UpstreamInvoker>();
         services.AddSingleton<UpstreamForwarder>();
+        services.AddSingleton<UpstreamClient>();
         services.AddSingleton<ProxyRouteFactory>();
         services.AddSingleton<UpstreamUrlRewriter>();
         services.AddSingleton<JsonResponseTransform>();

@@ -1,0 +1,41 @@
+using Reka.Gateway.Infrastructure.Queues;
+
+namespace Reka.Gateway.Delivery;
+
+/// <summary>How webhook deliveries are attempted (section <c>Delivery</c>).</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Delivery";
+
+    /// <summary>Retry delays used when <see cref="RetrySchedule"/> is empty: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.</summary>
+    public static readonly IReadOnlyList<TimeSpan> DefaultRetrySchedule =
+    [
+        TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2),
+        TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10),
+    ];
+
+    /// <summary>
+    /// Delay before each retry after a failed attempt (one entry per retry); after the last, the
+    /// delivery is a dead letter. Empty means <see cref="DefaultRetrySchedule"/>.
+    /// </summary>
+    public List<TimeSpan> RetrySchedule { get; set; } = [];
+
+    /// <summary>Each delay is spread by up to this fraction either way, so retries of many deliveries do not arrive together.</summary>
+    public double JitterFraction { get; set; } = 0.2;
+
+    /// <summary>Longest wait a subscriber's <c>Retry-After</c> can impose, in seconds (1 day).</summary>
+    public double MaxRetryAfterSeconds { get; set; } = 86_400;
+
+    /// <summary>Time allowed for one attempt, in seconds.</summary>
+    public double AttemptTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>How long finished deliveries, their attempts and their events are kept for listing and replay.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How each replica works the delivery queue.</summary>
+    public QueueWorkerOptions Worker { get; set; } = new() { MaxConcurrency = 64, LeaseSeconds = 60 };
+
+    /// <summary>The schedule in force.</summary>
+    public IReadOnlyList<TimeSpan> Schedule => RetrySchedule.Count > 0 ? RetrySchedule : DefaultRetrySchedule;
+}

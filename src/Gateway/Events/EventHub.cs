@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Events;
+
+/// <summary>An event as it arrived on the channel: the fields used to route it, and its JSON.</summary>
+/// <param name="Id">Event id.</param>
+/// <param name="Type">Event type.</param>
+/// <param name="RequestId">The request it is about.</param>
+/// <param name="Client">The client that owns the request, or null.</param>
+/// <param name="Json">The whole event.</param>
+public sealed record PublishedEvent(string Id, string Type, string RequestId, string? Client, string Json);
+
+/// <summary>
+/// Every replica's window on events, whichever replica produced them: it publishes each event on
+/// the Redis channel (<c>Redis:EventsChannel</c>, <c>gateway:events</c>), listens to it, and hands
+/// what arrives to local waiters (long-polls on a request) and listeners (<c>GET /events</c> streams).
+/// Pub/sub is at-most-once per listener; waiters fall back to reading the cache at their deadline.
+/// </summary>
+public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, byte>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
+
+    /// <summary>Publishes <paramref name="json"/> (an <see cref="InferenceEvent"/>) to every replica.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public Task PublishAsync(byte[] json) => redis.CallAsync(db => db.PublishAsync(redis.EventsChannel, json));
+
+    /// <summary>
+    /// A task that completes when an event about <paramref name="requestId"/> arrives. Register
+    /// before looking at the cache, so an event in between is not missed; dispose to unregister.
+    /// </summary>
+    public Waiter WaitFor(string requestId)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters.GetOrAdd(requestId, _ => new())[signal] = 0;
+        return new Waiter(signal.Task, () =>
+        {
+            if (_waiters.TryGetValue(requestId, out var set) && set.TryRemove(signal, out _) && set.IsEmpty)
+            {
+                _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource, byte>>(requestId, set));
+            }
+        });
+    }
+
+    /// <summary>Events matching <paramref name="filter"/> from now on, until the returned listener is disposed.</summary>
+    public Listener Listen(Func<PublishedEvent, bool> filter)
+    {
+        // Bounded: a stream that cannot keep up loses its oldest events rather than the replica's memory.
+        var channel = Channel.CreateBounded<PublishedEvent>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest });
+        _listeners[channel] = filter;
+        return new Listener(channel.Reader, () => { _listeners.TryRemove(channel, out _); channel.Writer.TryComplete(); });
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await redis.Subscriber.SubscribeAsync(redis.EventsChannel, (_, message) => Dispatch(message)).WaitAsync(redis.OperationTimeout, stoppingToken);
+                return; // StackExchange.Redis restores the subscription after reconnecting.
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                GatewayLog.EventsUnavailable(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private void Dispatch(RedisValue message)
+    {
+        PublishedEvent published;
+        try
+        {
+            var json = (string)message!;
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            published = new PublishedEvent(
+                root.GetProperty("id").GetString()!,
+                root.GetProperty("type").GetString()!,
+                root.GetProperty("request_id").GetString()!,
+                root.TryGetProperty("client", out var client) ? client.GetString() : null,
+                json);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            GatewayLog.EventUnreadable(logger, e.Message);
+            return;
+        }
+        if (_waiters.TryGetValue(published.RequestId, out var waiters))
+        {
+            foreach (var waiter in waiters.Keys)
+            {
+                waiter.TrySetResult();
+            }
+        }
+        foreach (var (channel, filter) in _listeners)
+        {
+            if (filter(published))
+            {
+                channel.Writer.TryWrite(published);
+            }
+        }
+    }
+
+    /// <summary>A registered wait for one request's event.</summary>
+    public sealed class Waiter(Task signal, Action unregister) : IDisposable
+    {
+        /// <summary>Completes when the event arrives.</summary>
+        public Task Signal => signal;
+
+        /// <inheritdoc />
+        public void Dispose() => unregister();
+    }
+
+    /// <summary>A registered stream of events.</summary>
+    public sealed class Listener(ChannelReader<PublishedEvent> reader, Action unregister) : IDisposable
+    {
+        /// <summary>The events.</summary>
+        public ChannelReader<PublishedEvent> Reader => reader;
+
+        /// <inheritdoc />
+        public void Dispose() => unregister();
+    }
+}

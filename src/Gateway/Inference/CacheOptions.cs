@@ -1,0 +1,29 @@
+namespace Reka.Gateway.Inference;
+
+/// <summary>Settings of the result cache (section <c>Cache</c>).</summary>
+public sealed class CacheOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Cache";
+
+    /// <summary>Statuses used when <see cref="TerminalStatuses"/> is empty.</summary>
+    public static readonly IReadOnlyList<string> DefaultTerminalStatuses = ["COMPLETED", "FAILED", "CANCELLED", "CANCELED"];
+
+    /// <summary>
+    /// How long a terminal result, and the record of who submitted a request, stay in Redis
+    /// (default 7 days).
+    /// </summary>
+    public TimeSpan ResultTtl { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Statuses after which a request never changes. Reka does not publish its status values
+    /// (REKA_API.md), so this is a setting; any other value counts as not finished. Empty means
+    /// <see cref="DefaultTerminalStatuses"/>.
+    /// </summary>
+    public List<string> TerminalStatuses { get; set; } = [];
+
+    /// <summary>Whether <paramref name="status"/> is terminal (case-insensitive).</summary>
+    public bool IsTerminal(string? status) =>
+        status is not null && (TerminalStatuses.Count > 0 ? TerminalStatuses : DefaultTerminalStatuses)
+            .Contains(status, StringComparer.OrdinalIgnoreCase);
+}

@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Infrastructure.Queues;
+
+/// <summary>A job taken from a <see cref="DurableQueue"/>, held under a lease until finished.</summary>
+/// <param name="Id">The job's id, unique in its queue.</param>
+/// <param name="LeaseToken">Proves this worker still holds the lease when it finishes the job.</param>
+/// <param name="Fields">The job's record at the time it was claimed.</param>
+public sealed record LeasedJob(string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
+{
+    /// <summary>A field of the record, or null.</summary>
+    public string? this[string field] => Fields.GetValueOrDefault(field);
+}
+
+/// <summary>
+/// An at-least-once work queue in Redis that any replica works: a sorted set of job ids by due
+/// time (Unix milliseconds) and one hash per job. Claiming a job moves its due time forward by
+/// the lease, so a job whose worker dies becomes due again when the lease expires and another
+/// replica retakes it; finishing a job checks the lease token, so a worker whose lease expired
+/// cannot overwrite the newer holder's work. Keys: <c>{prefix}{name}:due</c>,
+/// <c>{prefix}{name}:job:{id}</c>; enqueues publish on <c>{prefix}{name}:wake</c>.
+/// Needs a single Redis primary (the scripts build keys; Redis Cluster is not supported).
+/// </summary>
+public sealed class DurableQueue(RedisStore redis, string name)
+{
+    // KEYS: due, job, [index]; ARGV: id, due ms, index score, then field/value pairs.
+    private const string EnqueueScript = """
+        if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+        for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+        redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+        if KEYS[3] then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1]) end
+        return 1
+        """;
+
+    // KEYS: due, wake channel; ARGV: now ms, lease ms, max, job key prefix, lease token prefix.
+    private const string ClaimScript = """
+        local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+        local out = {}
+        for i, id in ipairs(ids) do
+          local key = ARGV[4] .. id
+          if redis.call('EXISTS', key) == 0 then
+            redis.call('ZREM', KEYS[1], id)
+          else
+            local token = ARGV[5] .. i
+            redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
+            redis.call('HSET', key, 'lease', token)
+            out[#out + 1] = id
+            out[#out + 1] = token
+            out[#out + 1] = redis.call('HGETALL', key)
+          end
+        end
+        return out
+        """;
+
+    // KEYS: due, job; ARGV: id, token, mode (retry|done|delete), due ms (retry) or TTL seconds (done, 0 = none),
+    // then field/value pairs to set.
+    private const string FinishScript = """
+        if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
+        if ARGV[3] == 'delete' then
+          redis.call('ZREM', KEYS[1], ARGV[1])
+          redis.call('DEL', KEYS[2])
+          return 1
+        end
+        for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+        redis.call('HDEL', KEYS[2], 'lease')
+        if ARGV[3] == 'retry' then
+          redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+        else
+          redis.call('ZREM', KEYS[1], ARGV[1])
+          if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+        end
+        return 1
+        """;
+
+    // KEYS: due, job; ARGV: id, due ms, then field/value pairs. Makes a finished job due again.
+    private const string RequeueScript = """
+        if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+        for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+        redis.call('HDEL', KEYS[2], 'lease')
+        redis.call('PERSIST', KEYS[2])
+        redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+        return 1
+        """;
+
+    private readonly RedisKey _due = redis.Key(name + ":due");
+    private readonly string _jobPrefix = redis.Prefix + name + ":job:";
+
+    /// <summary>The queue's name.</summary>
+    public string Name => name;
+
+    /// <summary>Channel published when work is enqueued, so idle workers wake at once.</summary>
+    public RedisChannel WakeChannel => redis.Prefix + name + ":wake";
+
+    /// <summary>The key of job <paramref name="id"/>'s record.</summary>
+    public RedisKey JobKey(string id) => _jobPrefix + id;
+
+    /// <summary>The key of the due-time sorted set.</summary>
+    public RedisKey DueKey => _due;
+
+    /// <summary>
+    /// Adds job <paramref name="id"/> unless a job with that id already exists (so enqueueing
+    /// twice does nothing), optionally listing it in <paramref name="index"/> (score
+    /// <paramref name="indexScore"/>). Returns whether it was added.
+    /// </summary>
+    public async Task<bool> EnqueueAsync(IDatabaseAsync db, string id, DateTimeOffset due, IEnumerable<KeyValuePair<string, string>> fields,
+        RedisKey? index = null, double indexScore = 0)
+    {
+        RedisKey[] keys = index is { } i ? [_due, JobKey(id), i] : [_due, JobKey(id)];
+        var added = (long)await db.ScriptEvaluateAsync(EnqueueScript, keys,
+            [id, due.ToUnixTimeMilliseconds(), indexScore, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
+        return added == 1;
+    }
+
+    /// <summary>Wakes the workers of every replica.</summary>
+    public Task WakeAsync() => redis.Subscriber.PublishAsync(WakeChannel, "1", CommandFlags.FireAndForget);
+
+    /// <summary>Claims up to <paramref name="max"/> due jobs for <paramref name="lease"/>.</summary>
+    public async Task<IReadOnlyList<LeasedJob>> ClaimAsync(int max, TimeSpan lease)
+    {
+        var tokenPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + ":";
+        var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(ClaimScript, [_due],
+            [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, _jobPrefix, tokenPrefix]))!;
+        var jobs = new List<LeasedJob>(result.Length / 3);
+        for (var i = 0; i + 2 < result.Length; i += 3)
+        {
+            var pairs = (RedisResult[])result[i + 2]!;
+            var fields = new Dictionary<string, string>(pairs.Length / 2, StringComparer.Ordinal);
+            for (var f = 0; f + 1 < pairs.Length; f += 2)
+            {
+                fields[(string)pairs[f]!] = (string)pairs[f + 1]!;
+            }
+            jobs.Add(new LeasedJob((string)result[i]!, (string)result[i + 1]!, fields));
+        }
+        return jobs;
+    }
+
+    /// <summary>Finishes a job and deletes its record. False when the lease was lost.</summary>
+    public Task<bool> DeleteAsync(LeasedJob job) => FinishAsync(job, "delete", 0, []);
+
+    /// <summary>Finishes a job, keeping its record (with <paramref name="fields"/> set) for <paramref name="retention"/>. False when the lease was lost.</summary>
+    public Task<bool> CompleteAsync(LeasedJob job, TimeSpan retention, IEnumerable<KeyValuePair<string, string>> fields) =>
+        FinishAsync(job, "done", (long)retention.TotalSeconds, fields);
+
+    /// <summary>Makes a job due again at <paramref name="due"/>, with <paramref name="fields"/> set. False when the lease was lost.</summary>
+    public Task<bool> RetryAsync(LeasedJob job, DateTimeOffset due, IEnumerable<KeyValuePair<string, string>> fields) =>
+        FinishAsync(job, "retry", due.ToUnixTimeMilliseconds(), fields);
+
+    /// <summary>Makes a finished job due again now (a replay), with <paramref name="fields"/> set. False when it no longer exists.</summary>
+    public async Task<bool> RequeueAsync(IDatabaseAsync db, string id, IEnumerable<KeyValuePair<string, string>> fields)
+    {
+        var done = (long)await db.ScriptEvaluateAsync(RequeueScript, [_due, JobKey(id)],
+            [id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
+        return done == 1;
+    }
+
+    /// <summary>Jobs waiting or leased, and how long the oldest due job has waited past its due time.</summary>
+    public async Task<(long Depth, TimeSpan OldestDueAge)> StatsAsync()
+    {
+        var db = redis.Database;
+        var depth = db.SortedSetLengthAsync(_due);
+        var oldest = db.SortedSetRangeByRankWithScoresAsync(_due, 0, 0);
+        var first = await oldest;
+        var age = first.Length == 0 ? TimeSpan.Zero
+            : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - first[0].Score));
+        return (await depth, age);
+    }
+
+    /// <summary>Time until the next job is due (zero if one is due now), or null when the queue is empty.</summary>
+    public async Task<TimeSpan?> NextDueInAsync()
+    {
+        var first = await redis.Database.SortedSetRangeByRankWithScoresAsync(_due, 0, 0);
+        return first.Length == 0 ? null
+            : TimeSpan.FromMilliseconds(Math.Max(0, first[0].Score - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+    }
+
+    private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)
+    {
+        var done = (long)await redis.Database.ScriptEvaluateAsync(FinishScript, [_due, JobKey(job.Id)],
+            [job.Id, job.LeaseToken, mode, dueOrTtl, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
+        return done == 1;
+    }
+}

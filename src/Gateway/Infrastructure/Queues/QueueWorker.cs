@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using Reka.Gateway.Infrastructure.Redis;
+
+namespace Reka.Gateway.Infrastructure.Queues;
+
+/// <summary>How a replica works one <see cref="DurableQueue"/>.</summary>
+public sealed class QueueWorkerOptions
+{
+    /// <summary>Jobs handled at once by this replica.</summary>
+    public int MaxConcurrency { get; set; } = 32;
+
+    /// <summary>How long a claimed job stays with its worker before another replica may retake it, in seconds.</summary>
+    public double LeaseSeconds { get; set; } = 60;
+
+    /// <summary>Longest sleep between looks at the queue when no wake-up arrives, in seconds.</summary>
+    public double PollSeconds { get; set; } = 1;
+
+    /// <summary>On shutdown, how long in-flight jobs may run to completion before their leases are handed back, in seconds.</summary>
+    public double DrainSeconds { get; set; } = 10;
+}
+
+/// <summary>
+/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (woken at once by the
+/// queue's pub/sub channel, else polling), runs up to <see cref="QueueWorkerOptions.MaxConcurrency"/>
+/// at a time, and on shutdown stops claiming, lets in-flight jobs finish for
+/// <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest back (due at once) so another
+/// replica takes them. A job whose handler throws is left to its lease and retried.
+/// </summary>
+public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, ILogger logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ConcurrentDictionary<LeasedJob, Task> _inFlight = new();
+    private readonly CancellationTokenSource _abandon = new();
+
+    /// <summary>Handles one job; must finish it through the queue (complete, retry or delete). Canceled when the drain time is over.</summary>
+    protected abstract Task HandleAsync(LeasedJob job, CancellationToken cancellationToken);
+
+    /// <summary>The queue worked.</summary>
+    protected DurableQueue Queue => queue;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await SubscribeToWakeUpsAsync(stoppingToken);
+        var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
+        var poll = TimeSpan.FromSeconds(options.PollSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var free = options.MaxConcurrency - _inFlight.Count;
+            if (free <= 0)
+            {
+                await ((Task)Task.WhenAny(_inFlight.Values)).WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+            TimeSpan sleep;
+            try
+            {
+                var jobs = await queue.ClaimAsync(free, lease).WaitAsync(redis.OperationTimeout, stoppingToken);
+                foreach (var job in jobs)
+                {
+                    _inFlight[job] = RunAsync(job);
+                }
+                if (jobs.Count == free)
+                {
+                    continue; // There may be more due right now.
+                }
+                sleep = await queue.NextDueInAsync().WaitAsync(redis.OperationTimeout, stoppingToken) ?? poll;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
+                sleep = poll;
+            }
+            await ((Task)_wake.WaitAsync(sleep < poll ? sleep : poll, stoppingToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        await DrainAsync();
+    }
+
+    private async Task RunAsync(LeasedJob job)
+    {
+        await Task.Yield();
+        try
+        {
+            await HandleAsync(job, _abandon.Token);
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+            // Shutting down: hand the job back so another replica takes it now, not after the lease.
+            await ((Task)queue.RetryAsync(job, DateTimeOffset.UtcNow, [])).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (Exception e)
+        {
+            GatewayLog.JobFailed(logger, queue.Name, job.Id, e.GetType().Name, e.Message);
+        }
+        finally
+        {
+            _inFlight.TryRemove(job, out _);
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        var pending = _inFlight.Values.ToArray();
+        GatewayLog.QueueDraining(logger, queue.Name, pending.Length, options.DrainSeconds);
+        var drained = Task.WhenAll(pending);
+        if (await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(options.DrainSeconds))) != drained)
+        {
+            await _abandon.CancelAsync();
+        }
+        await Task.WhenAll(_inFlight.Values.ToArray()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task SubscribeToWakeUpsAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await redis.Subscriber.SubscribeAsync(queue.WakeChannel, (_, _) => Wake()).WaitAsync(redis.OperationTimeout, stoppingToken);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(options.PollSeconds), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already awake.
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _abandon.Dispose();
+        _wake.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,76 @@
+using Reka.Gateway.Events;
+
+namespace Reka.Gateway.Subscriptions;
+
+/// <summary>
+/// A webhook subscription: events matching <see cref="Filter"/> are delivered to <see cref="Url"/>,
+/// signed with <see cref="Secret"/> (Standard Webhooks).
+/// </summary>
+/// <param name="Id">Subscription id, <c>sub_</c> + 24 hex characters.</param>
+/// <param name="Url">Where deliveries go (a host in <c>Webhooks:AllowedSubscriberHosts</c>).</param>
+/// <param name="Filter">Which events it wants; empty lists match everything.</param>
+/// <param name="Description">Free text for people.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="Enabled">False once the endpoint answered 410 Gone.</param>
+/// <param name="DisabledReason">Why it was disabled.</param>
+/// <param name="Secret">Signing secret, <c>whsec_</c> + base64; shown once, at creation.</param>
+public sealed record Subscription(
+    string Id,
+    string Url,
+    SubscriptionFilter Filter,
+    string? Description,
+    DateTimeOffset CreatedAt,
+    bool Enabled,
+    string? DisabledReason,
+    string Secret)
+{
+    /// <summary>The subscription as the API shows it after creation: without its secret.</summary>
+    public SubscriptionView ToView() => new(Id, Url, Filter, Description, CreatedAt, Enabled, DisabledReason);
+}
+
+/// <summary>
+/// Which events a subscription wants: each list, when non-empty, must contain the event's value
+/// (<c>endpoint_id</c>, <c>model_id</c>, <c>capability</c>, <c>status</c>; status case-insensitive).
+/// </summary>
+public sealed record SubscriptionFilter(
+    IReadOnlyList<string>? EndpointId = null,
+    IReadOnlyList<string>? ModelId = null,
+    IReadOnlyList<string>? Capability = null,
+    IReadOnlyList<string>? Status = null)
+{
+    /// <summary>Whether <paramref name="e"/> passes the filter.</summary>
+    public bool Matches(InferenceEvent e) =>
+        Allows(EndpointId, e.EndpointId, StringComparer.Ordinal)
+        && Allows(ModelId, e.ModelId, StringComparer.Ordinal)
+        && Allows(Capability, e.Capability, StringComparer.Ordinal)
+        && Allows(Status, e.Status, StringComparer.OrdinalIgnoreCase);
+
+    private static bool Allows(IReadOnlyList<string>? wanted, string? value, StringComparer comparer) =>
+        wanted is null || wanted.Count == 0 || (value is not null && wanted.Contains(value, comparer));
+}
+
+/// <summary>A subscription as <c>GET /subscriptions</c> shows it (no secret).</summary>
+public sealed record SubscriptionView(
+    string Id,
+    string Url,
+    SubscriptionFilter Filter,
+    string? Description,
+    DateTimeOffset CreatedAt,
+    bool Enabled,
+    string? DisabledReason);
+
+/// <summary>The answer to creating a subscription: the only time its secret is shown.</summary>
+public sealed record CreatedSubscription(
+    string Id,
+    string Url,
+    SubscriptionFilter Filter,
+    string? Description,
+    DateTimeOffset CreatedAt,
+    bool Enabled,
+    string Secret);
+
+/// <summary>Body of <c>POST /subscriptions</c>.</summary>
+/// <param name="Url">Where deliveries go: an absolute http(s) URL on an allowed host.</param>
+/// <param name="Filter">Optional filter.</param>
+/// <param name="Description">Optional text, up to 500 characters.</param>
+public sealed record CreateSubscriptionRequest(string? Url, SubscriptionFilter? Filter = null, string? Description = null);

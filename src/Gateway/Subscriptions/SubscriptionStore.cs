@@ -1,0 +1,66 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Reka.Gateway.Events;
+using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Subscriptions;
+
+/// <summary>Subscriptions in Redis: one hash, <c>subscriptions</c>, id to JSON (secret included, for signing).</summary>
+public sealed class SubscriptionStore(RedisStore redis)
+{
+    // Updates only a subscription that still exists, so disabling never resurrects a deleted one.
+    private const string ReplaceIfPresentScript = """
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+        return 1
+        """;
+
+    private readonly RedisKey _key = redis.Key("subscriptions");
+
+    /// <summary>A new subscription id.</summary>
+    public static string NewId() => "sub_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    /// <summary>Saves a new subscription.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public Task CreateAsync(Subscription subscription) =>
+        redis.CallAsync(db => db.HashSetAsync(_key, subscription.Id, Serialize(subscription)));
+
+    /// <summary>Every subscription.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public async Task<IReadOnlyList<Subscription>> ListAsync()
+    {
+        var entries = await redis.CallAsync(db => db.HashGetAllAsync(_key));
+        return [.. entries.Select(e => Deserialize(e.Value)).OrderBy(s => s.CreatedAt)];
+    }
+
+    /// <summary>The subscriptions enabled and matching <paramref name="e"/>.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public async Task<IReadOnlyList<Subscription>> MatchingAsync(InferenceEvent e) =>
+        [.. (await ListAsync()).Where(s => s.Enabled && s.Filter.Matches(e))];
+
+    /// <summary>One subscription, or null.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public async Task<Subscription?> GetAsync(string id)
+    {
+        var value = await redis.CallAsync(db => db.HashGetAsync(_key, id));
+        return value.IsNull ? null : Deserialize(value);
+    }
+
+    /// <summary>Deletes a subscription; false when there was none.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public Task<bool> DeleteAsync(string id) => redis.CallAsync(db => db.HashDeleteAsync(_key, id));
+
+    /// <summary>Disables a subscription (its endpoint answered 410 Gone); false when it no longer exists.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public async Task<bool> DisableAsync(Subscription subscription, string reason)
+    {
+        var disabled = subscription with { Enabled = false, DisabledReason = reason };
+        var done = await redis.CallAsync(db => db.ScriptEvaluateAsync(ReplaceIfPresentScript, [_key], [subscription.Id, Serialize(disabled)]));
+        return (long)done == 1;
+    }
+
+    private static string Serialize(Subscription subscription) => JsonSerializer.Serialize(subscription, InferenceEvent.Json);
+
+    private static Subscription Deserialize(RedisValue value) => JsonSerializer.Deserialize<Subscription>((string)value!, InferenceEvent.Json)!;
+}

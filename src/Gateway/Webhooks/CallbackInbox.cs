@@ -1,0 +1,65 @@
+using Reka.Gateway.Inference;
+using Reka.Gateway.Infrastructure.Queues;
+using Reka.Gateway.Infrastructure.Redis;
+
+namespace Reka.Gateway.Webhooks;
+
+/// <summary>What happened to a callback.</summary>
+public enum CallbackOutcome
+{
+    /// <summary>Recorded; it will be processed.</summary>
+    Accepted,
+
+    /// <summary>The same request and status came before: nothing new to do.</summary>
+    Duplicate,
+
+    /// <summary>Its request id is not the one its token's submit was given.</summary>
+    Mismatch,
+}
+
+/// <summary>
+/// Records genuine callbacks durably in Redis before they are answered: one Lua script binds the
+/// request to its submission, drops a repeat of the same request and status, and queues the
+/// request for processing (<see cref="DurableQueue"/> <c>callbacks</c>, one job per request) and
+/// wakes the workers. With Redis' AOF on, an accepted callback survives a Redis restart.
+/// </summary>
+public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
+{
+    // KEYS: submission, request, due; ARGV: request id, submission id, ttl, status, now ms,
+    // job key, received at, wake channel.
+    private const string AcceptScript = RequestRecords.BindFunction + "\n" + """
+        local bound = bind(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+        if bound == 'mismatch' then return 'mismatch' end
+        if redis.call('HSETNX', KEYS[2], 'callback:' .. ARGV[4], ARGV[7]) == 0 then return 'duplicate' end
+        redis.call('EXPIRE', KEYS[2], ARGV[3])
+        if redis.call('EXISTS', ARGV[6]) == 0 then
+          redis.call('HSET', ARGV[6], 'request_id', ARGV[1], 'status', ARGV[4], 'received_at', ARGV[7], 'tries', '0')
+        end
+        -- LT: a job already waiting for a later retry becomes due now, this callback is news (Redis >= 6.2).
+        redis.call('ZADD', KEYS[3], 'LT', ARGV[5], ARGV[1])
+        redis.call('PUBLISH', ARGV[8], '1')
+        return 'accepted'
+        """;
+
+    /// <summary>The processing queue; a job's id is the request id.</summary>
+    public DurableQueue Queue { get; } = new(redis, "callbacks");
+
+    /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed: nothing was recorded, the sender should retry.</exception>
+    public async Task<CallbackOutcome> AcceptAsync(string submissionId, string requestId, string? status)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var outcome = (string?)await redis.CallAsync(db => db.ScriptEvaluateAsync(AcceptScript,
+            [records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey],
+            [
+                requestId, submissionId, (long)records.Ttl.TotalSeconds, (status ?? "").ToUpperInvariant(),
+                now.ToUnixTimeMilliseconds(), (string)Queue.JobKey(requestId)!, now.ToString("O"), (string)Queue.WakeChannel!,
+            ]));
+        return outcome switch
+        {
+            "mismatch" => CallbackOutcome.Mismatch,
+            "duplicate" => CallbackOutcome.Duplicate,
+            _ => CallbackOutcome.Accepted,
+        };
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Inference;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Redis;
+
+namespace Reka.Gateway.Webhooks;
+
+/// <summary>
+/// <c>POST /webhooks/inference</c>, where Reka calls back when an inference finishes. What Reka
+/// sends is not published (REKA_API.md, "Webhooks"), so nothing in the body is trusted: the
+/// token the gateway put in the URL authenticates the call (401 without it), the body only has
+/// to be a JSON object whose <c>request_id</c> is the token's request (400 otherwise), and the
+/// outcome is fetched from Reka before anything is cached or delivered. The call is recorded in
+/// Redis before the 202; when Redis cannot take it the answer is 503, so the sender retries.
+/// </summary>
+public static class CallbackReceiverApi
+{
+    /// <summary>Maps the receiver (no gateway key: Reka authenticates by the token).</summary>
+    public static RouteHandlerBuilder MapCallbackReceiver(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapPost(CallbackTokens.ReceiverPath, ReceiveAsync)
+            .WithTags("Webhooks")
+            .WithName("ReceiveInferenceCallback")
+            .WithSummary("Reka's callback when an inference finishes")
+            .WithDescription("Called by Reka at the `webhook_url` the gateway gave it on submit; the `token` query parameter is what makes the call genuine.")
+            .WithRequestBody<JsonObject>("application/json")
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+    private static async Task<IResult> ReceiveAsync(HttpContext context, CallbackTokens tokens, CallbackInbox inbox,
+        IOptions<WebhooksOptions> options, GatewayMetrics metrics, ILoggerFactory loggers)
+    {
+        if (!tokens.TryVerify(context.Request.Query[CallbackTokens.QueryParameter], out var submissionId))
+        {
+            return Reject(metrics, "unauthorized", StatusCodes.Status401Unauthorized, "The callback's token is missing or was not minted by this gateway.");
+        }
+        var maxBytes = options.Value.MaxBodyBytes;
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {maxBytes} bytes (Webhooks:MaxBodyBytes).");
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = maxBytes;
+        }
+
+        JsonNode? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            body = null;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {maxBytes} bytes (Webhooks:MaxBodyBytes).");
+        }
+        var requestId = (body as JsonObject)?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
+        if (requestId is null || !InferenceRules.IsRequestId(requestId))
+        {
+            return Reject(metrics, "invalid", StatusCodes.Status400BadRequest, "A callback body must be a JSON object with a 'request_id' string.");
+        }
+        var status = body!["status"] is JsonValue s && s.TryGetValue<string>(out var statusText) ? statusText : null;
+
+        CallbackOutcome outcome;
+        try
+        {
+            outcome = await inbox.AcceptAsync(submissionId, requestId, status);
+        }
+        catch (RedisUnavailableException e)
+        {
+            GatewayLog.CallbackNotRecorded(loggers.CreateLogger(typeof(CallbackReceiverApi)), requestId, e.InnerException?.GetType().Name);
+            context.Response.Headers.RetryAfter = "5";
+            return Reject(metrics, "unavailable", StatusCodes.Status503ServiceUnavailable, "The callback could not be recorded (Redis is unavailable); nothing was stored. Retry it.");
+        }
+        if (outcome == CallbackOutcome.Mismatch)
+        {
+            return Reject(metrics, "mismatch", StatusCodes.Status400BadRequest, $"request_id '{requestId}' is not the request this callback's token was issued for.");
+        }
+        metrics.CallbackReceived(outcome == CallbackOutcome.Duplicate ? "duplicate" : "accepted");
+        return TypedResults.Accepted((string?)null);
+    }
+
+    private static IResult Reject(GatewayMetrics metrics, string outcome, int status, string detail)
+    {
+        metrics.CallbackReceived(outcome);
+        return TypedResults.Problem(statusCode: status, detail: detail);
+    }
+}

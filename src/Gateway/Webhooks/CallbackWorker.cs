@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Delivery;
+using Reka.Gateway.Events;
+using Reka.Gateway.Inference;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Queues;
+using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Proxy;
+using Reka.Gateway.Subscriptions;
+
+namespace Reka.Gateway.Webhooks;
+
+/// <summary>
+/// Processes recorded callbacks on every replica: fetches the request from Reka with the team key
+/// (the callback is a trigger, not the truth), and once Reka reports a terminal status, caches
+/// the result and status answers, builds the event, queues a delivery per matching subscription
+/// and to the request's own subscriber, and publishes the event. Every step is idempotent, so a
+/// replica that dies half-way leaves work that another replica redoes without duplicates.
+/// While Reka is unreachable or not yet terminal, the job is retried on
+/// <c>Webhooks:ProcessingRetrySchedule</c>.
+/// </summary>
+public sealed class CallbackWorker(
+    CallbackInbox inbox,
+    UpstreamClient upstream,
+    RequestRecords records,
+    SubscriptionStore subscriptions,
+    Deliveries deliveries,
+    EventHub events,
+    IOptions<CacheOptions> cache,
+    IOptions<WebhooksOptions> options,
+    RedisStore redis,
+    ILogger<CallbackWorker> logger)
+    : QueueWorker(inbox.Queue, redis, options.Value.Processing, logger)
+{
+    private static readonly ActivitySource Activities = new("Reka.Gateway.Webhooks");
+    private static readonly TimeSpan UpstreamTimeout = TimeSpan.FromSeconds(30);
+
+    /// <inheritdoc />
+    protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
+    {
+        var requestId = job["request_id"]!;
+        var record = await records.GetAsync(requestId);
+        // Processing joins the trace of the submit (its traceparent was recorded with the submission).
+        using var activity = Activities.StartUnder("callback.process", ActivityKind.Consumer, record.TraceParent).SetTag("request.id", requestId);
+
+        UpstreamAnswer result;
+        try
+        {
+            result = await upstream.GetAsync($"/v2/inference/requests/{requestId}", UpstreamTimeout, cancellationToken);
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            await RetryLaterAsync(job, $"Reka unreachable ({e.GetType().Name})");
+            return;
+        }
+        if (!result.IsSuccess)
+        {
+            await RetryLaterAsync(job, $"Reka answered {result.Status} for the request");
+            return;
+        }
+        var status = InferenceJson.ReadTopLevelString(result.Body, "status");
+        if (!cache.Value.IsTerminal(status))
+        {
+            await RetryLaterAsync(job, $"Reka reports status {status ?? "(none)"}, not terminal yet");
+            return;
+        }
+
+        await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Result, result.Body);
+        await CacheStatusAnswerAsync(requestId, cancellationToken);
+
+        var resultNode = JsonNode.Parse(result.Body);
+        var inferenceEvent = BuildEvent(requestId, status!, resultNode, record);
+        var json = inferenceEvent.ToJson();
+        var matching = await subscriptions.MatchingAsync(inferenceEvent);
+        var own = record is { Owner: { } owner, Subscriber: { } url } ? new OwnSubscriber(owner, url) : null;
+        var queued = await deliveries.EnqueueAsync(inferenceEvent, json, matching, own, Activity.Current?.Id);
+        await events.PublishAsync(json);
+        await Queue.DeleteAsync(job);
+        GatewayLog.CallbackProcessed(logger, requestId, status!, inferenceEvent.Id, queued);
+    }
+
+    // The status answer is cached too, so status calls after the callback are answered from the
+    // cache; without it they are simply forwarded once more.
+    private async Task CacheStatusAnswerAsync(string requestId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var answer = await upstream.GetAsync($"/v2/inference/requests/{requestId}/status", UpstreamTimeout, cancellationToken);
+            if (answer.IsSuccess && cache.Value.IsTerminal(InferenceJson.ReadTopLevelString(answer.Body, "status")))
+            {
+                await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Status, answer.Body);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Best effort.
+        }
+    }
+
+    private static InferenceEvent BuildEvent(string requestId, string status, JsonNode? result, RequestRecord record)
+    {
+        string? Field(string name) => result?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+        var endpointId = Field("endpoint_id") ?? record.EndpointId;
+        var slash = endpointId?.IndexOf('/') ?? -1;
+        return new InferenceEvent(
+            InferenceEvent.IdFor(requestId, status),
+            InferenceEvent.TypeFor(status),
+            requestId,
+            status,
+            endpointId,
+            Field("model_id") ?? (slash > 0 ? endpointId![..slash] : null),
+            Field("capability") ?? (slash > 0 ? endpointId![(slash + 1)..] : null),
+            result,
+            DateTimeOffset.UtcNow,
+            record.Owner);
+    }
+
+    private async Task RetryLaterAsync(LeasedJob job, string reason)
+    {
+        var requestId = job["request_id"]!;
+        var tries = int.Parse(job["tries"] ?? "0", CultureInfo.InvariantCulture);
+        var schedule = options.Value.ProcessingSchedule;
+        if (tries >= schedule.Count)
+        {
+            // Forget that this callback came, so that Reka's next one is not taken for a repeat.
+            await records.ForgetCallbackAsync(requestId, job["status"] ?? "");
+            await Queue.DeleteAsync(job);
+            GatewayLog.CallbackAbandoned(logger, requestId, tries, reason);
+            return;
+        }
+        var delay = schedule[tries];
+        await Queue.RetryAsync(job, DateTimeOffset.UtcNow + delay, [new("tries", (tries + 1).ToString(CultureInfo.InvariantCulture))]);
+        GatewayLog.CallbackRetrying(logger, requestId, delay.TotalSeconds, tries + 1, reason);
+    }
+}

@@ -1,0 +1,52 @@
+using Reka.Gateway.Infrastructure.Queues;
+
+namespace Reka.Gateway.Webhooks;
+
+/// <summary>Settings of Reka's callbacks and of webhook subscribers (section <c>Webhooks</c>).</summary>
+public sealed class WebhooksOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Webhooks";
+
+    /// <summary>
+    /// Key of the HMAC that authenticates Reka's callbacks (the token in the <c>webhook_url</c> the
+    /// gateway gives Reka). The same on every replica; at least 32 characters.
+    /// </summary>
+    public string CallbackSecret { get; set; } = "";
+
+    /// <summary>Largest callback body accepted, in bytes (1 MiB).</summary>
+    public long MaxBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// Hosts that webhook deliveries may go to, for subscriptions and for a submit's own
+    /// <c>webhook_url</c>: exact names (<c>hooks.internal.example</c>) or <c>*.</c> suffixes
+    /// (<c>*.svc.cluster.local</c>). Empty: no deliveries anywhere.
+    /// </summary>
+    public List<string> AllowedSubscriberHosts { get; set; } = [];
+
+    /// <summary>Retry delays used when <see cref="ProcessingRetrySchedule"/> is empty (about 22 h in all).</summary>
+    public static readonly IReadOnlyList<TimeSpan> DefaultProcessingRetrySchedule =
+    [
+        TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5),
+        TimeSpan.FromMinutes(15), TimeSpan.FromHours(1), TimeSpan.FromHours(3), TimeSpan.FromHours(6), TimeSpan.FromHours(12),
+    ];
+
+    /// <summary>
+    /// Delays between tries to confirm a callback with Reka (when Reka is unreachable, or does not
+    /// yet report a terminal status). Empty means <see cref="DefaultProcessingRetrySchedule"/>.
+    /// </summary>
+    public List<TimeSpan> ProcessingRetrySchedule { get; set; } = [];
+
+    /// <summary>The schedule in force.</summary>
+    public IReadOnlyList<TimeSpan> ProcessingSchedule => ProcessingRetrySchedule.Count > 0 ? ProcessingRetrySchedule : DefaultProcessingRetrySchedule;
+
+    /// <summary>How each replica works the callback queue.</summary>
+    public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
+
+    /// <summary>Whether deliveries may go to <paramref name="url"/>: http(s) to an allowed host.</summary>
+    public bool IsAllowedSubscriber(Uri url) =>
+        (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+        && AllowedSubscriberHosts.Any(pattern => pattern.StartsWith("*.", StringComparison.Ordinal)
+            ? url.Host.EndsWith(pattern[1..], StringComparison.OrdinalIgnoreCase)
+            : url.Host.Equals(pattern, StringComparison.OrdinalIgnoreCase));
+}
