@@ -21,19 +21,19 @@ public sealed class SimulatorHost : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private SimulatorHost(WebApplication app, Uri baseAddress)
+    private SimulatorHost(WebApplication app, Uri baseAddress, string apiKey)
     {
         _app = app;
         BaseAddress = baseAddress;
         Client = new HttpClient { BaseAddress = baseAddress };
-        Client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        Client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         Anonymous = new HttpClient { BaseAddress = baseAddress };
     }
 
     /// <summary>Where the simulator listens, e.g. http://127.0.0.1:41234.</summary>
     public Uri BaseAddress { get; }
 
-    /// <summary>A client that sends the team key.</summary>
+    /// <summary>A client that sends the simulator's key (<c>Simulator:ApiKey</c>).</summary>
     public HttpClient Client { get; }
 
     /// <summary>A client that sends no key.</summary>
@@ -48,7 +48,8 @@ public sealed class SimulatorHost : IAsyncDisposable
             if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         });
         await app.StartAsync();
-        return new SimulatorHost(app, new Uri(app.Urls.Single()));
+        var apiKey = settings?.GetValueOrDefault("Simulator:ApiKey") ?? ApiKey;
+        return new SimulatorHost(app, new Uri(app.Urls.Single()), apiKey);
     }
 
     /// <summary>Submits a job and answers the 202 body.</summary>

@@ -1,0 +1,53 @@
+# Shared by the benchmark scripts: builds in Release, starts redis-server, the simulator and the
+# gateway on free loopback ports, and stops them on exit. Source it; do not run it.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d /tmp/gateway-bench.XXXXXX)
+children=()
+cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_http() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+peak_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# Resets the kernel's peak-RSS counter (VmHWM) of a process to its current RSS.
+reset_peak() { echo 5 > "/proc/$1/clear_refs"; }
+
+build_release() {
+  (cd "$root" && ./scripts/install-prerequisites.sh && ./scripts/make-local-packages.sh \
+    && dotnet build Gateway.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null)
+}
+
+team_key="bench-team-key-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+client_key="bench-client-key-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+start_redis() {
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save '' --appendonly no >/dev/null 2>&1 &
+  children+=($!)
+  for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+}
+
+start_simulator() {
+  simulator_port=$(free_port)
+  dotnet "$root/src/Reka.Simulator/bin/Release/net10.0/Reka.Simulator.dll" --urls "http://127.0.0.1:$simulator_port" \
+    --Simulator:ApiKey="$team_key" --Simulator:LatencyMs=0 "$@" >"$work/simulator.log" 2>&1 &
+  simulator_pid=$!
+  children+=($simulator_pid)
+  wait_http "http://127.0.0.1:$simulator_port/_simulator/stats"
+}
+
+# start_gateway [extra configuration arguments...]: sets gateway_port and gateway_pid.
+start_gateway() {
+  gateway_port=$(free_port)
+  Upstream__BaseUrl="http://127.0.0.1:$simulator_port" Upstream__ApiKey="$team_key" \
+  Redis__Configuration="127.0.0.1:$redis_port" Webhooks__CallbackSecret="bench-callback-secret-0123456789abcdef" \
+  Webhooks__AllowedSubscriberHosts__0=127.0.0.1 Gateway__PublicBaseUrl="http://127.0.0.1:$gateway_port" \
+  Clients__bench__KeySha256="$(printf '%s' "$client_key" | sha256sum | cut -d' ' -f1)" Clients__bench__Admin=true \
+  RateLimiting__Default__PermitLimit=100000000 \
+  dotnet "$root/src/Gateway/bin/Release/net10.0/Gateway.dll" --urls "http://127.0.0.1:$gateway_port" "$@" >"$work/gateway.log" 2>&1 &
+  gateway_pid=$!
+  children+=($gateway_pid)
+  wait_http "http://127.0.0.1:$gateway_port/healthz"
+}

@@ -1,0 +1,146 @@
+using System.Net;
+using System.Text;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Inference;
+
+public sealed class ValidationTests : IAsyncLifetime
+{
+    private RecordingUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
+        _http = _gateway.CreateClient(TestClients.Alice);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    public static TheoryData<string, string> InvalidSubmits => new()
+    {
+        { "not json at all", "body" },
+        { "[1, 2]", "body" },
+        { "", "body" },
+        { """{"webhook_url":"http://127.0.0.1:9/x"}""", "input" },
+        { """{"input":"a prompt"}""", "input" },
+        { """{"input":null}""", "input" },
+        { """{"input":{},"webhook_url":"/relative/path"}""", "webhook_url" },
+        { """{"input":{},"webhook_url":"ftp://hooks.example/x"}""", "webhook_url" },
+        { """{"input":{},"webhook_url":""}""", "webhook_url" },
+        { """{"input":{},"webhook_url":42}""", "webhook_url" },
+        { $$"""{"input":{},"webhook_url":"http://127.0.0.1:9/{{new string('a', 2065)}}"}""", "webhook_url" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidSubmits))]
+    public async Task Submit_WithInvalidBody_Returns400NamingTheField_AndUpstreamSeesNothing(string body, string field)
+    {
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        await ProblemAssert.IsValidationProblemAsync(response, field);
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Submit_WithSeveralBadFields_NamesEachOfThem()
+    {
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video",
+            new StringContent("""{"input":[],"webhook_url":"nope"}""", Encoding.UTF8, "application/json"));
+
+        await ProblemAssert.IsValidationProblemAsync(response, "input", "webhook_url");
+    }
+
+    [Fact]
+    public async Task Submit_WithWebhookUrlOf2083Characters_IsForwarded()
+    {
+        var url = "http://127.0.0.1:9/" + new string('a', 2083 - "http://127.0.0.1:9/".Length);
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { }, webhook_url = url }));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("limit=ten", "limit")]
+    [InlineData("offset=-1", "offset")]
+    [InlineData("offset=1.5", "offset")]
+    [InlineData("start=yesterday", "start")]
+    [InlineData("end=2024-13-45T99:00:00Z", "end")]
+    [InlineData("start=2024-02-01T00:00:00Z&end=2024-01-01T00:00:00Z", "end")]
+    [InlineData("start=2024-01-01T00:00:00Z&end=2024-01-01T00:00:00Z", "end")]
+    [InlineData("limit=0&offset=-3", "limit,offset")]
+    public async Task List_WithInvalidQuery_Returns400NamingEachField_AndUpstreamSeesNothing(string query, string fields)
+    {
+        var response = await _http.GetAsync("/v2/inference/requests?" + query);
+
+        await ProblemAssert.IsValidationProblemAsync(response, fields.Split(','));
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("limit=1&offset=0")]
+    [InlineData("limit=100&offset=250")]
+    [InlineData("start=2024-01-15T09:30:00Z&end=2024-01-16")]
+    [InlineData("start=2024-01-15T09:30:00.123%2B02:00")]
+    public async Task List_WithValidQuery_IsForwardedUnchanged(string query)
+    {
+        var response = await _http.GetAsync("/v2/inference/requests?" + query);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v2/inference/requests?" + query, Assert.Single(_upstream.Requests).PathAndQuery);
+    }
+
+    [Theory]
+    [InlineData("/v2/inference/requests/a%20b")]
+    [InlineData("/v2/inference/requests/a%2Fb/status")]
+    [InlineData("/v2/inference/requests/%3Cscript%3E/cancel")]
+    public async Task RequestId_ThatIsNotASafePathSegment_Returns400(string path)
+    {
+        var method = path.EndsWith("/cancel") ? HttpMethod.Post : HttpMethod.Get;
+
+        var response = await _http.SendAsync(new HttpRequestMessage(method, path));
+
+        await ProblemAssert.IsValidationProblemAsync(response, "request_id");
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task RequestId_LongerThan128Characters_Returns400()
+    {
+        var response = await _http.GetAsync("/v2/inference/requests/" + new string('r', 129));
+
+        await ProblemAssert.IsValidationProblemAsync(response, "request_id");
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Status_WithNonBooleanWithLogs_Returns400()
+    {
+        var response = await _http.GetAsync("/v2/inference/requests/r1/status?with_logs=maybe");
+
+        await ProblemAssert.IsValidationProblemAsync(response, "with_logs");
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Submit_OverTheRoutesBodyCap_Returns413ProblemDetails()
+    {
+        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, [new("Proxy:Routes:submit:MaxBodyBytes", "1000")]);
+        using var http = gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { prompt = new string('p', 2000) } }));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Empty(_upstream.Requests);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Net;
+using System.Text.Json;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Infrastructure;
+
+public sealed class OpenApiTests : IAsyncLifetime
+{
+    private RecordingUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private async Task<JsonElement> DocumentAsync()
+    {
+        using var http = _gateway.CreateClient();
+        return JsonDocument.Parse(await http.GetStringAsync("/swagger/v1/swagger.json")).RootElement;
+    }
+
+    [Theory]
+    [InlineData("post", "/v2/inference/{model}/{capability}")]
+    [InlineData("get", "/v2/inference/requests")]
+    [InlineData("get", "/v2/inference/requests/{request_id}/status")]
+    [InlineData("get", "/v2/inference/requests/{request_id}")]
+    [InlineData("post", "/v2/inference/requests/{request_id}/cancel")]
+    [InlineData("get", "/v2/inference/models")]
+    [InlineData("post", "/v2/inference/chat/completions")]
+    [InlineData("post", "/v1/images/upload")]
+    [InlineData("post", "/v2/videos")]
+    [InlineData("get", "/v1/{path}")]
+    [InlineData("patch", "/v2/{path}")]
+    public async Task Document_DescribesEveryForwardedRoute_WithTheKeySchemesAndProblemDetails(string method, string path)
+    {
+        var operation = (await DocumentAsync()).GetProperty("paths").GetProperty(path).GetProperty(method);
+
+        var schemes = operation.GetProperty("security").EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name)).ToArray();
+        Assert.Equal(["ApiKey", "Bearer"], schemes);
+        Assert.Equal("#/components/schemas/ProblemDetails",
+            operation.GetProperty("responses").GetProperty("401").GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(operation.GetProperty("responses").TryGetProperty("502", out _));
+    }
+
+    [Fact]
+    public async Task Document_GivesSubmitItsRequestAndAnswerSchemas()
+    {
+        var document = await DocumentAsync();
+        var submit = document.GetProperty("paths").GetProperty("/v2/inference/{model}/{capability}").GetProperty("post");
+
+        var body = submit.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        Assert.Equal(["input"], body.GetProperty("required").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        Assert.True(body.GetProperty("properties").TryGetProperty("webhook_url", out _));
+        var accepted = document.GetProperty("components").GetProperty("schemas").GetProperty("SubmitInferenceAccepted").GetProperty("properties");
+        Assert.True(accepted.TryGetProperty("status_url", out _));
+        Assert.Equal("#/components/schemas/HttpValidationProblemDetails",
+            submit.GetProperty("responses").GetProperty("400").GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString());
+    }
+
+    [Fact]
+    public async Task Document_TypesTheListQueryAsRekaDocumentsIt()
+    {
+        var parameters = (await DocumentAsync()).GetProperty("paths").GetProperty("/v2/inference/requests").GetProperty("get").GetProperty("parameters")
+            .EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+
+        Assert.Equal("integer", parameters["limit"].GetProperty("type").GetString());
+        Assert.Equal("100", parameters["limit"].GetProperty("maximum").ToString());
+        Assert.Equal("date-time", parameters["start"].GetProperty("format").GetString());
+    }
+
+    [Fact]
+    public async Task Document_UploadsAreMultipartWithFileFields()
+    {
+        var paths = (await DocumentAsync()).GetProperty("paths");
+
+        var video = paths.GetProperty("/v2/videos").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
+        Assert.Equal("binary", video.GetProperty("properties").GetProperty("file").GetProperty("format").GetString());
+        var images = paths.GetProperty("/v1/images/upload").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
+        Assert.Equal("binary", images.GetProperty("properties").GetProperty("images").GetProperty("items").GetProperty("format").GetString());
+        Assert.Equal(["metadata"], images.GetProperty("required").EnumerateArray().Select(e => e.GetString()!).ToArray());
+    }
+
+    [Fact]
+    public async Task SwaggerUi_IsServedWithoutAKey()
+    {
+        using var http = _gateway.CreateClient();
+
+        var response = await http.GetAsync("/swagger/index.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync());
+    }
+}

@@ -1,0 +1,54 @@
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Infrastructure;
+
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task MissingTeamKey_StopsStartUpWithOneClearLine()
+    {
+        await using var gateway = GatewayProcess.Start([new("Upstream:BaseUrl", "http://127.0.0.1:9")]);
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("REKA_API_KEY", line);
+        Assert.DoesNotContain("   at ", gateway.StandardError + gateway.StandardOutput);
+    }
+
+    [Fact]
+    public async Task EveryBadSetting_IsNamedOnTheSameLine()
+    {
+        await using var gateway = GatewayProcess.Start([new("Upstream:BaseUrl", "not a url"), new("Upstream:ApiKey", "k")]);
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Upstream:BaseUrl", line);
+        Assert.Contains("Webhooks:CallbackSecret", line);
+    }
+
+    [Fact]
+    public async Task TeamKeyFromTheEnvironment_IsUsed_AndAppsettingsIsFoundFromAnyWorkingDirectory()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var settings = await GatewayHost.DefaultSettingsAsync(upstream.BaseUrl);
+        settings.Remove("Upstream:ApiKey");
+        settings["REKA_API_KEY"] = "team-key-from-env";
+        settings["Logging:LogLevel:Default"] = "Information";
+        await using var gateway = GatewayProcess.Start(settings);
+        await gateway.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress };
+        http.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Alice.Key);
+
+        var response = await http.GetAsync("/v2/videos");
+
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("team-key-from-env", Assert.Single(upstream.Requests).Headers["X-Api-Key"]);
+        // The JSON console logger and the "Yarp: Warning" level come from appsettings.json.
+        Assert.Contains("\"Category\":\"Microsoft.Hosting.Lifetime\"", gateway.StandardOutput);
+        Assert.DoesNotContain("team-key-from-env", gateway.StandardOutput);
+    }
+}

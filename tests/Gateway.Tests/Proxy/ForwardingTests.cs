@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Proxy;
+
+public sealed class ForwardingTests : IAsyncLifetime
+{
+    private RecordingUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    public static TheoryData<string, string, string?> Routes => new()
+    {
+        { "POST", "/v2/inference/sora-2-pro/image-to-video", """{"input":{"prompt":"a cat"}}""" },
+        { "GET", "/v2/inference/requests?limit=10&offset=5&status=COMPLETED&expand=payloads", null },
+        { "GET", "/v2/inference/requests/req-123/status?with_logs=true", null },
+        { "GET", "/v2/inference/requests/req-123", null },
+        { "POST", "/v2/inference/requests/req-123/cancel", null },
+        { "GET", "/v2/inference/models", null },
+        { "POST", "/v2/inference/chat/completions", """{"model":"qwen","messages":[{"role":"user","content":"hi"}]}""" },
+        { "GET", "/v2/videos?limit=3", null },
+        { "DELETE", "/v2/videos/vid-1", null },
+        { "PATCH", "/v2/videos/vid-1", """{"title":"t"}""" },
+        { "POST", "/v2/search", """{"query":"dogs"}""" },
+        { "GET", "/v1/images/img-1", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task Route_IsForwardedOnTheSamePath_WithTheTeamKeyAndNoneOfTheCallersCredentials(string method, string pathAndQuery, string? body)
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+        using var request = new HttpRequestMessage(new HttpMethod(method), pathAndQuery);
+        request.Headers.Add("Cookie", "session=caller-cookie");
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(_upstream.Requests);
+        Assert.Equal(method, seen.Method);
+        Assert.Equal(pathAndQuery, seen.PathAndQuery);
+        Assert.Equal(TestClients.TeamKey, seen.Headers["X-Api-Key"]);
+        Assert.False(seen.Headers.ContainsKey("Authorization"));
+        Assert.False(seen.Headers.ContainsKey("Cookie"));
+        Assert.DoesNotContain(seen.Headers.Keys, h => h.StartsWith("X-Forwarded", StringComparison.OrdinalIgnoreCase));
+        if (body is null)
+        {
+            return;
+        }
+        var sent = JsonNode.Parse(seen.Body)!.AsObject();
+        var original = JsonNode.Parse(body)!.AsObject();
+        if (method == "POST" && pathAndQuery.StartsWith("/v2/inference/sora"))
+        {
+            // A submit leaves with the gateway's callback URL in place of any webhook_url.
+            Assert.StartsWith($"{_gateway.BaseAddress.ToString().TrimEnd('/')}/webhooks/inference?token=", sent["webhook_url"]!.GetValue<string>());
+            sent.Remove("webhook_url");
+        }
+        Assert.True(JsonNode.DeepEquals(original, sent), Encoding.UTF8.GetString(seen.Body));
+    }
+
+    [Fact]
+    public async Task BearerCredentials_AreStripped_AndReplacedByTheTeamKey()
+    {
+        using var http = _gateway.CreateBearerClient(TestClients.Alice);
+
+        await http.GetAsync("/v2/inference/requests");
+
+        var seen = Assert.Single(_upstream.Requests);
+        Assert.Equal(TestClients.TeamKey, seen.Headers["X-Api-Key"]);
+        Assert.False(seen.Headers.ContainsKey("Authorization"));
+    }
+
+    [Fact]
+    public async Task PassthroughPath_WithEncodedSlashes_ReachesUpstreamDecoded()
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.GetAsync("/v2/videos%2Fvid-1%2Fcaptions?lang=en");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v2/videos/vid-1/captions?lang=en", Assert.Single(_upstream.Requests).PathAndQuery);
+    }
+
+    [Fact]
+    public async Task PassthroughPath_ClimbingOutOfItsPrefix_Returns400_AndUpstreamIsNotCalled()
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.GetAsync("/v1/x%2F..%2F..%2Fadmin");
+
+        await ProblemAssert.IsValidationProblemAsync(response, "path");
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("GET", "/v2/inference/requests/req-1/logs")]
+    [InlineData("DELETE", "/v2/inference/requests/req-1")]
+    [InlineData("GET", "/v3/anything")]
+    public async Task PathOutsideTheForwardedRoutes_Returns404ProblemDetails_AndUpstreamIsNotCalled(string method, string path)
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Empty(_upstream.Requests);
+    }
+}

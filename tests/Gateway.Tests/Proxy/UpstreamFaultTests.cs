@@ -1,0 +1,184 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Proxy;
+
+public sealed class UpstreamFaultTests : IAsyncLifetime
+{
+    private RecordingUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+    private HttpClient _http = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, [new("Proxy:Routes:status:TimeoutSeconds", "0.5")]);
+        _http = _gateway.CreateClient(TestClients.Alice);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(404, """{"error":{"type":"not_found_error","message":"no such request"}}""")]
+    [InlineData(409, """{"error":{"type":"conflict_error","message":"already finished"}}""")]
+    [InlineData(429, """{"error":{"code":"rate_limit_exceeded","message":"slow down"}}""")]
+    [InlineData(500, """{"error":{"type":"server_error","message":"boom"}}""")]
+    public async Task UpstreamError_PassesThroughUntouched_WithItsHeaders(int status, string body)
+    {
+        _upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.Headers["X-Request-ID"] = "upstream-request-7";
+            context.Response.Headers["x-ratelimit-requests-limit"] = "100";
+            context.Response.Headers["x-ratelimit-requests-remaining"] = "0";
+            context.Response.Headers["x-ratelimit-requests-reset"] = "3600";
+            context.Response.Headers["retry-after"] = "42";
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(body);
+        };
+
+        var response = await _http.PostAsync("/v2/inference/requests/req-1/cancel", null);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(body, await response.Content.ReadAsStringAsync());
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("upstream-request-7", response.Headers.GetValues("X-Request-ID").Single());
+        Assert.Equal("100", response.Headers.GetValues("x-ratelimit-requests-limit").Single());
+        Assert.Equal("0", response.Headers.GetValues("x-ratelimit-requests-remaining").Single());
+        Assert.Equal("3600", response.Headers.GetValues("x-ratelimit-requests-reset").Single());
+        Assert.Equal("42", response.Headers.GetValues("retry-after").Single());
+    }
+
+    [Fact]
+    public async Task Get_IsRetriedAfterA503_AndTheCallerSeesTheSuccess()
+    {
+        var calls = 0;
+        _upstream.Respond = async context =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                context.Response.StatusCode = 503;
+                return;
+            }
+            await context.Response.WriteAsJsonAsync(new { items = Array.Empty<object>(), next_offset = (int?)null, has_more = false });
+        };
+
+        var response = await _http.GetAsync("/v2/inference/requests?limit=5");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, _upstream.Requests.Count);
+        Assert.All(_upstream.Requests, r => Assert.Equal("/v2/inference/requests?limit=5", r.PathAndQuery));
+    }
+
+    [Fact]
+    public async Task Get_ThatKeepsFailingWith503_GivesUpAfterBoundedRetries_AndPassesThe503Through()
+    {
+        _upstream.Respond = context =>
+        {
+            context.Response.StatusCode = 503;
+            return context.Response.WriteAsync("""{"error":{"type":"server_error","message":"down"}}""");
+        };
+
+        var response = await _http.GetAsync("/v2/inference/models");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("down", await response.Content.ReadAsStringAsync());
+        Assert.Equal(3, _upstream.Requests.Count); // 1 attempt + Upstream:Retry:MaxRetries (2)
+    }
+
+    [Fact]
+    public async Task Chat_IsNotRetried_BecauseItHasNoIdempotencyKey()
+    {
+        _upstream.Respond = context => { context.Response.StatusCode = 503; return Task.CompletedTask; };
+
+        var response = await _http.PostAsync("/v2/inference/chat/completions", JsonContent.Create(new { model = "m", messages = Array.Empty<object>() }));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Submit_IsRetriedAfterA503_WithTheSameIdempotencyKeyAndBody()
+    {
+        var calls = 0;
+        _upstream.Respond = async context =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                context.Response.StatusCode = 503;
+                return;
+            }
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = "r1", status = "IN_QUEUE" });
+        };
+
+        var response = await _http.PostAsync("/v2/inference/kling-v3-pro/image-to-video", JsonContent.Create(new { input = new { prompt = "x" } }));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(2, _upstream.Requests.Count);
+        var keys = _upstream.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct().ToArray();
+        Assert.Single(keys);
+        Assert.Equal(Encoding.UTF8.GetString(_upstream.Requests[0].Body), Encoding.UTF8.GetString(_upstream.Requests[1].Body));
+    }
+
+    [Fact]
+    public async Task Submit_WithoutIdempotencyKey_LeavesWithANewUuid_EchoedToTheCaller()
+    {
+        var response = await _http.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        var sent = Assert.Single(_upstream.Requests).Headers["Idempotency-Key"];
+        Assert.True(Guid.TryParse(sent, out _), sent);
+        Assert.Equal(sent, response.Headers.GetValues("Idempotency-Key").Single());
+    }
+
+    [Fact]
+    public async Task Submit_WithTheCallersIdempotencyKey_PassesItUnchanged()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sam3/image-to-bbox")
+        {
+            Content = JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }),
+        };
+        request.Headers.Add("Idempotency-Key", "caller-key-1");
+
+        await _http.SendAsync(request);
+
+        Assert.Equal("caller-key-1", Assert.Single(_upstream.Requests).Headers["Idempotency-Key"]);
+    }
+
+    [Fact]
+    public async Task UnreachableUpstream_Returns502ProblemDetails_WithoutTheTeamKey()
+    {
+        await using var gateway = await GatewayHost.StartAsync($"http://127.0.0.1:{FreePort.Next()}");
+        using var http = gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.GetAsync("/v2/inference/models");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
+        Assert.Contains("Could not reach upstream", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain(TestClients.TeamKey, problem.ToString());
+    }
+
+    [Fact]
+    public async Task SlowUpstream_Returns504ProblemDetails_AfterTheRoutesTimeout()
+    {
+        var release = new TaskCompletionSource();
+        _upstream.Respond = async context =>
+        {
+            await release.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await context.Response.WriteAsync("{}");
+        };
+
+        var response = await _http.GetAsync("/v2/inference/requests/req-1/status");
+        release.SetResult();
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.GatewayTimeout);
+        Assert.Contains("timeout of 0.5 s", problem.GetProperty("detail").GetString());
+    }
+}

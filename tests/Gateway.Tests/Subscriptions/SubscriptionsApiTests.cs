@@ -1,0 +1,86 @@
+using System.Net;
+using System.Text.Json;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Subscriptions;
+
+public sealed class SubscriptionsApiTests : IAsyncLifetime
+{
+    private RecordingUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+    private HttpClient _ops = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
+        _ops = _gateway.CreateClient(TestClients.Ops);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _ops.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Create_ShowsTheSecretOnce_ListAndGetNever_DeleteRemoves()
+    {
+        var created = await _ops.PostAsJsonAsync("/subscriptions", new
+        {
+            url = "http://127.0.0.1:9/hooks",
+            filter = new { model_id = new[] { "sora-2-pro" }, status = new[] { "COMPLETED", "FAILED" } },
+            description = "video team",
+        });
+        var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+        var id = body.GetProperty("id").GetString()!;
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/subscriptions/{id}", created.Headers.Location?.ToString());
+        Assert.StartsWith("whsec_", body.GetProperty("secret").GetString());
+        Assert.Equal(32, Convert.FromBase64String(body.GetProperty("secret").GetString()!["whsec_".Length..]).Length);
+        var listed = await _ops.GetStringAsync("/subscriptions");
+        var got = await _ops.GetStringAsync($"/subscriptions/{id}");
+        Assert.Contains(id, listed);
+        Assert.DoesNotContain("whsec_", listed + got);
+        Assert.Equal("sora-2-pro", JsonDocument.Parse(got).RootElement.GetProperty("filter").GetProperty("model_id")[0].GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await _ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
+        await ProblemAssert.IsProblemAsync(await _ops.GetAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
+        await ProblemAssert.IsProblemAsync(await _ops.DeleteAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task NonAdminClient_Gets403ProblemDetails()
+    {
+        using var alice = _gateway.CreateClient(TestClients.Alice);
+
+        var response = await alice.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/hooks" });
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden);
+        Assert.Contains("alice", problem.GetProperty("detail").GetString());
+        await ProblemAssert.IsProblemAsync(await alice.GetAsync("/subscriptions"), HttpStatusCode.Forbidden);
+    }
+
+    [Theory]
+    [InlineData("""{"description":"no url"}""")]
+    [InlineData("""{"url":"not a url"}""")]
+    [InlineData("""{"url":"ftp://127.0.0.1/x"}""")]
+    [InlineData("""{"url":"https://attacker.example/collect"}""")]
+    [InlineData("""{"url":"http://10.0.0.7/metadata"}""")]
+    public async Task Create_WithAUrlThatIsMissingOrNotOnAnAllowedHost_Returns400(string json)
+    {
+        var response = await _ops.PostAsync("/subscriptions", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        await ProblemAssert.IsValidationProblemAsync(response, "url");
+        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+    }
+
+    [Fact]
+    public async Task Create_WithMalformedJson_Returns400ProblemDetails()
+    {
+        var response = await _ops.PostAsync("/subscriptions", new StringContent("{\"url\":", System.Text.Encoding.UTF8, "application/json"));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using System.Text.Json;
+using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Tests.Support;
+
+/// <summary>Calls the tests make often, on the gateway's public API.</summary>
+public static class GatewayCalls
+{
+    /// <summary>Submits through the gateway and returns the request id (asserting 202).</summary>
+    public static async Task<string> SubmitAsync(this HttpClient gateway, string? webhookUrl = null,
+        string endpointId = "sora-2-pro/image-to-video", Action<HttpRequestMessage>? configure = null)
+    {
+        var body = new Dictionary<string, object> { ["input"] = new { prompt = "a red fox in snow" } };
+        if (webhookUrl is not null)
+        {
+            body["webhook_url"] = webhookUrl;
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/inference/{endpointId}") { Content = JsonContent.Create(body) };
+        configure?.Invoke(request);
+        using var response = await gateway.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"submit answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("request_id").GetString()!;
+    }
+
+    /// <summary>Creates a subscription with an admin client; returns its id and secret.</summary>
+    public static async Task<(string Id, string Secret)> SubscribeAsync(this HttpClient admin, string url, object? filter = null)
+    {
+        using var response = await admin.PostAsJsonAsync("/subscriptions", new { url, filter, description = "test subscriber" });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"subscribe answered {(int)response.StatusCode}: {text}");
+        var body = JsonDocument.Parse(text).RootElement;
+        return (body.GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
+    }
+
+    /// <summary>A subscription's deliveries as the API lists them.</summary>
+    public static async Task<JsonElement> DeliveriesAsync(this HttpClient admin, string subscriptionId) =>
+        JsonDocument.Parse(await admin.GetStringAsync($"/subscriptions/{subscriptionId}/deliveries")).RootElement;
+
+    /// <summary>Every key the gateway wrote under its prefix.</summary>
+    public static async Task<string[]> RedisKeysAsync(this GatewayHost gateway)
+    {
+        var redis = (RedisStore)gateway.Services.GetService(typeof(RedisStore))!;
+        var keys = (RedisResult[])(await redis.Database.ScriptEvaluateAsync("return redis.call('KEYS', ARGV[1])", null, [redis.Prefix + "*"]))!;
+        return [.. keys.Select(k => (string)k!)];
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Reka.Gateway.Tests.Support;
+
+/// <summary>
+/// The real gateway (its own Program) on real Kestrel over loopback, hosted in the test process
+/// by <see cref="WebApplicationFactory{TEntryPoint}"/>, configured against a test upstream.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+
+    private GatewayHost(WebApplicationFactory<Program> factory, Uri baseAddress)
+    {
+        _factory = factory;
+        BaseAddress = baseAddress;
+    }
+
+    /// <summary>The gateway's address.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>The gateway's services.</summary>
+    public IServiceProvider Services => _factory.Services;
+
+    /// <summary>
+    /// Starts a gateway in front of <paramref name="upstreamBaseUrl"/>. <paramref name="settings"/>
+    /// override the defaults (team key <see cref="TestClients.TeamKey"/>, the <see cref="TestClients"/>,
+    /// generous rate limits, fast retries, warnings-only logs).
+    /// </summary>
+    public static async Task<GatewayHost> StartAsync(string upstreamBaseUrl, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    {
+        var port = FreePort.Next();
+        var all = new Dictionary<string, string?>(await DefaultSettingsAsync(upstreamBaseUrl))
+        {
+            ["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}",
+        };
+        foreach (var setting in settings ?? [])
+        {
+            all[setting.Key] = setting.Value;
+        }
+
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Testing");
+            foreach (var (key, value) in all)
+            {
+                builder.UseSetting(key, value);
+            }
+        });
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        factory.StartServer();
+        return new GatewayHost(factory, new Uri($"http://127.0.0.1:{port}"));
+    }
+
+    /// <summary>
+    /// Settings every test gateway starts from: the test upstream and team key, the
+    /// <see cref="TestClients"/>, the shared Redis under a key prefix of its own, a callback
+    /// secret, loopback subscribers allowed, generous rate limits, fast retries, warnings-only logs.
+    /// </summary>
+    public static async Task<Dictionary<string, string?>> DefaultSettingsAsync(string upstreamBaseUrl)
+    {
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Upstream:BaseUrl"] = upstreamBaseUrl,
+            ["Upstream:ApiKey"] = TestClients.TeamKey,
+            ["Upstream:Retry:BaseDelaySeconds"] = "0.01",
+            ["Upstream:Retry:MaxDelaySeconds"] = "0.2",
+            ["Redis:Configuration"] = (await RedisServer.Shared).Configuration,
+            ["Redis:KeyPrefix"] = prefix,
+            ["Redis:EventsChannel"] = prefix + "events",
+            ["Webhooks:CallbackSecret"] = TestClients.CallbackSecret,
+            ["Webhooks:AllowedSubscriberHosts:0"] = "127.0.0.1",
+            ["Webhooks:AllowedSubscriberHosts:1"] = "localhost",
+            ["RateLimiting:Default:PermitLimit"] = "100000",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var setting in TestClients.All.SelectMany(c => c.Settings()))
+        {
+            settings[setting.Key] = setting.Value;
+        }
+        return settings;
+    }
+
+    /// <summary>An HTTP client for the gateway that sends <paramref name="client"/>'s key (none when null).</summary>
+    public HttpClient CreateClient(TestClient? client = null)
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (client is not null)
+        {
+            http.DefaultRequestHeaders.Add("X-Api-Key", client.Key);
+        }
+        return http;
+    }
+
+    /// <summary>A client that sends <paramref name="client"/>'s key as a bearer token.</summary>
+    public HttpClient CreateBearerClient(TestClient client)
+    {
+        var http = CreateClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", client.Key);
+        return http;
+    }
+
+    public ValueTask DisposeAsync() => _factory.DisposeAsync();
+}
+
+/// <summary>Free loopback TCP ports, for hosts that must know their address before they start.</summary>
+public static class FreePort
+{
+    /// <summary>A port no one listens on right now.</summary>
+    public static int Next()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+}

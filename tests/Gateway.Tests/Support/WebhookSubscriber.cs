@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Reka.Gateway.Tests.Support;
+
+/// <summary>One delivery as the subscriber received it: the raw body and every header.</summary>
+public sealed record ReceivedDelivery(string Path, string Body, IReadOnlyDictionary<string, string> Headers, DateTimeOffset At)
+{
+    /// <summary>The body as JSON.</summary>
+    public JsonElement Json => JsonDocument.Parse(Body).RootElement;
+
+    /// <summary>A header's value.</summary>
+    public string Header(string name) => Headers[name];
+}
+
+/// <summary>
+/// An internal service that subscribes to the gateway's webhooks: a real Kestrel host on loopback
+/// that records each delivery (raw body and headers) and answers as the test scripts it
+/// (by default 204).
+/// </summary>
+public sealed class WebhookSubscriber : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<ReceivedDelivery> _received = new();
+
+    private WebhookSubscriber(WebApplication app) => _app = app;
+
+    /// <summary>Answers each delivery after it is recorded.</summary>
+    public Func<HttpContext, Task> Respond { get; set; } = context =>
+    {
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
+    };
+
+    /// <summary>The subscriber's base URL, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    public string BaseUrl => _app.Urls.First();
+
+    /// <summary>A URL on this subscriber.</summary>
+    public string Url(string path = "/hooks") => BaseUrl + path;
+
+    /// <summary>Deliveries received so far, in order.</summary>
+    public IReadOnlyList<ReceivedDelivery> Received => [.. _received];
+
+    /// <summary>Starts the subscriber on a free loopback port.</summary>
+    public static async Task<WebhookSubscriber> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var subscriber = new WebhookSubscriber(app);
+        app.Run(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+            subscriber._received.Enqueue(new ReceivedDelivery(context.Request.Path, body, headers, DateTimeOffset.UtcNow));
+            await subscriber.Respond(context);
+        });
+        await app.StartAsync();
+        return subscriber;
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> deliveries arrived at <paramref name="path"/> (any when null).</summary>
+    public async Task<IReadOnlyList<ReceivedDelivery>> WaitForAsync(int count, double timeoutSeconds = 20, string? path = null)
+    {
+        IReadOnlyList<ReceivedDelivery> matching = [];
+        await Eventually.ThatAsync(() =>
+        {
+            matching = [.. Received.Where(d => path is null || d.Path == path)];
+            return Task.FromResult(matching.Count >= count);
+        }, timeoutSeconds, $"{count} deliveries at {path ?? "any path"} (got {Received.Count})");
+        return matching;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Reka.Gateway.Tests.Support;
+using Reka.Gateway.Webhooks;
+
+namespace Reka.Gateway.Tests.Webhooks;
+
+public sealed class CallbackReceiverTests : IAsyncLifetime
+{
+    private RecordingUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+    private HttpClient _reka = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = "req-42", status = "IN_QUEUE" });
+        };
+        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
+        _reka = _gateway.CreateClient(); // Reka calls back without a gateway key
+    }
+
+    public async Task DisposeAsync()
+    {
+        _reka.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private async Task<string> CallbackPathOfASubmitAsync()
+    {
+        using var alice = _gateway.CreateClient(TestClients.Alice);
+        await alice.SubmitAsync();
+        var sent = System.Text.Json.JsonDocument.Parse(_upstream.Requests[^1].Body).RootElement;
+        return new Uri(sent.GetProperty("webhook_url").GetString()!).PathAndQuery;
+    }
+
+    [Fact]
+    public async Task Callback_WithoutToken_Returns401_AndNothingIsStored()
+    {
+        var response = await _reka.PostAsync("/webhooks/inference", Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Empty(await _gateway.RedisKeysAsync());
+    }
+
+    [Fact]
+    public async Task Callback_WithForgedToken_Returns401_AndNothingIsStored()
+    {
+        var forger = new CallbackTokens(
+            Microsoft.Extensions.Options.Options.Create(new WebhooksOptions { CallbackSecret = "not-the-gateways-secret-0123456789abcdef" }),
+            Microsoft.Extensions.Options.Options.Create(new Reka.Gateway.Infrastructure.GatewayOptions()));
+        var forged = forger.Mint(CallbackTokens.NewSubmissionId());
+
+        var response = await _reka.PostAsync($"/webhooks/inference?token={forged}", Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Empty(await _gateway.RedisKeysAsync());
+    }
+
+    [Fact]
+    public async Task Callback_WithATamperedToken_Returns401()
+    {
+        var path = await CallbackPathOfASubmitAsync();
+        var tampered = path[..^2] + (path[^2] == 'A' ? "B" : "A") + path[^1];
+
+        var response = await _reka.PostAsync(tampered, Json("""{"request_id":"req-42"}"""));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("""["req-42"]""")]
+    [InlineData("""{"status":"COMPLETED"}""")]
+    [InlineData("""{"request_id":42}""")]
+    [InlineData("""{"request_id":"../../etc"}""")]
+    public async Task Callback_WhoseBodyIsNotAnObjectWithARequestId_Returns400(string body)
+    {
+        var path = await CallbackPathOfASubmitAsync();
+
+        var response = await _reka.PostAsync(path, Json(body));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Callback_ForAnotherRequestThanItsToken_Returns400()
+    {
+        var path = await CallbackPathOfASubmitAsync();
+
+        var response = await _reka.PostAsync(path, Json("""{"request_id":"someone-elses-request","status":"COMPLETED"}"""));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("someone-elses-request", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Callback_OverMaxBodyBytes_Returns413()
+    {
+        var path = await CallbackPathOfASubmitAsync();
+        var padding = new string('x', 1 << 20);
+
+        var response = await _reka.PostAsync(path, Json($$"""{"request_id":"req-42","padding":"{{padding}}"}"""));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task GenuineCallback_IsAccepted_AndTheSubmitsRecordNamesTheRequest()
+    {
+        var path = await CallbackPathOfASubmitAsync();
+
+        var response = await _reka.PostAsync(path, Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Contains(await _gateway.RedisKeysAsync(), k => k.EndsWith("request:req-42"));
+    }
+}

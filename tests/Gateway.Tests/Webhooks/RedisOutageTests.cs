@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.Json;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Webhooks;
+
+public sealed class RedisOutageTests
+{
+    [Fact]
+    public async Task WithRedisStopped_TheReceiverAnswers503_AndTheRepeatedCallbackIsDeliveredOnceRedisIsBack()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true);
+        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Simulator:ApiKey"] = TestClients.TeamKey,
+            ["Simulator:HoldJobs"] = "true",
+            ["Simulator:Webhook:DropRate"] = "1",
+        });
+        await using var subscriber = await WebhookSubscriber.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
+            [new("Redis:Configuration", redis.Configuration)]);
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        using var reka = new HttpClient();
+        await ops.SubscribeAsync(subscriber.Url());
+        var requestId = await alice.SubmitAsync();
+        var job = JsonDocument.Parse(await simulator.Anonymous.GetStringAsync($"/_simulator/requests/{requestId}")).RootElement;
+        var callbackUrl = job.GetProperty("webhook_url").GetString()!;
+        await simulator.Anonymous.PostAsJsonAsync($"/_simulator/requests/{requestId}/complete", new { status = "COMPLETED" });
+
+        await redis.StopAsync();
+        var refused = await reka.PostAsJsonAsync(callbackUrl, new { request_id = requestId, status = "COMPLETED" });
+        var notReady = await gateway.CreateClient().GetAsync("/readyz");
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("Retry", problem.GetProperty("detail").GetString());
+        Assert.NotNull(refused.Headers.RetryAfter);
+        var readiness = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("redis", readiness.GetProperty("detail").GetString());
+        Assert.Empty(subscriber.Received);
+
+        await redis.RestartAsync();
+        await Eventually.ThatAsync(async () => (await gateway.CreateClient().GetAsync("/readyz")).IsSuccessStatusCode, 30, "the gateway to reconnect to Redis");
+        var accepted = await reka.PostAsJsonAsync(callbackUrl, new { request_id = requestId, status = "COMPLETED" });
+
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var delivery = Assert.Single(await subscriber.WaitForAsync(1));
+        Assert.Equal(requestId, delivery.Json.GetProperty("request_id").GetString());
+    }
+
+    [Fact]
+    public async Task WithRedisStopped_ASubmitIsRefusedWith503_AndNeverReachesUpstream()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        await redis.StopAsync();
+
+        var response = await alice.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "x" } });
+        var models = await alice.GetAsync("/v2/inference/models");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("not sent upstream", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, models.StatusCode); // what needs no Redis keeps working
+        Assert.Single(upstream.Requests);
+    }
+}
