@@ -21,6 +21,8 @@ public static class GatewayApplication
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        // Within Kubernetes' 30 s grace period: queue workers drain for Webhooks/Delivery:*:DrainSeconds, then exit.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(25));
         builder.Logging.ClearProviders().AddJsonConsole(options =>
         {
             options.UseUtcTimestamp = true;
@@ -32,7 +34,7 @@ public static class GatewayApplication
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddGatewayProblemDetails();
-        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.AddTelemetry();
         builder.Services.AddGatewayOpenApi();
         builder.Services.AddGatewayHealthChecks();
 

@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Features;
+using Reka.Gateway.Infrastructure;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -49,6 +51,7 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.Fail(UnknownKey));
         }
         Context.Features.Set(client);
+        Context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GatewayMetrics.ClientTag, client.Name));
         var identity = new ClaimsIdentity(
             [new Claim(ClientClaim, client.Name), new Claim(AdminClaim, client.Options.Admin ? "true" : "false")],
             SchemeName, ClientClaim, roleType: null);

@@ -2,27 +2,21 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Clients;
 
 /// <summary>
 /// Per-client request limits for ASP.NET Core's rate limiter: a fixed window of
 /// <see cref="RateLimitOptions.PermitLimit"/> requests per <see cref="RateLimitOptions.WindowSeconds"/>,
-/// from <c>Clients:&lt;name&gt;:RateLimit</c> or else <c>RateLimiting:Default</c>.
+/// from <c>Clients:&lt;name&gt;:RateLimit</c> or else <c>RateLimiting:Default</c>, shared by all
+/// replicas through Redis (<see cref="SharedWindowRateLimiter"/>).
 /// </summary>
-public sealed class ClientRateLimits(IOptions<RateLimitingOptions> options)
+public sealed class ClientRateLimits(IOptions<RateLimitingOptions> options, RedisStore redis)
 {
     /// <summary>The partition (one limiter per client) for <paramref name="client"/>.</summary>
-    public RateLimitPartition<string> PartitionFor(GatewayClient client)
-    {
-        var limit = LimitOf(client);
-        return RateLimitPartition.GetFixedWindowLimiter(client.Name, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = limit.PermitLimit,
-            Window = TimeSpan.FromSeconds(limit.WindowSeconds),
-            QueueLimit = 0,
-        });
-    }
+    public RateLimitPartition<string> PartitionFor(GatewayClient client) =>
+        RateLimitPartition.Get(client.Name, name => new SharedWindowRateLimiter(redis, name, LimitOf(client)));
 
     /// <summary>The limit that applies to <paramref name="client"/>.</summary>
     public RateLimitOptions LimitOf(GatewayClient client) => client.Options.RateLimit ?? options.Value.Default;

@@ -1,0 +1,187 @@
+using System.Threading.RateLimiting;
+using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Clients;
+
+/// <summary>
+/// A fixed-window limit shared by every replica: a client gets at most <c>PermitLimit</c> requests
+/// per window in total, however many replicas serve it. The window's count lives in Redis
+/// (<c>ratelimit:{client}:{window}</c>); each replica leases permits from it in small batches and
+/// spends them locally, so most requests cost no Redis call. A lease never grants past the limit,
+/// so replicas together never exceed it; permits a replica leased but did not spend before the
+/// window ends are lost, so under heavy contention a client can get slightly fewer. Windows are
+/// aligned on Unix time, so replicas agree on them (clocks must be in sync to within a second).
+/// While Redis is unreachable each replica enforces the limit on its own (fails open: a client can
+/// then get up to the limit per replica).
+/// </summary>
+public sealed class SharedWindowRateLimiter : RateLimiter
+{
+    // KEYS: the window's counter; ARGV: permits wanted, limit, window seconds.
+    // Returns the permits granted (0 when the window is spent).
+    private const string LeaseScript = """
+        local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local granted = math.min(tonumber(ARGV[1]), tonumber(ARGV[2]) - used)
+        if granted <= 0 then return 0 end
+        redis.call('INCRBY', KEYS[1], granted)
+        redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+        return granted
+        """;
+
+    private readonly RedisStore _redis;
+    private readonly string _client;
+    private readonly int _limit;
+    private readonly int _windowSeconds;
+    private readonly int _batch;
+    private readonly SemaphoreSlim _leasing = new(1, 1);
+    private readonly Lock _lock = new();
+    private long _window;
+    private int _available;
+    private int _spentLocally; // permits used while Redis was away, per window
+    private long _lastUsed = Environment.TickCount64;
+
+    /// <summary>Creates the limiter of <paramref name="client"/>.</summary>
+    public SharedWindowRateLimiter(RedisStore redis, string client, RateLimitOptions limit)
+    {
+        _redis = redis;
+        _client = client;
+        _limit = limit.PermitLimit;
+        _windowSeconds = limit.WindowSeconds;
+        // Small batches keep the loss at a window's end small; 1% of the limit, at most 100.
+        _batch = Math.Clamp(_limit / 100, 1, 100);
+    }
+
+    /// <inheritdoc />
+    public override TimeSpan? IdleDuration => TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastUsed));
+
+    /// <inheritdoc />
+    public override RateLimiterStatistics? GetStatistics() => new() { CurrentAvailablePermits = _available };
+
+    /// <inheritdoc />
+    protected override RateLimitLease AttemptAcquireCore(int permitCount) => TryTakeLocal(permitCount) ?? Denied.Instance;
+
+    /// <inheritdoc />
+    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    {
+        if (TryTakeLocal(permitCount) is { } lease)
+        {
+            return lease;
+        }
+        await _leasing.WaitAsync(cancellationToken);
+        try
+        {
+            // Another request may have leased a batch while this one waited.
+            if (TryTakeLocal(permitCount) is { } leased)
+            {
+                return leased;
+            }
+            var window = CurrentWindow();
+            long granted;
+            try
+            {
+                granted = await _redis.CallAsync(db => LeaseAsync(db, window, Math.Max(_batch, permitCount)));
+            }
+            catch (RedisUnavailableException)
+            {
+                return SpendWithoutRedis(window, permitCount);
+            }
+            lock (_lock)
+            {
+                if (_window != window)
+                {
+                    _window = window;
+                    _available = 0;
+                    _spentLocally = 0;
+                }
+                _available += (int)granted;
+            }
+            return TryTakeLocal(permitCount) ?? new Denied(RetryAfter(window));
+        }
+        finally
+        {
+            _leasing.Release();
+        }
+    }
+
+    private async Task<long> LeaseAsync(IDatabase db, long window, int permits) =>
+        (long)await db.ScriptEvaluateAsync(LeaseScript, [_redis.Key($"ratelimit:{_client}:{window}")], [permits, _limit, _windowSeconds]);
+
+    private RateLimitLease? TryTakeLocal(int permitCount)
+    {
+        Interlocked.Exchange(ref _lastUsed, Environment.TickCount64);
+        lock (_lock)
+        {
+            if (_window != CurrentWindow() || _available < permitCount)
+            {
+                return null;
+            }
+            _available -= permitCount;
+            return Granted.Instance;
+        }
+    }
+
+    private RateLimitLease SpendWithoutRedis(long window, int permitCount)
+    {
+        lock (_lock)
+        {
+            if (_window != window)
+            {
+                _window = window;
+                _available = 0;
+                _spentLocally = 0;
+            }
+            if (_spentLocally + permitCount > _limit)
+            {
+                return new Denied(RetryAfter(window));
+            }
+            _spentLocally += permitCount;
+            return Granted.Instance;
+        }
+    }
+
+    private long CurrentWindow() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() / _windowSeconds;
+
+    private TimeSpan RetryAfter(long window) =>
+        TimeSpan.FromSeconds(Math.Max(1, (window + 1) * _windowSeconds - DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _leasing.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private sealed class Granted : RateLimitLease
+    {
+        public static readonly Granted Instance = new();
+
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
+    }
+
+    private sealed class Denied(TimeSpan? retryAfter) : RateLimitLease
+    {
+        // Returned by AttemptAcquire so that the middleware goes on to AcquireAsync, which asks Redis.
+        public static readonly Denied Instance = new(null);
+
+        public override bool IsAcquired => false;
+
+        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = retryAfter;
+            return retryAfter is not null && metadataName == MetadataName.RetryAfter.Name;
+        }
+    }
+}

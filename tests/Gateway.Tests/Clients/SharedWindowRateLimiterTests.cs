@@ -1,0 +1,68 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Clients;
+
+public sealed class SharedWindowRateLimiterTests
+{
+    private static RedisStore Store(string configuration, string prefix) =>
+        new(Options.Create(new RedisOptions { Configuration = configuration, KeyPrefix = prefix, OperationTimeoutSeconds = 1 }));
+
+    private static async Task<int> AcquireAsync(RateLimiter limiter, int attempts)
+    {
+        var granted = 0;
+        for (var i = 0; i < attempts; i++)
+        {
+            using var lease = limiter.AttemptAcquire() is { IsAcquired: true } fast ? fast : await limiter.AcquireAsync();
+            granted += lease.IsAcquired ? 1 : 0;
+        }
+        return granted;
+    }
+
+    [Fact]
+    public async Task ThreeReplicas_TogetherGrantNoMoreThanTheLimit()
+    {
+        var redis = await RedisServer.Shared;
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        using var a = Store(redis.Configuration, prefix);
+        using var b = Store(redis.Configuration, prefix);
+        using var c = Store(redis.Configuration, prefix);
+        var limit = new RateLimitOptions { PermitLimit = 500, WindowSeconds = 3600 };
+        using var replicaA = new SharedWindowRateLimiter(a, "alice", limit);
+        using var replicaB = new SharedWindowRateLimiter(b, "alice", limit);
+        using var replicaC = new SharedWindowRateLimiter(c, "alice", limit);
+
+        var granted = await Task.WhenAll(AcquireAsync(replicaA, 400), AcquireAsync(replicaB, 400), AcquireAsync(replicaC, 400));
+
+        Assert.True(granted.Sum() <= 500, $"granted {granted.Sum()} of a limit of 500");
+        Assert.True(granted.Sum() >= 500 - 3 * 5, $"granted only {granted.Sum()}: at most one batch (5) per replica may go unused");
+        Assert.All(granted, g => Assert.True(g > 0));
+    }
+
+    [Fact]
+    public async Task RefusedLease_SaysWhenTheWindowReopens()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = Store(redis.Configuration, $"test-{Guid.NewGuid():N}:");
+        using var limiter = new SharedWindowRateLimiter(store, "bob", new RateLimitOptions { PermitLimit = 2, WindowSeconds = 60 });
+
+        Assert.Equal(2, await AcquireAsync(limiter, 2));
+        using var refused = await limiter.AcquireAsync();
+
+        Assert.False(refused.IsAcquired);
+        Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter));
+        Assert.InRange(retryAfter.TotalSeconds, 1, 60);
+    }
+
+    [Fact]
+    public async Task WithRedisUnreachable_EachReplicaStillEnforcesTheLimitOnItsOwn()
+    {
+        using var store = Store($"127.0.0.1:{FreePort.Next()}", "test:");
+        using var limiter = new SharedWindowRateLimiter(store, "carol", new RateLimitOptions { PermitLimit = 3, WindowSeconds = 60 });
+
+        Assert.Equal(3, await AcquireAsync(limiter, 5));
+    }
+}
