@@ -55,6 +55,7 @@ public sealed class Submissions(RequestRecords records, CallbackTokens tokens, I
         {
             return;
         }
+        GatewayLog.Submitted(logger, context.GetClient().Name, requestId, pending.SubmissionId);
         try
         {
             if (await records.BindAsync(pending.SubmissionId, requestId) != BindOutcome.Bound)

@@ -25,6 +25,9 @@ internal static partial class GatewayLog
     [LoggerMessage(101, LogLevel.Warning, "Request {RequestId} accepted upstream but not bound to its submission ({Reason}); its callback will bind it")]
     public static partial void SubmissionNotBound(ILogger logger, string requestId, string? reason);
 
+    [LoggerMessage(103, LogLevel.Information, "Request {RequestId} submitted by {Client} (submission {SubmissionId})")]
+    public static partial void Submitted(ILogger logger, string client, string requestId, string submissionId);
+
     [LoggerMessage(102, LogLevel.Warning, "Terminal answer of request {RequestId} not cached ({Error})")]
     public static partial void CacheStoreFailed(ILogger logger, string requestId, string? error);
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Reka.Gateway.Proxy;
@@ -17,6 +18,7 @@ public sealed class UpstreamForwarder(
     UpstreamInvoker invoker,
     IOptions<UpstreamOptions> upstream,
     IProblemDetailsService problemDetails,
+    GatewayMetrics metrics,
     ILogger<UpstreamForwarder> logger)
 {
     private readonly string _destinationPrefix = upstream.Value.BaseUrl.TrimEnd('/');
@@ -31,6 +33,7 @@ public sealed class UpstreamForwarder(
         var requestId = context.Request.RouteValues["request_id"] as string;
         if (error == ForwarderError.None)
         {
+            metrics.UpstreamAnswered(route.Name, context.Response.StatusCode, elapsed);
             GatewayLog.Forwarded(logger, client, route.Name, requestId, context.Response.StatusCode, elapsed.TotalMilliseconds);
             return;
         }
