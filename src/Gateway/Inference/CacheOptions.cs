@@ -22,6 +22,9 @@ public sealed class CacheOptions
     /// </summary>
     public List<string> TerminalStatuses { get; set; } = [];
 
+    /// <summary>Memory each replica may use to keep terminal answers it served, in bytes (32 MiB).</summary>
+    public long MemoryLimitBytes { get; set; } = 32L << 20;
+
     /// <summary>Whether <paramref name="status"/> is terminal (case-insensitive).</summary>
     public bool IsTerminal(string? status) =>
         status is not null && (TerminalStatuses.Count > 0 ? TerminalStatuses : DefaultTerminalStatuses)

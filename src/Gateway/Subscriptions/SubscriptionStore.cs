@@ -6,9 +6,19 @@ using StackExchange.Redis;
 
 namespace Reka.Gateway.Subscriptions;
 
-/// <summary>Subscriptions in Redis: one hash, <c>subscriptions</c>, id to JSON (secret included, for signing).</summary>
+/// <summary>
+/// Subscriptions in Redis: one hash, <c>subscriptions</c>, id to JSON (secret included, for
+/// signing). Fan-out reads them for every event, so each replica keeps a copy for
+/// <see cref="SnapshotLifetime"/>: a change made through another replica applies to events
+/// within that time.
+/// </summary>
 public sealed class SubscriptionStore(RedisStore redis)
 {
+    /// <summary>How long a replica uses its copy of the subscriptions for fan-out.</summary>
+    public static readonly TimeSpan SnapshotLifetime = TimeSpan.FromSeconds(2);
+
+    private (IReadOnlyList<Subscription> Subscriptions, long TakenAt)? _snapshot;
+
     // Updates only a subscription that still exists, so disabling never resurrects a deleted one.
     private const string ReplaceIfPresentScript = """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -23,8 +33,11 @@ public sealed class SubscriptionStore(RedisStore redis)
 
     /// <summary>Saves a new subscription.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task CreateAsync(Subscription subscription) =>
-        redis.CallAsync(db => db.HashSetAsync(_key, subscription.Id, Serialize(subscription)));
+    public async Task CreateAsync(Subscription subscription)
+    {
+        await redis.CallAsync(db => db.HashSetAsync(_key, subscription.Id, Serialize(subscription)));
+        _snapshot = null;
+    }
 
     /// <summary>Every subscription.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
@@ -36,8 +49,15 @@ public sealed class SubscriptionStore(RedisStore redis)
 
     /// <summary>The subscriptions enabled and matching <paramref name="e"/>.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public async Task<IReadOnlyList<Subscription>> MatchingAsync(InferenceEvent e) =>
-        [.. (await ListAsync()).Where(s => s.Enabled && s.Filter.Matches(e))];
+    public async Task<IReadOnlyList<Subscription>> MatchingAsync(InferenceEvent e)
+    {
+        if (_snapshot is not { } snapshot || Environment.TickCount64 - snapshot.TakenAt > SnapshotLifetime.TotalMilliseconds)
+        {
+            snapshot = (await ListAsync(), Environment.TickCount64);
+            _snapshot = snapshot;
+        }
+        return [.. snapshot.Subscriptions.Where(s => s.Enabled && s.Filter.Matches(e))];
+    }
 
     /// <summary>One subscription, or null.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
@@ -49,7 +69,12 @@ public sealed class SubscriptionStore(RedisStore redis)
 
     /// <summary>Deletes a subscription; false when there was none.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task<bool> DeleteAsync(string id) => redis.CallAsync(db => db.HashDeleteAsync(_key, id));
+    public async Task<bool> DeleteAsync(string id)
+    {
+        var deleted = await redis.CallAsync(db => db.HashDeleteAsync(_key, id));
+        _snapshot = null;
+        return deleted;
+    }
 
     /// <summary>Disables a subscription (its endpoint answered 410 Gone); false when it no longer exists.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
@@ -57,6 +82,7 @@ public sealed class SubscriptionStore(RedisStore redis)
     {
         var disabled = subscription with { Enabled = false, DisabledReason = reason };
         var done = await redis.CallAsync(db => db.ScriptEvaluateAsync(ReplaceIfPresentScript, [_key], [subscription.Id, Serialize(disabled)]));
+        _snapshot = null;
         return (long)done == 1;
     }
 

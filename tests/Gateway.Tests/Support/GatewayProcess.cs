@@ -41,16 +41,19 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>
     /// Starts the gateway with <paramref name="settings"/> as environment variables
     /// (<c>Section:Key</c> becomes <c>Section__Key</c>), nothing inherited that could configure it.
+    /// <paramref name="assembly"/> is the <c>Gateway.dll</c> to run (the test's own when null), from
+    /// <paramref name="workingDirectory"/> (the temporary folder when null).
     /// </summary>
-    public static GatewayProcess Start(IEnumerable<KeyValuePair<string, string?>> settings, int? port = null)
+    public static GatewayProcess Start(IEnumerable<KeyValuePair<string, string?>> settings, int? port = null,
+        string? assembly = null, string? workingDirectory = null)
     {
         var listenPort = port ?? FreePort.Next();
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Gateway.dll"), "--urls", $"http://127.0.0.1:{listenPort}"])
+        var start = new ProcessStartInfo("dotnet", [assembly ?? Path.Combine(AppContext.BaseDirectory, "Gateway.dll"), "--urls", $"http://127.0.0.1:{listenPort}"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
+            WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_") || k.StartsWith("DOTNET_ENVIRONMENT") || k == "REKA_API_KEY").ToList())
         {
