@@ -101,12 +101,13 @@ public static class OpenApiSetup
     public static WebApplication MapGatewayOpenApi(this WebApplication app)
     {
         app.MapOpenApi("/swagger/{documentName}/swagger.json");
-        app.UseSwaggerUI(options =>
+        // Swagger UI's middleware looks at every request's path; only /swagger's need it.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), swagger => swagger.UseSwaggerUI(options =>
         {
             options.SwaggerEndpoint("/swagger/v1/swagger.json", "Reka gateway v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "Reka gateway";
-        });
+        }));
         return app;
     }
 }

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Reka.Gateway.Bench;
+
+/// <summary>
+/// Fan-out latency: creates <c>subscriptions</c> subscriptions pointing at a subscriber hosted
+/// here, sends genuine callbacks at a steady <c>rate</c> for <c>seconds</c>, and times each
+/// delivery from the moment its callback's 2xx came back to the moment the subscriber got it.
+/// Prints one JSON object: rate achieved, deliveries expected and received, p50/p99/max in ms.
+/// </summary>
+public static class FanOut
+{
+    /// <summary>Runs the measurement; returns the exit code.</summary>
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        var rate = args.Int("rate");
+        var seconds = args.Int("seconds");
+        var subscriptionCount = args.Int("subscriptions");
+        var callbacks = (await File.ReadAllLinesAsync(args["callbacks"])).Select(l => l.Split('\t')).ToList();
+        var total = Math.Min(rate * seconds, callbacks.Count);
+
+        // The subscriber: records when each (request, subscription) arrives.
+        var arrivals = new ConcurrentDictionary<(string RequestId, string Path), long>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        await using var subscriber = builder.Build();
+        subscriber.MapPost("/hooks/{n}", async (HttpContext context) =>
+        {
+            var at = Stopwatch.GetTimestamp();
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            arrivals.TryAdd((body.RootElement.GetProperty("request_id").GetString()!, context.Request.Path), at);
+            return Results.NoContent();
+        });
+        await subscriber.StartAsync();
+        var subscriberUrl = subscriber.Urls.First();
+
+        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(args["gateway"]) };
+        using var admin = new HttpClient { BaseAddress = new Uri(args["gateway"]) };
+        admin.DefaultRequestHeaders.Add("X-Api-Key", args["key"]);
+        for (var n = 0; n < subscriptionCount; n++)
+        {
+            (await admin.PostAsJsonAsync("/subscriptions", new { url = $"{subscriberUrl}/hooks/{n}" })).EnsureSuccessStatusCode();
+        }
+        await Task.Delay(TimeSpan.FromSeconds(3)); // every replica's subscription snapshot (2 s) now has them
+
+        // Open-loop pacing: callback i leaves at i / rate seconds, whatever the earlier ones do.
+        var accepted = new ConcurrentDictionary<string, long>();
+        var failures = 0;
+        var start = Stopwatch.GetTimestamp();
+        var sends = new List<Task>(total);
+        for (var i = 0; i < total; i++)
+        {
+            var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
+            while (Stopwatch.GetTimestamp() < due - Stopwatch.Frequency / 1000)
+            {
+                await Task.Delay(1);
+            }
+            var (path, body) = (callbacks[i][0], callbacks[i][1]);
+            var requestId = JsonDocument.Parse(body).RootElement.GetProperty("request_id").GetString()!;
+            sends.Add(Task.Run(async () =>
+            {
+                using var response = await gateway.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+                if (response.IsSuccessStatusCode)
+                {
+                    accepted[requestId] = Stopwatch.GetTimestamp();
+                }
+                else
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }));
+        }
+        await Task.WhenAll(sends);
+        var sendSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+        var expected = accepted.Count * subscriptionCount;
+        var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+        while (arrivals.Count < expected && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(100);
+        }
+        var latencies = arrivals
+            .Where(a => accepted.ContainsKey(a.Key.RequestId))
+            .Select(a => (a.Value - accepted[a.Key.RequestId]) * 1000.0 / Stopwatch.Frequency)
+            .Order()
+            .ToList();
+        double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            callbacks_sent = total,
+            callbacks_accepted = accepted.Count,
+            callbacks_failed = failures,
+            rate_achieved = Math.Round(total / sendSeconds, 1),
+            subscriptions = subscriptionCount,
+            deliveries_expected = expected,
+            deliveries_received = latencies.Count,
+            p50_ms = Math.Round(Percentile(0.50), 2),
+            p99_ms = Math.Round(Percentile(0.99), 2),
+            max_ms = Math.Round(latencies.LastOrDefault(), 2),
+        }));
+        await subscriber.StopAsync();
+        return 0;
+    }
+}

@@ -1,0 +1,18 @@
+using Reka.Gateway.Bench;
+
+// bench/run.sh drives this tool; see that script for what it measures.
+return args.FirstOrDefault() switch
+{
+    "prepare-callbacks" => await PrepareCallbacks.RunAsync(Arguments.Parse(args[1..])),
+    "fanout" => await FanOut.RunAsync(Arguments.Parse(args[1..])),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: Gateway.Bench prepare-callbacks --gateway URL --key KEY --simulator URL --count N --out FILE
+               Gateway.Bench fanout --gateway URL --key ADMIN_KEY --callbacks FILE --rate PER_SECOND --seconds S --subscriptions M
+        """);
+    return 2;
+}
