@@ -12,6 +12,8 @@ namespace Reka.Gateway.Bench;
 /// here, sends genuine callbacks at a steady <c>rate</c> for <c>seconds</c>, and times each
 /// delivery from the moment its callback's 2xx came back to the moment the subscriber got it.
 /// Prints one JSON object: rate achieved, deliveries expected and received, p50/p99/max in ms.
+/// The first <c>warmup</c> seconds of callbacks are sent the same way but not measured, so the
+/// figures are the steady state, not the just-in-time compilation of a cold process.
 /// </summary>
 public static class FanOut
 {
@@ -20,9 +22,13 @@ public static class FanOut
     {
         var rate = args.Int("rate");
         var seconds = args.Int("seconds");
+        var warmup = args.Int("warmup");
         var subscriptionCount = args.Int("subscriptions");
         var callbacks = (await File.ReadAllLinesAsync(args["callbacks"])).Select(l => l.Split('\t')).ToList();
-        var total = Math.Min(rate * seconds, callbacks.Count);
+        if (callbacks.Count < rate * (seconds + warmup))
+        {
+            throw new ArgumentException($"{callbacks.Count} callbacks prepared; {rate * (seconds + warmup)} are needed.");
+        }
 
         // The subscriber: records when each (request, subscription) arrives.
         var arrivals = new ConcurrentDictionary<(string RequestId, string Path), long>();
@@ -49,34 +55,18 @@ public static class FanOut
         }
         await Task.Delay(TimeSpan.FromSeconds(3)); // every replica's subscription snapshot (2 s) now has them
 
-        // Open-loop pacing: callback i leaves at i / rate seconds, whatever the earlier ones do.
-        var accepted = new ConcurrentDictionary<string, long>();
-        var failures = 0;
-        var start = Stopwatch.GetTimestamp();
-        var sends = new List<Task>(total);
-        for (var i = 0; i < total; i++)
+        var warmupEnd = await SendAsync(gateway, callbacks[..(rate * warmup)], rate, new ConcurrentDictionary<string, long>());
+        var warmupDeadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+        while (arrivals.Count < warmupEnd * subscriptionCount && Stopwatch.GetTimestamp() < warmupDeadline)
         {
-            var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
-            while (Stopwatch.GetTimestamp() < due - Stopwatch.Frequency / 1000)
-            {
-                await Task.Delay(1);
-            }
-            var (path, body) = (callbacks[i][0], callbacks[i][1]);
-            var requestId = JsonDocument.Parse(body).RootElement.GetProperty("request_id").GetString()!;
-            sends.Add(Task.Run(async () =>
-            {
-                using var response = await gateway.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-                if (response.IsSuccessStatusCode)
-                {
-                    accepted[requestId] = Stopwatch.GetTimestamp();
-                }
-                else
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }));
+            await Task.Delay(100);
         }
-        await Task.WhenAll(sends);
+        arrivals.Clear();
+
+        var total = rate * seconds;
+        var accepted = new ConcurrentDictionary<string, long>();
+        var start = Stopwatch.GetTimestamp();
+        var failures = total - await SendAsync(gateway, callbacks.Skip(rate * warmup).Take(total).ToList(), rate, accepted);
         var sendSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
         var expected = accepted.Count * subscriptionCount;
@@ -106,5 +96,35 @@ public static class FanOut
         }));
         await subscriber.StopAsync();
         return 0;
+    }
+
+    // Open-loop pacing: callback i leaves at i / rate seconds, whatever the earlier ones do.
+    // Returns how many were accepted (2xx); their 2xx times go to accepted.
+    private static async Task<int> SendAsync(HttpClient gateway, List<string[]> callbacks, int rate, ConcurrentDictionary<string, long> accepted)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var succeeded = 0;
+        var sends = new List<Task>(callbacks.Count);
+        for (var i = 0; i < callbacks.Count; i++)
+        {
+            var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
+            while (Stopwatch.GetTimestamp() < due - Stopwatch.Frequency / 1000)
+            {
+                await Task.Delay(1);
+            }
+            var (path, body) = (callbacks[i][0], callbacks[i][1]);
+            var requestId = JsonDocument.Parse(body).RootElement.GetProperty("request_id").GetString()!;
+            sends.Add(Task.Run(async () =>
+            {
+                using var response = await gateway.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+                if (response.IsSuccessStatusCode)
+                {
+                    accepted[requestId] = Stopwatch.GetTimestamp();
+                    Interlocked.Increment(ref succeeded);
+                }
+            }));
+        }
+        await Task.WhenAll(sends);
+        return succeeded;
     }
 }

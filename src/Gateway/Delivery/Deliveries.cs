@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure.Queues;
@@ -21,8 +23,12 @@ public sealed record OwnSubscriber(string Client, string Url);
 /// derived from the event and the subscriber, so fanning the same event out twice (a repeated
 /// callback, a replica retaking the work) queues nothing new.
 /// </summary>
-public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options)
+public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
 {
+    // Every subscriber's delivery of an event carries the same body: a replica fetches it once.
+    private readonly MemoryCache _events = new(new MemoryCacheOptions { SizeLimit = 16L << 20 });
+    private readonly ConcurrentDictionary<string, long> _indexTrimmedAt = new();
+
     /// <summary>The queue.</summary>
     public DurableQueue Queue { get; } = new(redis, "deliveries");
 
@@ -59,12 +65,12 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
             }
             foreach (var subscription in subscriptions)
             {
-                _ = db.SortedSetRemoveRangeByScoreAsync(IndexKey(subscription.Id), double.NegativeInfinity,
-                    (now - Retention).ToUnixTimeMilliseconds(), flags: CommandFlags.FireAndForget);
+                TrimIndex(db, subscription.Id, now);
             }
             await stored;
             return (await Task.WhenAll(enqueued)).Count(added => added);
         });
+        RememberEvent(e.Id, json);
         if (added > 0)
         {
             await Queue.WakeAsync();
@@ -72,9 +78,39 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         return added;
     }
 
+    // Each subscription's index drops entries past Delivery:Retention, once a minute per replica.
+    private void TrimIndex(IDatabaseAsync db, string subscriptionId, DateTimeOffset now)
+    {
+        if (_indexTrimmedAt.TryGetValue(subscriptionId, out var last) && Environment.TickCount64 - last < 60_000)
+        {
+            return;
+        }
+        _indexTrimmedAt[subscriptionId] = Environment.TickCount64; // a race trims twice: harmless
+        _ = db.SortedSetRemoveRangeByScoreAsync(IndexKey(subscriptionId), double.NegativeInfinity,
+            (now - Retention).ToUnixTimeMilliseconds(), flags: CommandFlags.FireAndForget);
+    }
+
+    private void RememberEvent(string eventId, byte[] json) =>
+        _events.Set(eventId, json, new MemoryCacheEntryOptions { Size = json.Length, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) });
+
     /// <summary>A stored event's JSON, or null once it expired.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public async Task<byte[]?> GetEventAsync(string eventId) => await redis.CallAsync(db => db.StringGetAsync(EventKey(eventId)));
+    public async Task<byte[]?> GetEventAsync(string eventId)
+    {
+        if (_events.TryGetValue(eventId, out byte[]? json))
+        {
+            return json;
+        }
+        json = await redis.CallAsync(db => db.StringGetAsync(EventKey(eventId)));
+        if (json is not null)
+        {
+            RememberEvent(eventId, json);
+        }
+        return json;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _events.Dispose();
 
     /// <summary>The newest <paramref name="limit"/> deliveries of a subscription, newest first.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>

@@ -112,7 +112,7 @@ public sealed class DeliveryWorker(
     {
         if (job[DeliveryFields.SubscriptionId] is { Length: > 0 } subscriptionId)
         {
-            var subscription = await subscriptions.GetAsync(subscriptionId);
+            var subscription = await subscriptions.FindAsync(subscriptionId);
             return subscription switch
             {
                 null => (null, DeliveryStatus.Cancelled),
@@ -186,6 +186,8 @@ public static class DeliverySetup
                 client.Timeout = Timeout.InfiniteTimeSpan; // each attempt has its own timeout
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("reka-gateway-webhooks/1.0");
             })
+            // Each attempt is logged once by the worker; HttpClient's own four lines per call would only cost.
+            .RemoveAllLoggers()
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,

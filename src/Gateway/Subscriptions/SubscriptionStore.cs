@@ -8,9 +8,8 @@ namespace Reka.Gateway.Subscriptions;
 
 /// <summary>
 /// Subscriptions in Redis: one hash, <c>subscriptions</c>, id to JSON (secret included, for
-/// signing). Fan-out reads them for every event, so each replica keeps a copy for
-/// <see cref="SnapshotLifetime"/>: a change made through another replica applies to events
-/// within that time.
+/// signing). Fan-out and deliveries read them all the time, so each replica keeps a copy for
+/// <see cref="SnapshotLifetime"/>: a change made through another replica applies within that time.
 /// </summary>
 public sealed class SubscriptionStore(RedisStore redis)
 {
@@ -49,14 +48,25 @@ public sealed class SubscriptionStore(RedisStore redis)
 
     /// <summary>The subscriptions enabled and matching <paramref name="e"/>.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public async Task<IReadOnlyList<Subscription>> MatchingAsync(InferenceEvent e)
+    public async Task<IReadOnlyList<Subscription>> MatchingAsync(InferenceEvent e) =>
+        [.. (await SnapshotAsync()).Where(s => s.Enabled && s.Filter.Matches(e))];
+
+    /// <summary>
+    /// One subscription for a delivery: from this replica's copy, or from Redis when the copy
+    /// does not have it (created through another replica in the last seconds); null when deleted.
+    /// </summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public async Task<Subscription?> FindAsync(string id) =>
+        (await SnapshotAsync()).FirstOrDefault(s => s.Id == id) ?? await GetAsync(id);
+
+    private async Task<IReadOnlyList<Subscription>> SnapshotAsync()
     {
         if (_snapshot is not { } snapshot || Environment.TickCount64 - snapshot.TakenAt > SnapshotLifetime.TotalMilliseconds)
         {
             snapshot = (await ListAsync(), Environment.TickCount64);
             _snapshot = snapshot;
         }
-        return [.. snapshot.Subscriptions.Where(s => s.Enabled && s.Filter.Matches(e))];
+        return snapshot.Subscriptions;
     }
 
     /// <summary>One subscription, or null.</summary>

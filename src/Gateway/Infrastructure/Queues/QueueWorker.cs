@@ -47,7 +47,9 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = options.MaxConcurrency - _inFlight.Count;
-            if (free <= 0)
+            // Under load, claim in batches (a quarter of the slots at least): one claim per finished
+            // job would make the claim round trip the bottleneck.
+            if (free <= 0 || (free < Math.Max(1, options.MaxConcurrency / 4) && !_inFlight.IsEmpty))
             {
                 await ((Task)Task.WhenAny(_inFlight.Values)).WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 continue;
