@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Reka.Gateway.Events;
 
 namespace Reka.Gateway.Bench;
 
@@ -30,18 +31,18 @@ public static class FanOut
             throw new ArgumentException($"{callbacks.Count} callbacks prepared; {rate * (seconds + warmup)} are needed.");
         }
 
-        // The subscriber: records when each (request, subscription) arrives.
-        var arrivals = new ConcurrentDictionary<(string RequestId, string Path), long>();
+        // The subscriber: records when each (event, subscription) arrives. It reads only the
+        // webhook-id header (the event id): the load generator must stay cheap beside the gateway.
+        var arrivals = new ConcurrentDictionary<(string EventId, string Path), long>();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         await using var subscriber = builder.Build();
-        subscriber.MapPost("/hooks/{n}", async (HttpContext context) =>
+        subscriber.Run(context =>
         {
-            var at = Stopwatch.GetTimestamp();
-            using var body = await JsonDocument.ParseAsync(context.Request.Body);
-            arrivals.TryAdd((body.RootElement.GetProperty("request_id").GetString()!, context.Request.Path), at);
-            return Results.NoContent();
+            arrivals.TryAdd((context.Request.Headers["webhook-id"].ToString(), context.Request.Path), Stopwatch.GetTimestamp());
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
         });
         await subscriber.StartAsync();
         var subscriberUrl = subscriber.Urls.First();
@@ -76,8 +77,8 @@ public static class FanOut
             await Task.Delay(100);
         }
         var latencies = arrivals
-            .Where(a => accepted.ContainsKey(a.Key.RequestId))
-            .Select(a => (a.Value - accepted[a.Key.RequestId]) * 1000.0 / Stopwatch.Frequency)
+            .Where(a => accepted.ContainsKey(a.Key.EventId))
+            .Select(a => (a.Value - accepted[a.Key.EventId]) * 1000.0 / Stopwatch.Frequency)
             .Order()
             .ToList();
         double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
@@ -99,7 +100,8 @@ public static class FanOut
     }
 
     // Open-loop pacing: callback i leaves at i / rate seconds, whatever the earlier ones do.
-    // Returns how many were accepted (2xx); their 2xx times go to accepted.
+    // Returns how many were accepted (2xx); their 2xx times go to accepted, by the event id the
+    // gateway gives a request's completion (Reka.Gateway.Events.InferenceEvent.IdFor).
     private static async Task<int> SendAsync(HttpClient gateway, List<string[]> callbacks, int rate, ConcurrentDictionary<string, long> accepted)
     {
         var start = Stopwatch.GetTimestamp();
@@ -113,13 +115,13 @@ public static class FanOut
                 await Task.Delay(1);
             }
             var (path, body) = (callbacks[i][0], callbacks[i][1]);
-            var requestId = JsonDocument.Parse(body).RootElement.GetProperty("request_id").GetString()!;
+            var eventId = InferenceEvent.IdFor(JsonDocument.Parse(body).RootElement.GetProperty("request_id").GetString()!, "COMPLETED");
             sends.Add(Task.Run(async () =>
             {
                 using var response = await gateway.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
                 if (response.IsSuccessStatusCode)
                 {
-                    accepted[requestId] = Stopwatch.GetTimestamp();
+                    accepted[eventId] = Stopwatch.GetTimestamp();
                     Interlocked.Increment(ref succeeded);
                 }
             }));

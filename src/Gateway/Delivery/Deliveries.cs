@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Events;
@@ -18,19 +19,76 @@ namespace Reka.Gateway.Delivery;
 public sealed record OwnSubscriber(string Client, string Url);
 
 /// <summary>
-/// The delivery queue (<see cref="DurableQueue"/> <c>deliveries</c>) and its records: each event is
-/// stored once (<c>event:{id}</c>) and one delivery is queued per subscriber. Delivery ids are
-/// derived from the event and the subscriber, so fanning the same event out twice (a repeated
-/// callback, a replica retaking the work) queues nothing new.
+/// Deliveries and their queues. Fanning an event out stores it once (<c>event:{id}</c>), creates a
+/// record per subscriber (a hash listed by <c>GET /subscriptions/{id}/deliveries</c>) and queues
+/// ONE fan-out job (queue <c>fanout</c>) that makes all their first attempts, all in one Lua
+/// script; a delivery whose first attempt fails moves to the queue of single deliveries
+/// (<c>deliveries</c>, job = record) for its retries, as does a replay. Delivery ids are derived
+/// from the event and the subscriber, so fanning the same event out twice (a repeated callback,
+/// a replica retaking the work) creates nothing new.
 /// </summary>
 public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
 {
+    // KEYS: event, fan-out due, fan-out job. ARGV: event JSON, retention s, now ms, delivery
+    // record prefix, fan-out wake channel, event id, event type, request id, created at,
+    // traceparent, then 5 per subscriber: delivery id, subscription id, client, url, index key.
+    private const string FanOutScript = """
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
+        local targets = {}
+        for i = 11, #ARGV, 5 do
+          local key = ARGV[4] .. ARGV[i]
+          if redis.call('EXISTS', key) == 0 then
+            redis.call('HSET', key, 'event_id', ARGV[6], 'event_type', ARGV[7], 'request_id', ARGV[8],
+              'subscription_id', ARGV[i + 1], 'client', ARGV[i + 2], 'url', ARGV[i + 3], 'status', 'pending',
+              'created_at', ARGV[9], 'next_attempt_at', ARGV[9], 'retries', '0', 'attempts', '[]', 'traceparent', ARGV[10])
+            if ARGV[i + 4] ~= '' then redis.call('ZADD', ARGV[i + 4], ARGV[3], ARGV[i]) end
+            targets[#targets + 1] = { ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] }
+          end
+        end
+        if #targets == 0 then return 0 end
+        local pending = redis.call('HGET', KEYS[3], 'targets')
+        if pending then
+          for _, target in ipairs(cjson.decode(pending)) do targets[#targets + 1] = target end
+        end
+        redis.call('HSET', KEYS[3], 'targets', cjson.encode(targets), 'event_id', ARGV[6], 'traceparent', ARGV[10])
+        redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[6])
+        redis.call('PUBLISH', ARGV[5], '1')
+        return #targets
+        """;
+
+    // KEYS: fan-out due, fan-out job, deliveries due. ARGV: job id, lease token, retention s,
+    // delivery record prefix, deliveries wake channel, then 6 per delivery: id, status, attempts,
+    // next attempt at, due ms ('' when finished), retries.
+    private const string FinishFanOutScript = """
+        if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
+        local retry = false
+        for i = 6, #ARGV, 6 do
+          local key = ARGV[4] .. ARGV[i]
+          if redis.call('EXISTS', key) == 1 then
+            redis.call('HSET', key, 'status', ARGV[i + 1], 'attempts', ARGV[i + 2], 'next_attempt_at', ARGV[i + 3], 'retries', ARGV[i + 5])
+            if ARGV[i + 4] ~= '' then
+              redis.call('ZADD', KEYS[3], ARGV[i + 4], ARGV[i])
+              retry = true
+            else
+              redis.call('EXPIRE', key, ARGV[3])
+            end
+          end
+        end
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('DEL', KEYS[2])
+        if retry then redis.call('PUBLISH', ARGV[5], '1') end
+        return 1
+        """;
+
     // Every subscriber's delivery of an event carries the same body: a replica fetches it once.
     private readonly MemoryCache _events = new(new MemoryCacheOptions { SizeLimit = 16L << 20 });
     private readonly ConcurrentDictionary<string, long> _indexTrimmedAt = new();
 
-    /// <summary>The queue.</summary>
+    /// <summary>The queue of single deliveries (retries and replays); a job is a delivery's record.</summary>
     public DurableQueue Queue { get; } = new(redis, "deliveries");
+
+    /// <summary>The queue of fan-outs; a job is an event's first attempts to all its subscribers.</summary>
+    public DurableQueue FanOutQueue { get; } = new(redis, "fanout");
 
     private TimeSpan Retention => options.Value.Retention;
 
@@ -44,38 +102,64 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         "dlv_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + subscriber)))[..24];
 
     /// <summary>
-    /// Stores the event and queues a delivery to each subscription and to the request's own
-    /// subscriber; returns how many deliveries were new.
+    /// Stores the event, creates a delivery to each subscription and to the request's own
+    /// subscriber, and queues their fan-out; returns how many deliveries were new.
     /// </summary>
     /// <exception cref="RedisUnavailableException">Redis failed; nothing is lost, the caller retries.</exception>
     public async Task<int> EnqueueAsync(InferenceEvent e, byte[] json, IReadOnlyList<Subscription> subscriptions, OwnSubscriber? own, string? traceParent)
     {
         var now = DateTimeOffset.UtcNow;
+        var arguments = new List<RedisValue>
+        {
+            json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), (string)Queue.JobKey("")!, (string)FanOutQueue.WakeChannel!,
+            e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "",
+        };
+        foreach (var subscription in subscriptions)
+        {
+            arguments.AddRange([DeliveryId(e.Id, subscription.Id), subscription.Id, "", subscription.Url, (string)IndexKey(subscription.Id)!]);
+        }
+        if (own is not null)
+        {
+            arguments.AddRange([DeliveryId(e.Id, "client:" + own.Client), "", own.Client, own.Url, ""]);
+        }
         var added = await redis.CallAsync(async db =>
         {
-            var stored = db.StringSetAsync(EventKey(e.Id), json, Retention, When.NotExists);
-            var enqueued = subscriptions.Select(s => Queue.EnqueueAsync(db, DeliveryId(e.Id, s.Id), now,
-                    Fields(e, now, s.Url, traceParent, subscriptionId: s.Id, client: null),
-                    IndexKey(s.Id), now.ToUnixTimeMilliseconds()))
-                .ToList();
-            if (own is not null)
-            {
-                enqueued.Add(Queue.EnqueueAsync(db, DeliveryId(e.Id, "client:" + own.Client), now,
-                    Fields(e, now, own.Url, traceParent, subscriptionId: null, client: own.Client)));
-            }
             foreach (var subscription in subscriptions)
             {
                 TrimIndex(db, subscription.Id, now);
             }
-            await stored;
-            return (await Task.WhenAll(enqueued)).Count(added => added);
+            return (long)await db.ScriptEvaluateAsync(FanOutScript, [EventKey(e.Id), FanOutQueue.DueKey, FanOutQueue.JobKey(e.Id)], [.. arguments]);
         });
         RememberEvent(e.Id, json);
-        if (added > 0)
+        return (int)added;
+    }
+
+    /// <summary>The deliveries a fan-out job makes.</summary>
+    public static IReadOnlyList<DeliveryTarget> ReadTargets(LeasedJob job)
+    {
+        static string? Text(string value) => value.Length == 0 ? null : value;
+        var targets = JsonSerializer.Deserialize<string[][]>(job["targets"] ?? "[]") ?? [];
+        return [.. targets.Select(t => new DeliveryTarget(t[0], job["event_id"]!, Text(t[1]), Text(t[2]), t[3], Text(job["traceparent"] ?? "")))];
+    }
+
+    /// <summary>
+    /// Records a fan-out's first attempts in one call: finished deliveries are kept for
+    /// <c>Delivery:Retention</c>, those to retry join the queue of single deliveries. False when
+    /// the fan-out's lease was lost (another replica redoes it).
+    /// </summary>
+    /// <exception cref="RedisUnavailableException">Redis failed; the lease expires and the fan-out is redone.</exception>
+    public async Task<bool> FinishFanOutAsync(LeasedJob job, IReadOnlyList<DeliveryTarget> targets, IReadOnlyList<AttemptOutcome> outcomes)
+    {
+        var arguments = new List<RedisValue> { job.Id, job.LeaseToken, (long)Retention.TotalSeconds, (string)Queue.JobKey("")!, (string)Queue.WakeChannel! };
+        for (var i = 0; i < targets.Count; i++)
         {
-            await Queue.WakeAsync();
+            var fields = DeliveryFields.Outcome(null, outcomes[i]).ToDictionary();
+            arguments.AddRange([targets[i].DeliveryId, fields[DeliveryFields.Status], fields[DeliveryFields.Attempts], fields[DeliveryFields.NextAttemptAt],
+                outcomes[i].NextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "", fields[DeliveryFields.Retries]]);
         }
-        return added;
+        var done = await redis.CallAsync(db => db.ScriptEvaluateAsync(FinishFanOutScript,
+            [FanOutQueue.DueKey, FanOutQueue.JobKey(job.Id), Queue.DueKey], [.. arguments]));
+        return (long)done == 1;
     }
 
     // Each subscription's index drops entries past Delivery:Retention, once a minute per replica.
@@ -160,23 +244,5 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
             await ReplayAsync(delivery.Id);
         }
         return dead.Count;
-    }
-
-    private static IEnumerable<KeyValuePair<string, string>> Fields(InferenceEvent e, DateTimeOffset now, string url, string? traceParent,
-        string? subscriptionId, string? client)
-    {
-        var at = now.ToString("O", CultureInfo.InvariantCulture);
-        yield return new(DeliveryFields.EventId, e.Id);
-        yield return new(DeliveryFields.EventType, e.Type);
-        yield return new(DeliveryFields.RequestId, e.RequestId);
-        yield return new(DeliveryFields.SubscriptionId, subscriptionId ?? "");
-        yield return new(DeliveryFields.Client, client ?? "");
-        yield return new(DeliveryFields.Url, url);
-        yield return new(DeliveryFields.Status, DeliveryStatus.Pending);
-        yield return new(DeliveryFields.CreatedAt, at);
-        yield return new(DeliveryFields.NextAttemptAt, at);
-        yield return new(DeliveryFields.Retries, "0");
-        yield return new(DeliveryFields.Attempts, "[]");
-        yield return new(DeliveryFields.TraceParent, traceParent ?? "");
     }
 }

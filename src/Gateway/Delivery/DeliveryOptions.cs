@@ -33,8 +33,11 @@ public sealed class DeliveryOptions
     /// <summary>How long finished deliveries, their attempts and their events are kept for listing and replay.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>How each replica works the delivery queue.</summary>
+    /// <summary>How each replica works the queue of single deliveries (retries and replays).</summary>
     public QueueWorkerOptions Worker { get; set; } = new() { MaxConcurrency = 64, LeaseSeconds = 60 };
+
+    /// <summary>How each replica works the fan-out queue (one job per event, all its first attempts).</summary>
+    public QueueWorkerOptions FanOut { get; set; } = new() { MaxConcurrency = 64, LeaseSeconds = 60 };
 
     /// <summary>The schedule in force.</summary>
     public IReadOnlyList<TimeSpan> Schedule => RetrySchedule.Count > 0 ? RetrySchedule : DefaultRetrySchedule;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Reka.Gateway.Events;
-using Reka.Gateway.Infrastructure.Queues;
 
 namespace Reka.Gateway.Delivery;
 
@@ -95,7 +94,12 @@ public static class DeliveryFields
     public static IReadOnlyList<DeliveryAttempt> ReadAttempts(string? json) =>
         json is null ? [] : JsonSerializer.Deserialize<List<DeliveryAttempt>>(json, InferenceEvent.Json) ?? [];
 
-    /// <summary>The attempts list with <paramref name="attempt"/> appended.</summary>
-    public static string AppendAttempt(LeasedJob job, DeliveryAttempt attempt) =>
-        JsonSerializer.Serialize((List<DeliveryAttempt>)[.. ReadAttempts(job[Attempts]), attempt], InferenceEvent.Json);
+    /// <summary>The fields that record <paramref name="outcome"/> on a delivery whose attempts were <paramref name="attempts"/>.</summary>
+    public static IEnumerable<KeyValuePair<string, string>> Outcome(string? attempts, AttemptOutcome outcome)
+    {
+        yield return new(Status, outcome.Status);
+        yield return new(Attempts, JsonSerializer.Serialize((List<DeliveryAttempt>)[.. ReadAttempts(attempts), outcome.Attempt], InferenceEvent.Json));
+        yield return new(Retries, outcome.Retries.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return new(NextAttemptAt, outcome.NextAttemptAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+    }
 }

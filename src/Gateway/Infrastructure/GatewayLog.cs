@@ -45,8 +45,13 @@ internal static partial class GatewayLog
     public static partial void CallbackAbandoned(ILogger logger, string requestId, int tries, string reason);
 
     // Delivery (300-399)
-    [LoggerMessage(300, LogLevel.Information, "Delivery {DeliveryId} of event {EventId}, attempt {Attempt}: {Outcome} (HTTP {Status}) in {DurationMs:0.0} ms")]
-    public static partial void DeliveryAttempted(ILogger logger, string deliveryId, string? eventId, int attempt, int status, string outcome, double durationMs);
+    // Successful attempts are the bulk (thousands a second under load): metrics count them and
+    // the delivery's record lists them; the log line is for debugging. Failures stay visible.
+    [LoggerMessage(300, LogLevel.Debug, "Delivery {DeliveryId} of event {EventId}, attempt {Attempt}: {Outcome} (HTTP {Status}) in {DurationMs:0.0} ms")]
+    public static partial void DeliverySucceeded(ILogger logger, string deliveryId, string? eventId, int attempt, int status, string outcome, double durationMs);
+
+    [LoggerMessage(304, LogLevel.Information, "Delivery {DeliveryId} of event {EventId}, attempt {Attempt}: {Outcome} (HTTP {Status}) in {DurationMs:0.0} ms")]
+    public static partial void DeliveryFailed(ILogger logger, string deliveryId, string? eventId, int attempt, int status, string outcome, double durationMs);
 
     [LoggerMessage(301, LogLevel.Warning, "Delivery {DeliveryId} of event {EventId} to subscription {SubscriptionId} is a dead letter: every attempt failed")]
     public static partial void DeliveryDeadLettered(ILogger logger, string deliveryId, string? eventId, string? subscriptionId);

@@ -81,7 +81,7 @@ internal sealed class QueueMetricsSampler(Deliveries deliveries, CallbackInbox c
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var queue in new[] { deliveries.Queue, callbacks.Queue })
+            foreach (var queue in new[] { deliveries.FanOutQueue, deliveries.Queue, callbacks.Queue })
             {
                 try
                 {

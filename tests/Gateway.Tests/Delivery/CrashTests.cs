@@ -29,7 +29,7 @@ public sealed class CrashTests
             context.Response.StatusCode = 200;
         };
         var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
-        settings["Delivery:Worker:LeaseSeconds"] = "3";
+        settings["Delivery:FanOut:LeaseSeconds"] = "3";
         settings["Delivery:AttemptTimeoutSeconds"] = "120";
 
         var firstPort = FreePort.Next();

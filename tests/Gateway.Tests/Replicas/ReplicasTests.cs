@@ -30,6 +30,8 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         });
         _subscriber = await WebhookSubscriber.StartAsync();
         _settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseAddress.ToString().TrimEnd('/'));
+        _settings["Delivery:FanOut:LeaseSeconds"] = "3";
+        _settings["Delivery:FanOut:MaxConcurrency"] = "4"; // spreads the fan-outs over the three replicas
         _settings["Delivery:Worker:LeaseSeconds"] = "3";
         _settings["Clients:bob:RateLimit:PermitLimit"] = "45";
         _settings["Clients:bob:RateLimit:WindowSeconds"] = "86400";
@@ -111,13 +113,14 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(events * Subscriptions, _subscriber.Received.Count);
         Assert.All(first, id => Assert.All(paths, path => Assert.Equal(1, received.GetValueOrDefault((id, path)))));
 
-        // A replica killed with SIGKILL mid-run: slow subscribers keep deliveries in flight when it dies.
-        _subscriber.Respond = async context => { await Task.Delay(150); context.Response.StatusCode = 204; };
+        // A replica killed with SIGKILL mid-run: slow subscribers (1 s) keep deliveries in flight when it dies.
+        _subscriber.Respond = async context => { await Task.Delay(1000); context.Response.StatusCode = 204; };
         var before = _subscriber.Received.Count;
         var victim = _replicas[1];
         var second = await SubmitAsync(events, [_replicas[0], _replicas[2]]); // Reka calls back the replica that took the submit
-        await Eventually.ThatAsync(() => Task.FromResult(_subscriber.Received.Count > before + 10), 30, "deliveries of the second batch to be under way");
-        var deliveredBeforeKill = _subscriber.Received.Count - before;
+        // Killed as soon as deliveries arrive: each replica then holds fan-outs whose subscribers have not answered yet.
+        await Eventually.ThatAsync(() => Task.FromResult(_subscriber.Received.Count > before), 30, "deliveries of the second batch to be under way");
+        var inFlightAtKill = _subscriber.Received.Count - before;
         victim.Signal(9);
         await victim.WaitForExitAsync(TimeSpan.FromSeconds(10));
         await Eventually.ThatAsync(() =>
@@ -127,7 +130,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         }, 60, "every event of the second batch at every subscriber");
         var after = Received();
         var secondTotal = second.Sum(id => paths.Sum(path => after.GetValueOrDefault((id, path))));
-        output.WriteLine($"killed one of 3 replicas (SIGKILL) after {deliveredBeforeKill} of the second batch's deliveries: " +
+        output.WriteLine($"killed one of 3 replicas (SIGKILL) with {inFlightAtKill} of the second batch's deliveries received or in flight: " +
             $"{events} events x {Subscriptions} subscribers = {events * Subscriptions} expected at least, " +
             $"{secondTotal} delivered, every event present, {secondTotal - events * Subscriptions} duplicates (at least once)");
         Assert.True(secondTotal >= events * Subscriptions);
@@ -216,7 +219,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         {
             replica.Signal(9);
         }
-        var stopping = StartReplica(new() { ["Delivery:Worker:DrainSeconds"] = "1" });
+        var stopping = StartReplica(new() { ["Delivery:FanOut:DrainSeconds"] = "1" });
         _replicas.Add(stopping);
         await stopping.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
         var requestId = (await SubmitAsync(1, [stopping]))[0];

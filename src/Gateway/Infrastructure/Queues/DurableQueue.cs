@@ -20,20 +20,12 @@ public sealed record LeasedJob(string Id, string LeaseToken, IReadOnlyDictionary
 /// the lease, so a job whose worker dies becomes due again when the lease expires and another
 /// replica retakes it; finishing a job checks the lease token, so a worker whose lease expired
 /// cannot overwrite the newer holder's work. Keys: <c>{prefix}{name}:due</c>,
-/// <c>{prefix}{name}:job:{id}</c>; enqueues publish on <c>{prefix}{name}:wake</c>.
+/// <c>{prefix}{name}:job:{id}</c>; producers (feature scripts that create jobs together with
+/// their own records) publish on <c>{prefix}{name}:wake</c>.
 /// Needs a single Redis primary (the scripts build keys; Redis Cluster is not supported).
 /// </summary>
 public sealed class DurableQueue(RedisStore redis, string name)
 {
-    // KEYS: due, job, [index]; ARGV: id, due ms, index score, then field/value pairs.
-    private const string EnqueueScript = """
-        if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-        for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-        redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-        if KEYS[3] then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1]) end
-        return 1
-        """;
-
     // KEYS: due, wake channel; ARGV: now ms, lease ms, max, job key prefix, lease token prefix.
     private const string ClaimScript = """
         local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -98,20 +90,6 @@ public sealed class DurableQueue(RedisStore redis, string name)
 
     /// <summary>The key of the due-time sorted set.</summary>
     public RedisKey DueKey => _due;
-
-    /// <summary>
-    /// Adds job <paramref name="id"/> unless a job with that id already exists (so enqueueing
-    /// twice does nothing), optionally listing it in <paramref name="index"/> (score
-    /// <paramref name="indexScore"/>). Returns whether it was added.
-    /// </summary>
-    public async Task<bool> EnqueueAsync(IDatabaseAsync db, string id, DateTimeOffset due, IEnumerable<KeyValuePair<string, string>> fields,
-        RedisKey? index = null, double indexScore = 0)
-    {
-        RedisKey[] keys = index is { } i ? [_due, JobKey(id), i] : [_due, JobKey(id)];
-        var added = (long)await db.ScriptEvaluateAsync(EnqueueScript, keys,
-            [id, due.ToUnixTimeMilliseconds(), indexScore, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
-        return added == 1;
-    }
 
     /// <summary>Wakes the workers of every replica.</summary>
     public Task WakeAsync() => redis.Subscriber.PublishAsync(WakeChannel, "1", CommandFlags.FireAndForget);

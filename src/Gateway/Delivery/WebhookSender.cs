@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Subscriptions;
+
+namespace Reka.Gateway.Delivery;
+
+/// <summary>Where one delivery goes.</summary>
+/// <param name="DeliveryId">The delivery.</param>
+/// <param name="EventId">The event it carries (its <c>webhook-id</c>).</param>
+/// <param name="SubscriptionId">The subscription, or null for a request's own <c>webhook_url</c>.</param>
+/// <param name="Client">For a request's own <c>webhook_url</c>, the client whose secret signs it.</param>
+/// <param name="Url">The subscriber's URL.</param>
+/// <param name="TraceParent">W3C <c>traceparent</c> of the submit, or null.</param>
+public sealed record DeliveryTarget(string DeliveryId, string EventId, string? SubscriptionId, string? Client, string Url, string? TraceParent);
+
+/// <summary>What one attempt led to.</summary>
+/// <param name="Attempt">The attempt, as recorded on the delivery.</param>
+/// <param name="Status">The delivery's new status (<see cref="DeliveryStatus"/>); <c>pending</c> means retry at <paramref name="NextAttemptAt"/>.</param>
+/// <param name="NextAttemptAt">When to retry, for a pending delivery.</param>
+/// <param name="Retries">Retries used of the schedule, this one included.</param>
+public sealed record AttemptOutcome(DeliveryAttempt Attempt, string Status, DateTimeOffset? NextAttemptAt, int Retries);
+
+/// <summary>
+/// Makes one delivery attempt: signs the event by the Standard Webhooks scheme and POSTs it;
+/// 2xx is success; 410 Gone disables the subscription; anything else (or no answer within
+/// <c>Delivery:AttemptTimeoutSeconds</c>) is retried on <c>Delivery:RetrySchedule</c> with
+/// jitter, never sooner than the subscriber's <c>Retry-After</c>; after the last retry, a dead letter.
+/// </summary>
+public sealed class WebhookSender(
+    SubscriptionStore subscriptions,
+    ClientRegistry clients,
+    IHttpClientFactory httpClients,
+    IOptions<DeliveryOptions> options,
+    GatewayMetrics metrics,
+    ILogger<WebhookSender> logger)
+{
+    /// <summary>Name of the HttpClient deliveries go through (no redirects: a redirect could leave the allowed hosts).</summary>
+    public const string HttpClientName = "webhook-delivery";
+
+    private static readonly ActivitySource Activities = new("Reka.Gateway.Delivery");
+
+    /// <summary>
+    /// Attempts <paramref name="target"/> with <paramref name="body"/> (null: the event expired)
+    /// and decides what follows. <paramref name="retriesSoFar"/> counts the schedule's retries used.
+    /// </summary>
+    public async Task<AttemptOutcome> AttemptAsync(DeliveryTarget target, byte[]? body, int attemptNumber, int retriesSoFar, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var (secret, stopStatus) = await ResolveSecretAsync(target);
+        if (stopStatus is not null)
+        {
+            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped", $"Not sent: delivery {stopStatus}."), stopStatus, retriesSoFar);
+        }
+        if (body is null)
+        {
+            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped", "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
+        }
+
+        // The delivery joins the trace of the submit whose callback produced it.
+        using var activity = Activities.StartUnder("webhook.delivery", ActivityKind.Producer, target.TraceParent).SetTag("delivery.id", target.DeliveryId);
+        var started = DateTimeOffset.UtcNow;
+        var timer = Stopwatch.StartNew();
+        int? status = null;
+        string? error = null;
+        TimeSpan? retryAfter = null;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(settings.AttemptTimeoutSeconds));
+            using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            var timestamp = started.ToUnixTimeSeconds();
+            request.Headers.Add(WebhookSigner.IdHeader, target.EventId);
+            request.Headers.Add(WebhookSigner.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(WebhookSigner.SignatureHeader, WebhookSigner.Sign(secret!, target.EventId, timestamp, body));
+            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            status = (int)response.StatusCode;
+            retryAfter = response.Headers.RetryAfter switch
+            {
+                { Delta: { } delta } => delta,
+                { Date: { } date } => date - DateTimeOffset.UtcNow,
+                _ => null,
+            };
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            error = $"No answer within {settings.AttemptTimeoutSeconds:0.###} s.";
+        }
+        catch (HttpRequestException e)
+        {
+            error = e.Message;
+        }
+        var attempt = new DeliveryAttempt(attemptNumber, started, status, Math.Round(timer.Elapsed.TotalMilliseconds, 1),
+            status is >= 200 and < 300 ? "succeeded" : status == 410 ? "gone" : "failed",
+            error ?? (status is >= 200 and < 300 ? null : $"HTTP {status}"));
+        if (attempt.Outcome == "succeeded")
+        {
+            GatewayLog.DeliverySucceeded(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, attempt.Outcome, attempt.DurationMs);
+        }
+        else
+        {
+            GatewayLog.DeliveryFailed(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, attempt.Outcome, attempt.DurationMs);
+        }
+
+        switch (attempt.Outcome)
+        {
+            case "succeeded":
+                return Finished(attempt, DeliveryStatus.Succeeded, retriesSoFar);
+            case "gone":
+                await DisableSubscriptionAsync(target, $"The endpoint answered 410 Gone at {started:O}.");
+                return Finished(attempt, DeliveryStatus.Disabled, retriesSoFar);
+        }
+        if (retriesSoFar >= settings.Schedule.Count)
+        {
+            GatewayLog.DeliveryDeadLettered(logger, target.DeliveryId, target.EventId, target.SubscriptionId);
+            return Finished(attempt, DeliveryStatus.Dead, retriesSoFar);
+        }
+        var scheduled = settings.Schedule[retriesSoFar] * (1 + settings.JitterFraction * (2 * Random.Shared.NextDouble() - 1));
+        var delay = retryAfter is { } wait && wait > scheduled
+            ? TimeSpan.FromSeconds(Math.Min(wait.TotalSeconds, settings.MaxRetryAfterSeconds))
+            : scheduled;
+        metrics.DeliveryFinished("retrying");
+        return new AttemptOutcome(attempt, DeliveryStatus.Pending, DateTimeOffset.UtcNow + delay, retriesSoFar + 1);
+    }
+
+    private AttemptOutcome Finished(DeliveryAttempt attempt, string status, int retries)
+    {
+        metrics.DeliveryFinished(status);
+        return new AttemptOutcome(attempt, status, null, retries);
+    }
+
+    private async Task<(string? Secret, string? StopStatus)> ResolveSecretAsync(DeliveryTarget target)
+    {
+        if (target.SubscriptionId is { } subscriptionId)
+        {
+            return await subscriptions.FindAsync(subscriptionId) switch
+            {
+                null => (null, DeliveryStatus.Cancelled),
+                { Enabled: false } => (null, DeliveryStatus.Disabled),
+                var subscription => (subscription.Secret, null),
+            };
+        }
+        var client = target.Client is { } name ? clients.ByName.GetValueOrDefault(name) : null;
+        return client?.Options.WebhookSecret is { } secret ? (secret, null) : (null, DeliveryStatus.Dead);
+    }
+
+    private async Task DisableSubscriptionAsync(DeliveryTarget target, string reason)
+    {
+        if (target.SubscriptionId is { } id && await subscriptions.GetAsync(id) is { } subscription)
+        {
+            await subscriptions.DisableAsync(subscription, reason);
+            GatewayLog.SubscriptionDisabled(logger, id, reason);
+        }
+    }
+}
