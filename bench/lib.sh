@@ -51,3 +51,23 @@ start_gateway() {
   children+=($gateway_pid)
   wait_http "http://127.0.0.1:$gateway_port/healthz"
 }
+
+# measure_upload [size]: uploads a video of that size (default 1G; a sparse file) to the simulator
+# directly and through the gateway, with the gateway's peak-RSS counter reset just before. Sets
+# upload_bytes, upload_gateway_s, upload_direct_s, upload_idle_kib, upload_peak_kib.
+measure_upload() {
+  local video="$work/video.mp4"
+  truncate -s "${1:-1G}" "$video"
+  upload_bytes=$(stat -c %s "$video")
+  upload() { curl -s -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $2" -F video_name=bench -F "file=@$video;type=video/mp4" "$1/v2/videos"; }
+  # Warm-up: both paths once, so neither is measured with code still being compiled.
+  upload "http://127.0.0.1:$simulator_port" "$team_key" >/dev/null
+  upload "http://127.0.0.1:$gateway_port" "$client_key" >/dev/null
+  sleep 2
+  reset_peak "$gateway_pid"
+  upload_idle_kib=$(rss_kib "$gateway_pid")
+  upload_gateway_s=$(upload "http://127.0.0.1:$gateway_port" "$client_key")
+  grep -q '"video_id"' "$work/upload.json" || { echo "the upload through the gateway failed: $(cat "$work/upload.json")" >&2; return 1; }
+  upload_peak_kib=$(peak_kib "$gateway_pid")
+  upload_direct_s=$(upload "http://127.0.0.1:$simulator_port" "$team_key")
+}

@@ -90,16 +90,16 @@ with open(os.path.join(results, "latest.json"), "w") as f:
     json.dump({"when": when, "direct": direct, "nginx": nginx, "gateway": gateway, "cached": cached,
                "ingest": ingest, "fanout": fanout, "upload": upload, "idle_mib": idle_mib}, f, indent=2)
 
-with open(os.path.join(results, "throughput.dat"), "w") as f:
+with open(os.path.join(work, "throughput.dat"), "w") as f:
     for label, value in (("direct list", direct["rps"]), ("nginx list", nginx["rps"]), ("gateway list", gateway["rps"]),
                          ("gateway cached", cached["rps"]), ("callback ingest", ingest["rps"])):
         f.write(f'"{label}" {value:.0f}\n')
-with open(os.path.join(results, "latency.dat"), "w") as f:
+with open(os.path.join(work, "latency.dat"), "w") as f:
     for label, p50, p99 in (("direct list", direct["p50_ms"], direct["p99_ms"]), ("nginx list", nginx["p50_ms"], nginx["p99_ms"]),
                             ("gateway list", gateway["p50_ms"], gateway["p99_ms"]), ("gateway cached", cached["p50_ms"], cached["p99_ms"]),
                             ("callback ingest", ingest["p50_ms"], ingest["p99_ms"]), ("fan-out", fanout["p50_ms"], fanout["p99_ms"])):
         f.write(f'"{label}" {p50:.2f} {p99:.2f}\n')
-with open(os.path.join(results, "latest.gnuplot"), "w") as f:
+with open(os.path.join(work, "latest.gnuplot"), "w") as f:
     f.write(f"""set terminal png size 1200,500 font ",10"
 set output "{os.path.join(results, 'latest.png')}"
 set multiplot layout 1,2 title "Reka gateway beside direct calls and nginx ({when})"
@@ -110,11 +110,11 @@ set grid ytics
 set xtics rotate by -30
 set yrange [0:*]
 set title "Throughput (requests/s, higher is better)"
-plot "{os.path.join(results, 'throughput.dat')}" using 2:xtic(1) notitle linecolor rgb "#3b7dd8"
+plot "{os.path.join(work, 'throughput.dat')}" using 2:xtic(1) notitle linecolor rgb "#3b7dd8"
 set style histogram clustered gap 1
 set title "Latency (ms, lower is better)"
 set logscale y
 set yrange [0.1:*]
-plot "{os.path.join(results, 'latency.dat')}" using 2:xtic(1) title "p50" linecolor rgb "#7fb77e", "" using 3 title "p99" linecolor rgb "#d8743b"
+plot "{os.path.join(work, 'latency.dat')}" using 2:xtic(1) title "p50" linecolor rgb "#7fb77e", "" using 3 title "p99" linecolor rgb "#d8743b"
 unset multiplot
 """)

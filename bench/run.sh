@@ -16,6 +16,7 @@ mkdir -p "$results"
 duration=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP_SECONDS:-15}
 fanout_rate=${BENCH_FANOUT_RATE:-1000}
+fanout_warmup=10
 
 need=()
 for tool in wrk nginx gnuplot; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
@@ -101,7 +102,7 @@ echo "bench: preparing genuine callbacks"
 bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
   --count 60000 --out "$work/ingest.tsv"
 bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
-  --count $((fanout_rate * duration)) --out "$work/fanout.tsv"
+  --count $((fanout_rate * (duration + fanout_warmup))) --out "$work/fanout.tsv"
 cat >"$work/callbacks.lua" <<'LUA'
 -- Each wrk thread posts its own share of the prepared callbacks, in order, each once.
 local threads, lines, next_line = {}, {}, 0
@@ -126,22 +127,12 @@ sleep 10 # let the ingested callbacks' processing finish before the fan-out run
 
 echo "bench: fan-out at $fanout_rate callbacks/s to 10 subscriptions"
 bench_tool fanout --gateway "$gateway_url" --key "$client_key" --callbacks "$work/fanout.tsv" \
-  --rate "$fanout_rate" --seconds "$duration" --subscriptions 10 >"$work/fanout.json"
+  --rate "$fanout_rate" --seconds "$duration" --warmup "$fanout_warmup" --subscriptions 10 >"$work/fanout.json"
 cat "$work/fanout.json"
 
 echo "bench: upload of 1 GiB"
-video="$work/video.mp4"
-truncate -s 1G "$video"
-upload() { curl -s -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $2" -F video_name=bench -F "file=@$video;type=video/mp4" "$1/v2/videos"; }
-upload "http://127.0.0.1:$simulator_port" "$team_key" >/dev/null
-sleep 2
-reset_peak "$gateway_pid"
-upload_idle_kib=$(rss_kib "$gateway_pid")
-upload_gateway_s=$(upload "$gateway_url" "$client_key")
-grep -q '"video_id"' "$work/upload.json" || { echo "bench: the upload through the gateway failed: $(cat "$work/upload.json")" >&2; exit 1; }
-upload_peak_kib=$(peak_kib "$gateway_pid")
-upload_direct_s=$(upload "http://127.0.0.1:$simulator_port" "$team_key")
+measure_upload 1G
 
 python3 "$root/bench/report.py" "$work" "$results" \
-  "$idle_kib" "$upload_idle_kib" "$upload_peak_kib" "$upload_gateway_s" "$upload_direct_s" "$(stat -c %s "$video")" "$fanout_rate"
-gnuplot "$results/latest.gnuplot" && echo "bench: wrote $results/latest.md, latest.json and latest.png"
+  "$idle_kib" "$upload_idle_kib" "$upload_peak_kib" "$upload_gateway_s" "$upload_direct_s" "$upload_bytes" "$fanout_rate"
+gnuplot "$work/latest.gnuplot" && echo "bench: wrote $results/latest.md, latest.json and latest.png"

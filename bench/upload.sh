@@ -10,26 +10,9 @@ start_redis
 start_simulator
 start_gateway
 
-video="$work/video.mp4"
-truncate -s "$size" "$video"   # sparse: read from disk without filling it
-upload() { # upload <base url> <key>: prints seconds
-  curl -s -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $2" -F video_name=bench -F "file=@$video;type=video/mp4" "$1/v2/videos"
-}
-bytes=$(stat -c %s "$video")
+measure_upload "$size"
 
-# Warm up both paths, then measure idle memory with the peak counter reset.
-curl -s -o /dev/null -H "X-Api-Key: $client_key" "http://127.0.0.1:$gateway_port/v2/inference/models"
-upload "http://127.0.0.1:$simulator_port" "$team_key" >/dev/null
-sleep 1
-reset_peak "$gateway_pid"
-idle=$(rss_kib "$gateway_pid")
-
-gateway_seconds=$(upload "http://127.0.0.1:$gateway_port" "$client_key")
-grep -q '"video_id"' "$work/upload.json" || { echo "gateway upload failed: $(cat "$work/upload.json")" >&2; exit 1; }
-peak=$(peak_kib "$gateway_pid")
-direct_seconds=$(upload "http://127.0.0.1:$simulator_port" "$team_key")
-
-python3 - "$bytes" "$gateway_seconds" "$direct_seconds" "$idle" "$peak" <<'PY'
+python3 - "$upload_bytes" "$upload_gateway_s" "$upload_direct_s" "$upload_idle_kib" "$upload_peak_kib" <<'PY'
 import sys
 size, gw, direct, idle, peak = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 mb = size / 1e6
