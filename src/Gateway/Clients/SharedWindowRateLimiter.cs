@@ -40,9 +40,12 @@ public sealed class SharedWindowRateLimiter : RateLimiter
     private int _spentLocally; // permits used while Redis was away, per window
     private long _lastUsed = Environment.TickCount64;
 
-    /// <summary>Creates the limiter of <paramref name="client"/>.</summary>
-    public SharedWindowRateLimiter(RedisStore redis, string client, RateLimitOptions limit)
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the limiter of <paramref name="client"/>; <paramref name="time"/> is the clock windows are aligned on.</summary>
+    public SharedWindowRateLimiter(RedisStore redis, string client, RateLimitOptions limit, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _redis = redis;
         _client = client;
         _limit = limit.PermitLimit;
@@ -75,27 +78,38 @@ public sealed class SharedWindowRateLimiter : RateLimiter
             {
                 return leased;
             }
-            var window = CurrentWindow();
-            long granted;
-            try
+            while (true)
             {
-                granted = await _redis.CallAsync(db => LeaseAsync(db, window, Math.Max(_batch, permitCount)));
-            }
-            catch (RedisUnavailableException)
-            {
-                return SpendWithoutRedis(window, permitCount);
-            }
-            lock (_lock)
-            {
-                if (_window != window)
+                var window = CurrentWindow();
+                long granted;
+                try
                 {
-                    _window = window;
-                    _available = 0;
-                    _spentLocally = 0;
+                    granted = await _redis.CallAsync(db => LeaseAsync(db, window, Math.Max(_batch, permitCount)));
                 }
-                _available += (int)granted;
+                catch (RedisUnavailableException)
+                {
+                    return SpendWithoutRedis(window, permitCount);
+                }
+                lock (_lock)
+                {
+                    if (_window != window)
+                    {
+                        _window = window;
+                        _available = 0;
+                        _spentLocally = 0;
+                    }
+                    _available += (int)granted;
+                }
+                if (TryTakeLocal(permitCount) is { } taken)
+                {
+                    return taken;
+                }
+                if (granted == 0 || CurrentWindow() == window)
+                {
+                    return new Denied(RetryAfter(window));
+                }
+                // The window turned while leasing: the permits leased belong to the old one. Lease again.
             }
-            return TryTakeLocal(permitCount) ?? new Denied(RetryAfter(window));
         }
         finally
         {
@@ -139,10 +153,10 @@ public sealed class SharedWindowRateLimiter : RateLimiter
         }
     }
 
-    private long CurrentWindow() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() / _windowSeconds;
+    private long CurrentWindow() => _time.GetUtcNow().ToUnixTimeSeconds() / _windowSeconds;
 
     private TimeSpan RetryAfter(long window) =>
-        TimeSpan.FromSeconds(Math.Max(1, (window + 1) * _windowSeconds - DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        TimeSpan.FromSeconds(Math.Max(1, (window + 1) * _windowSeconds - _time.GetUtcNow().ToUnixTimeSeconds()));
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -65,4 +65,24 @@ public sealed class SharedWindowRateLimiterTests
 
         Assert.Equal(3, await AcquireAsync(limiter, 5));
     }
+
+    /// <summary>A clock that moves on by <paramref name="step"/> every time it is read.</summary>
+    private sealed class RacingClock(TimeSpan step) : TimeProvider
+    {
+        private DateTimeOffset _now = DateTimeOffset.UnixEpoch.AddDays(20000);
+
+        public override DateTimeOffset GetUtcNow() => _now = _now.Add(step);
+    }
+
+    [Fact]
+    public async Task WindowTurningWhileLeasing_NeverRefusesARequestUnderItsLimit()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = Store(redis.Configuration, $"test-{Guid.NewGuid():N}:");
+        // Every read of the clock moves it 7 s on: windows of 10 s turn during most leases.
+        using var limiter = new SharedWindowRateLimiter(store, "dave", new RateLimitOptions { PermitLimit = 1000, WindowSeconds = 10 },
+            new RacingClock(TimeSpan.FromSeconds(7)));
+
+        Assert.Equal(200, await AcquireAsync(limiter, 200));
+    }
 }
