@@ -122,4 +122,18 @@ public sealed class ForwardingTests : IAsyncLifetime
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Empty(_upstream.Requests);
     }
+
+    [Fact]
+    public async Task CallersTraceParent_IsCarriedToUpstream_InTheSameTrace()
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/inference/models");
+        request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+        await http.SendAsync(request);
+
+        var sent = Assert.Single(_upstream.Requests).Headers["traceparent"].Split('-');
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", sent[1]);
+        Assert.NotEqual("b7ad6b7169203331", sent[2]); // the gateway's own span is the parent now
+    }
 }
