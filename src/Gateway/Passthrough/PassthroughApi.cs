@@ -69,13 +69,23 @@ public sealed record PassthroughPath(string Path)
         path is null ? "" : path.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 }
 
-/// <summary>A forwarded path must not climb out of its prefix with <c>.</c> or <c>..</c> segments.</summary>
+/// <summary>
+/// A forwarded path must stay what its route says it is: no <c>.</c>, <c>..</c> or empty segments
+/// (which could climb out of its prefix or be normalized upstream into another path), and nothing
+/// under <c>/v2/inference/</c>, whose documented routes alone are forwarded, with their checks
+/// (validation, ownership, callback URL). Kestrel has already decoded <c>%2E</c> and removed
+/// dot segments; <c>%2F</c>, decoded here, is what could hide them.
+/// </summary>
 public sealed class PassthroughPathValidator : AbstractValidator<PassthroughPath>
 {
     /// <summary>Creates the validator.</summary>
-    // Kestrel has already decoded %2E and removed dot segments; only %2F can hide new ones.
-    public PassthroughPathValidator() =>
-        RuleFor(p => p.Path).Must(path => !path.Split('/').Any(segment => segment is "." or ".."))
-            .WithMessage("The path must not contain '.' or '..' segments.")
+    public PassthroughPathValidator()
+    {
+        RuleFor(p => p.Path).Must(path => !path.TrimStart('/').Split('/').Any(segment => segment is "." or ".." or ""))
+            .WithMessage("The path must not contain '.', '..' or empty segments.")
             .OverridePropertyName("path");
+        RuleFor(p => p.Path).Must(path => !path.StartsWith("/v2/inference", StringComparison.OrdinalIgnoreCase))
+            .WithMessage("Inference calls go through their own routes (/v2/inference/...), not with an encoded path.")
+            .OverridePropertyName("path");
+    }
 }

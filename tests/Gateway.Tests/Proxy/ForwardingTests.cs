@@ -110,6 +110,23 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("GET", "/v2/inference%2Frequests%2Freq-1")]
+    [InlineData("POST", "/v2/inference%2Frequests%2Freq-1%2Fcancel")]
+    [InlineData("POST", "/v2/inference%2Fsora-2-pro%2Fimage-to-video")]
+    [InlineData("GET", "/v2/INFERENCE%2Frequests")]
+    [InlineData("GET", "/v2//inference/requests/req-1")]
+    [InlineData("GET", "/v1/x%2F%2Fy")]
+    public async Task EncodedOrDoubledSlashes_CannotReachAnInferenceRouteAroundItsChecks(string method, string path)
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = JsonContent.Create(new { input = new { } }) });
+
+        await ProblemAssert.IsValidationProblemAsync(response, "path");
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Theory]
     [InlineData("GET", "/v2/inference/requests/req-1/logs")]
     [InlineData("DELETE", "/v2/inference/requests/req-1")]
     [InlineData("GET", "/v3/anything")]
