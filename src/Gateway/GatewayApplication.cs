@@ -21,8 +21,13 @@ public static class GatewayApplication
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
-        // Within Kubernetes' 30 s grace period: queue workers drain for Webhooks/Delivery:*:DrainSeconds, then exit.
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(25));
+        // Within Kubernetes' 30 s grace period: the queue workers stop together (not one after the
+        // other) and drain for their DrainSeconds (10 s), then the process exits.
+        builder.Services.Configure<HostOptions>(host =>
+        {
+            host.ShutdownTimeout = TimeSpan.FromSeconds(25);
+            host.ServicesStopConcurrently = true;
+        });
         builder.Logging.ClearProviders().AddJsonConsole(options =>
         {
             options.UseUtcTimestamp = true;

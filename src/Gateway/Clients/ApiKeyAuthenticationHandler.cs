@@ -18,8 +18,7 @@ public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ClientRegistry clients,
-    IProblemDetailsService problemDetails)
+    ClientRegistry clients)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     /// <summary>The scheme's name.</summary>
@@ -62,24 +61,15 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        await problemDetails.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = { Status = StatusCodes.Status401Unauthorized, Title = "Unauthorized", Detail = result.Failure?.Message ?? MissingKey },
-        });
+        await Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, result.Failure?.Message ?? MissingKey);
     }
 
     /// <inheritdoc />
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
-        Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problemDetails.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = $"Client '{Context.User.Identity?.Name}' is not an admin client (Clients:<name>:Admin)." },
-        });
+        await Problems.WriteAsync(Context, StatusCodes.Status403Forbidden,
+            $"Client '{Context.User.Identity?.Name}' is not an admin client (Clients:<name>:Admin).");
     }
 
     private static ReadOnlySpan<char> ReadKey(IHeaderDictionary headers)

@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Clients;
@@ -29,19 +29,10 @@ public sealed class ClientRateLimits(IOptions<RateLimitingOptions> options, Redi
         var limit = client is null ? null : http.RequestServices.GetRequiredService<ClientRateLimits>().LimitOf(client);
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too Many Requests",
-                Detail = limit is null
-                    ? $"Rate limit exceeded; retry after {seconds} s."
-                    : $"Client '{client!.Name}' exceeded its limit of {limit.PermitLimit} requests per {limit.WindowSeconds} s; retry after {seconds} s.",
-            },
-        });
+        await Problems.WriteAsync(http, StatusCodes.Status429TooManyRequests,
+            limit is null
+                ? $"Rate limit exceeded; retry after {seconds} s."
+                : $"Client '{client!.Name}' exceeded its limit of {limit.PermitLimit} requests per {limit.WindowSeconds} s; retry after {seconds} s.",
+            seconds);
     }
 }

@@ -18,20 +18,11 @@ public sealed class ClientRegistry
     private readonly FrozenDictionary<string, GatewayClient> _byKeyHash;
     private readonly FrozenDictionary<string, GatewayClient> _byName;
 
-    /// <summary>Builds the registry from the <c>Clients</c> section.</summary>
-    /// <exception cref="ArgumentException">Two clients share a key hash.</exception>
+    /// <summary>Builds the registry from the <c>Clients</c> section (checked at start-up: keys are unique).</summary>
     public ClientRegistry(IReadOnlyDictionary<string, ClientOptions> clients)
     {
         _byName = clients.ToFrozenDictionary(c => c.Key, c => new GatewayClient(c.Key, c.Value), StringComparer.Ordinal);
-        var byHash = new Dictionary<string, GatewayClient>(StringComparer.Ordinal);
-        foreach (var client in _byName.Values)
-        {
-            if (!byHash.TryAdd(client.Options.KeySha256, client))
-            {
-                throw new ArgumentException($"Clients '{byHash[client.Options.KeySha256].Name}' and '{client.Name}' have the same KeySha256.");
-            }
-        }
-        _byKeyHash = byHash.ToFrozenDictionary(StringComparer.Ordinal);
+        _byKeyHash = _byName.Values.ToFrozenDictionary(c => c.Options.KeySha256, StringComparer.Ordinal);
     }
 
     /// <summary>All configured clients by name.</summary>

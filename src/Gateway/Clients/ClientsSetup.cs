@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 
 namespace Reka.Gateway.Clients;
 
@@ -28,9 +29,8 @@ public static class ClientsSetup
     public static WebApplicationBuilder AddClients(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<ClientsOptions>().BindConfiguration(ClientsOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ClientsOptions>, ClientsOptionsValidator>();
-        services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName);
+        services.AddCheckedOptions<ClientsOptions, ClientsOptionsValidator>(ClientsOptions.SectionName);
+        services.AddCheckedOptions<RateLimitingOptions, RateLimitingOptionsValidator>(RateLimitingOptions.SectionName);
         services.AddSingleton(sp => new ClientRegistry(sp.GetRequiredService<IOptions<ClientsOptions>>().Value));
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -59,30 +59,39 @@ public static class ClientsSetup
 }
 
 /// <summary>Checks every client's settings at start-up.</summary>
-internal sealed class ClientsOptionsValidator : IValidateOptions<ClientsOptions>
+internal sealed class ClientsOptionsValidator : SettingsValidator<ClientsOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ClientsOptions options)
+    protected override IEnumerable<string> Check(ClientsOptions options)
     {
-        var failures = new List<string>();
         foreach (var (client, settings) in options)
         {
             if (settings.KeySha256.Length != 64 || !settings.KeySha256.All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c)))
             {
-                failures.Add($"Clients:{client}:KeySha256 must be the lowercase hex SHA-256 of the client's key (64 characters).");
+                yield return $"Clients:{client}:KeySha256 must be the lowercase hex SHA-256 of the client's key (64 characters).";
             }
             if (settings.WebhookSecret is { } secret && !Delivery.WebhookSecret.IsValid(secret))
             {
-                failures.Add($"Clients:{client}:WebhookSecret must be 'whsec_' followed by base64 of 24 to 64 random bytes.");
+                yield return $"Clients:{client}:WebhookSecret must be 'whsec_' followed by base64 of 24 to 64 random bytes.";
             }
             if (settings.RateLimit is { } limit && (limit.PermitLimit < 1 || limit.WindowSeconds < 1))
             {
-                failures.Add($"Clients:{client}:RateLimit needs PermitLimit >= 1 and WindowSeconds >= 1.");
+                yield return $"Clients:{client}:RateLimit needs PermitLimit >= 1 and WindowSeconds >= 1.";
             }
         }
         if (options.Values.GroupBy(c => c.KeySha256).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
         {
-            failures.Add($"Two clients share KeySha256 {duplicate.Key[..8]}...; every client needs its own key.");
+            yield return $"Two clients share KeySha256 {duplicate.Key[..Math.Min(8, duplicate.Key.Length)]}...; every client needs its own key.";
         }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal sealed class RateLimitingOptionsValidator : SettingsValidator<RateLimitingOptions>
+{
+    protected override IEnumerable<string> Check(RateLimitingOptions settings)
+    {
+        if (settings.Default.PermitLimit < 1 || settings.Default.WindowSeconds < 1)
+        {
+            yield return "RateLimiting:Default needs PermitLimit >= 1 and WindowSeconds >= 1.";
+        }
     }
 }

@@ -13,7 +13,8 @@ namespace Reka.Gateway.Clients;
 /// window ends are lost, so under heavy contention a client can get slightly fewer. Windows are
 /// aligned on Unix time, so replicas agree on them (clocks must be in sync to within a second).
 /// While Redis is unreachable each replica enforces the limit on its own (fails open: a client can
-/// then get up to the limit per replica).
+/// then get up to the limit per replica), asking Redis again after 5 s. A window Redis said is used
+/// up is refused without asking again.
 /// </summary>
 public sealed class SharedWindowRateLimiter : RateLimiter
 {
@@ -38,8 +39,11 @@ public sealed class SharedWindowRateLimiter : RateLimiter
     private long _window;
     private int _available;
     private int _spentLocally; // permits used while Redis was away, per window
+    private long _spentWindow = -1; // a window Redis said is used up: refused without asking again
+    private long _localUntil; // Environment.TickCount64 until which Redis is not asked (it just failed)
     private long _lastUsed = Environment.TickCount64;
 
+    private static readonly TimeSpan RedisBackoff = TimeSpan.FromSeconds(5);
     private readonly TimeProvider _time;
 
     /// <summary>Creates the limiter of <paramref name="client"/>; <paramref name="time"/> is the clock windows are aligned on.</summary>
@@ -81,6 +85,14 @@ public sealed class SharedWindowRateLimiter : RateLimiter
             while (true)
             {
                 var window = CurrentWindow();
+                if (window == Volatile.Read(ref _spentWindow))
+                {
+                    return new Denied(RetryAfter(window));
+                }
+                if (Environment.TickCount64 < Volatile.Read(ref _localUntil))
+                {
+                    return SpendWithoutRedis(window, permitCount);
+                }
                 long granted;
                 try
                 {
@@ -88,7 +100,13 @@ public sealed class SharedWindowRateLimiter : RateLimiter
                 }
                 catch (RedisUnavailableException)
                 {
+                    // Requests queue one by one behind a lease: do not make each wait for Redis' timeout.
+                    Volatile.Write(ref _localUntil, Environment.TickCount64 + (long)RedisBackoff.TotalMilliseconds);
                     return SpendWithoutRedis(window, permitCount);
+                }
+                if (granted == 0)
+                {
+                    Volatile.Write(ref _spentWindow, window);
                 }
                 lock (_lock)
                 {

@@ -31,11 +31,13 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
 {
     // KEYS: event, fan-out due, fan-out job. ARGV: event JSON, retention s, now ms, delivery
     // record prefix, fan-out wake channel, event id, event type, request id, created at,
-    // traceparent, then 5 per subscriber: delivery id, subscription id, client, url, index key.
+    // traceparent, fan-out job id, then 5 per subscriber: delivery id, subscription id, client,
+    // url, index key. Each call that finds new deliveries makes a job of its own: a job already
+    // leased by a worker is never added to (it would finish without the new ones).
     private const string FanOutScript = """
         redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
         local targets = {}
-        for i = 11, #ARGV, 5 do
+        for i = 12, #ARGV, 5 do
           local key = ARGV[4] .. ARGV[i]
           if redis.call('EXISTS', key) == 0 then
             redis.call('HSET', key, 'event_id', ARGV[6], 'event_type', ARGV[7], 'request_id', ARGV[8],
@@ -46,12 +48,8 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
           end
         end
         if #targets == 0 then return 0 end
-        local pending = redis.call('HGET', KEYS[3], 'targets')
-        if pending then
-          for _, target in ipairs(cjson.decode(pending)) do targets[#targets + 1] = target end
-        end
         redis.call('HSET', KEYS[3], 'targets', cjson.encode(targets), 'event_id', ARGV[6], 'traceparent', ARGV[10])
-        redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[6])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[11])
         redis.call('PUBLISH', ARGV[5], '1')
         return #targets
         """;
@@ -109,10 +107,11 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     public async Task<int> EnqueueAsync(InferenceEvent e, byte[] json, IReadOnlyList<Subscription> subscriptions, OwnSubscriber? own, string? traceParent)
     {
         var now = DateTimeOffset.UtcNow;
+        var jobId = $"{e.Id}.{Guid.NewGuid():N}";
         var arguments = new List<RedisValue>
         {
             json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), (string)Queue.JobKey("")!, (string)FanOutQueue.WakeChannel!,
-            e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "",
+            e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
         };
         foreach (var subscription in subscriptions)
         {
@@ -128,7 +127,7 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
             {
                 TrimIndex(db, subscription.Id, now);
             }
-            return (long)await db.ScriptEvaluateAsync(FanOutScript, [EventKey(e.Id), FanOutQueue.DueKey, FanOutQueue.JobKey(e.Id)], [.. arguments]);
+            return (long)await db.ScriptEvaluateAsync(FanOutScript, [EventKey(e.Id), FanOutQueue.DueKey, FanOutQueue.JobKey(jobId)], [.. arguments]);
         });
         RememberEvent(e.Id, json);
         return (int)added;

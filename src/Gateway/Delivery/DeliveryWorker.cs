@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
 
@@ -55,7 +56,7 @@ public static class DeliverySetup
     /// <summary>Registers the delivery feature.</summary>
     public static WebApplicationBuilder AddDelivery(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName);
+        builder.Services.AddCheckedOptions<DeliveryOptions, DeliveryOptionsValidator>(DeliveryOptions.SectionName);
         builder.Services.AddSingleton<Deliveries>();
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService<FanOutWorker>();
@@ -75,5 +76,34 @@ public static class DeliverySetup
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             });
         return builder;
+    }
+}
+
+internal sealed class DeliveryOptionsValidator : SettingsValidator<DeliveryOptions>
+{
+    protected override IEnumerable<string> Check(DeliveryOptions settings)
+    {
+        if (settings.Schedule.Any(delay => delay <= TimeSpan.Zero))
+        {
+            yield return "Delivery:RetrySchedule delays must be above 0.";
+        }
+        if (settings.JitterFraction is < 0 or >= 1 || settings.MaxRetryAfterSeconds <= 0)
+        {
+            yield return "Delivery:JitterFraction must be from 0 to below 1, and Delivery:MaxRetryAfterSeconds above 0.";
+        }
+        if (settings.AttemptTimeoutSeconds <= 0 || settings.AttemptTimeoutSeconds >= Math.Min(settings.Worker.LeaseSeconds, settings.FanOut.LeaseSeconds))
+        {
+            yield return "Delivery:AttemptTimeoutSeconds must be above 0 and below the workers' LeaseSeconds (an attempt must end before its lease).";
+        }
+        // Events must outlive every retry of the schedule, or a late retry finds nothing to send.
+        var schedule = settings.Schedule.Aggregate(TimeSpan.Zero, (total, delay) => total + delay) * (1 + settings.JitterFraction);
+        if (settings.Retention <= schedule)
+        {
+            yield return $"Delivery:Retention must be longer than the whole retry schedule ({schedule.TotalHours:0.#} h).";
+        }
+        foreach (var failure in CheckWorker(settings.Worker, "Delivery:Worker").Concat(CheckWorker(settings.FanOut, "Delivery:FanOut")))
+        {
+            yield return failure;
+        }
     }
 }

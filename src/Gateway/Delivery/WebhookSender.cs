@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Subscriptions;
+using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Delivery;
 
@@ -35,6 +36,7 @@ public sealed class WebhookSender(
     ClientRegistry clients,
     IHttpClientFactory httpClients,
     IOptions<DeliveryOptions> options,
+    IOptions<WebhooksOptions> webhooks,
     GatewayMetrics metrics,
     ILogger<WebhookSender> logger)
 {
@@ -50,6 +52,12 @@ public sealed class WebhookSender(
     public async Task<AttemptOutcome> AttemptAsync(DeliveryTarget target, byte[]? body, int attemptNumber, int retriesSoFar, CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        // Checked again at each attempt: the allowlist may have narrowed since the subscription was made.
+        if (!webhooks.Value.IsAllowedSubscriber(new Uri(target.Url)))
+        {
+            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped",
+                "Not sent: the host is no longer in Webhooks:AllowedSubscriberHosts."), DeliveryStatus.Cancelled, retriesSoFar);
+        }
         var (secret, stopStatus) = await ResolveSecretAsync(target);
         if (stopStatus is not null)
         {

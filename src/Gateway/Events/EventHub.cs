@@ -22,7 +22,7 @@ public sealed record PublishedEvent(string Id, string Type, string RequestId, st
 /// </summary>
 public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, byte>> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, WaiterSet> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
 
     /// <summary>Publishes <paramref name="json"/> (an <see cref="InferenceEvent"/>) to every replica.</summary>
@@ -36,12 +36,33 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
     public Waiter WaitFor(string requestId)
     {
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiters.GetOrAdd(requestId, _ => new())[signal] = 0;
+        while (true)
+        {
+            var set = _waiters.GetOrAdd(requestId, _ => new WaiterSet());
+            lock (set)
+            {
+                // A set emptied and being removed takes no newcomer: it would never be signalled.
+                if (set.Retired)
+                {
+                    continue;
+                }
+                set.Signals.Add(signal);
+            }
+            break;
+        }
         return new Waiter(signal.Task, () =>
         {
-            if (_waiters.TryGetValue(requestId, out var set) && set.TryRemove(signal, out _) && set.IsEmpty)
+            if (_waiters.TryGetValue(requestId, out var set))
             {
-                _waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource, byte>>(requestId, set));
+                lock (set)
+                {
+                    set.Signals.Remove(signal);
+                    if (set.Signals.Count == 0)
+                    {
+                        set.Retired = true;
+                        _waiters.TryRemove(new KeyValuePair<string, WaiterSet>(requestId, set));
+                    }
+                }
             }
         });
     }
@@ -95,9 +116,14 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
         }
         if (_waiters.TryGetValue(published.RequestId, out var waiters))
         {
-            foreach (var waiter in waiters.Keys)
+            TaskCompletionSource[] signals;
+            lock (waiters)
             {
-                waiter.TrySetResult();
+                signals = [.. waiters.Signals];
+            }
+            foreach (var signal in signals)
+            {
+                signal.TrySetResult();
             }
         }
         foreach (var (channel, filter) in _listeners)
@@ -107,6 +133,13 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
                 channel.Writer.TryWrite(published);
             }
         }
+    }
+
+    private sealed class WaiterSet
+    {
+        public HashSet<TaskCompletionSource> Signals { get; } = [];
+
+        public bool Retired { get; set; }
     }
 
     /// <summary>A registered wait for one request's event.</summary>

@@ -88,7 +88,7 @@ public static class InferenceApi
     }
 
     private static async Task Submit(string model, string capability, SubmitInferenceRequest request, HttpContext context,
-        InferenceRoutes routes, UpstreamForwarder forwarder, Submissions submissions, IProblemDetailsService problems)
+        InferenceRoutes routes, UpstreamForwarder forwarder, Submissions submissions)
     {
         // A submit always leaves with an Idempotency-Key, so retrying it (here or by the caller
         // with the echoed key) never runs or bills twice.
@@ -99,13 +99,9 @@ public static class InferenceApi
         }
         if (!await submissions.PrepareAsync(context, request, $"{model}/{capability}"))
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "5";
-            await problems.WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = { Status = 503, Detail = "The submit could not be recorded (Redis is unavailable), so it was not sent upstream: no quota was spent. Retry shortly." },
-            });
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "The submit could not be recorded (Redis is unavailable), so it was not sent upstream: no quota was spent. Retry shortly.",
+                Problems.RedisRetryAfterSeconds);
             return;
         }
         await forwarder.ForwardAsync(context, routes.Submit);

@@ -28,9 +28,11 @@ public sealed class InferenceRoutes
             context.AddResponseTransform(EchoIdempotencyKey);
             context.AddResponseTransform(c => json.ApplyAsync(c, submissions.BindAcceptedAsync));
         });
-        // List items carry no API URLs (Reka's "List inference requests" reference): the answer
-        // streams through untouched, the cheapest path for the most frequent call.
-        List = factory.Create(ProxyRouteNames.List);
+        List = factory.Create(ProxyRouteNames.List, context =>
+        {
+            AcceptIdentity(context);
+            context.AddResponseTransform(c => json.ApplyAsync(c, cache.FilterListAsync));
+        });
         Status = factory.Create(ProxyRouteNames.Status, CachedAnswers);
         Result = factory.Create(ProxyRouteNames.Result, context =>
         {

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Reka.Gateway.Infrastructure;
 
 namespace Reka.Gateway.Inference;
 
@@ -9,7 +10,7 @@ public static class InferenceSetup
     public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName);
+        services.AddCheckedOptions<CacheOptions, CacheOptionsValidator>(CacheOptions.SectionName);
         services.AddSingleton<InferenceRoutes>();
         services.AddSingleton<RequestRecords>();
         services.AddSingleton<ResultCache>();
@@ -20,5 +21,16 @@ public static class InferenceSetup
         services.AddSingleton<IValidator<InferenceRequestRoute>, InferenceRequestRouteValidator>();
         services.AddSingleton<IValidator<InferenceStatusQuery>, InferenceStatusQueryValidator>();
         return builder;
+    }
+}
+
+internal sealed class CacheOptionsValidator : SettingsValidator<CacheOptions>
+{
+    protected override IEnumerable<string> Check(CacheOptions settings)
+    {
+        if (settings.ResultTtl <= TimeSpan.Zero || settings.MemoryLimitBytes < 0)
+        {
+            yield return "Cache:ResultTtl must be above 0 and Cache:MemoryLimitBytes at least 0.";
+        }
     }
 }

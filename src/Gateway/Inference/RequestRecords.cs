@@ -23,6 +23,12 @@ public enum BindOutcome
     /// <summary>The submission names another request: the call is not about this submit.</summary>
     Mismatch,
 
+    /// <summary>
+    /// The request belongs to another client: Reka replayed another client's submit for a reused
+    /// <c>Idempotency-Key</c> (Reka scopes keys per API key, and all clients share the team's).
+    /// </summary>
+    Foreign,
+
     /// <summary>No record of the submission (expired, or lost with Redis' data).</summary>
     UnknownSubmission,
 }
@@ -38,7 +44,9 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
     /// <summary>
     /// Lua: <c>bind(submissionKey, requestKey, requestId, submissionId, ttl)</c> names the request
     /// of a submission and copies the submission's owner and subscriber to the request's record
-    /// (first writer wins). Returns 'bound', 'mismatch' or 'unknown'. Shared with the callback receiver.
+    /// (first writer wins). Returns 'bound', 'mismatch' (the submission names another request),
+    /// 'foreign' (the request belongs to another client: a replayed Idempotency-Key) or 'unknown'.
+    /// Shared with the callback receiver.
     /// </summary>
     public const string BindFunction = """
         local function bind(submission_key, request_key, request_id, submission_id, ttl)
@@ -47,6 +55,8 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
           local submission = {}
           for i = 1, #fields, 2 do submission[fields[i]] = fields[i + 1] end
           if submission.request_id and submission.request_id ~= request_id then return 'mismatch' end
+          local owner = redis.call('HGET', request_key, 'owner')
+          if owner and owner ~= submission.owner then return 'foreign' end
           redis.call('HSET', submission_key, 'request_id', request_id)
           for _, field in ipairs({'owner', 'subscriber', 'endpoint_id', 'traceparent'}) do
             if submission[field] and submission[field] ~= '' then redis.call('HSETNX', request_key, field, submission[field]) end
@@ -112,6 +122,7 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
     {
         "bound" => BindOutcome.Bound,
         "mismatch" => BindOutcome.Mismatch,
+        "foreign" => BindOutcome.Foreign,
         _ => BindOutcome.UnknownSubmission,
     };
 
@@ -122,6 +133,15 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
         var values = await redis.CallAsync(db => db.HashGetAsync(RequestKey(requestId), answer is null ? ["owner"] : ["owner", answer]));
         return ((string?)values[0], answer is null ? null : (byte[]?)values[1]);
     }
+
+    /// <summary>The owners of several requests (null where there is no record), in one round trip.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public Task<string?[]> OwnersAsync(IReadOnlyList<string> requestIds) =>
+        redis.CallAsync(async db =>
+        {
+            var owners = await Task.WhenAll(requestIds.Select(id => db.HashGetAsync(RequestKey(id), "owner")));
+            return owners.Select(o => (string?)o).ToArray();
+        });
 
     /// <summary>The record of a request.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>

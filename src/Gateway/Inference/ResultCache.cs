@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
@@ -13,16 +15,17 @@ namespace Reka.Gateway.Inference;
 public sealed record CacheableAnswer(string RequestId, string Answer, string? Owner);
 
 /// <summary>
-/// Ownership and the result cache on the status, result and cancel routes. A request another
-/// client submitted is answered 404; a terminal answer in Redis is served without calling
-/// upstream (<c>X-Cache: HIT</c>); otherwise the call is forwarded (<c>X-Cache: MISS</c>) and a
-/// terminal 200 answer is stored. Requests the gateway has no record of (submitted before it, or
-/// directly to Reka) are forwarded as before. A terminal answer never changes, nor does a request's
-/// owner, so each replica also keeps the answers it served in memory (bounded by
-/// <c>Cache:MemoryLimitBytes</c>) and answers repeats without a Redis round trip.
+/// Ownership and the result cache. Status, result and cancel of a request another client
+/// submitted are answered 404, and so are those of requests the gateway has no record of
+/// (submitted around it, or older than <c>Cache:ResultTtl</c>) unless the client is an admin; list
+/// answers drop the same items. A terminal answer in Redis is served without calling upstream
+/// (<c>X-Cache: HIT</c>); otherwise the call is forwarded (<c>X-Cache: MISS</c>) and a terminal
+/// 200 answer is stored. A terminal answer never changes, nor does a request's owner, so each
+/// replica also keeps those it saw in memory (bounded by <c>Cache:MemoryLimitBytes</c>) and
+/// answers repeats without a Redis round trip.
 /// </summary>
 public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> options, GatewayMetrics metrics,
-    IProblemDetailsService problemDetails, ILogger<ResultCache> logger) : IDisposable
+    ILogger<ResultCache> logger) : IDisposable
 {
     /// <summary>Header telling whether an answer came from the cache.</summary>
     public const string CacheHeader = "X-Cache";
@@ -46,15 +49,15 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
         }
         catch (RedisUnavailableException)
         {
-            context.Response.Headers.RetryAfter = "5";
-            await WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable,
-                "Who owns this request cannot be checked while Redis is unavailable; retry shortly.");
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "Who owns this request cannot be checked while Redis is unavailable; retry shortly.", Problems.RedisRetryAfterSeconds);
             return true;
         }
-        if (owner is not null && owner != context.GetClient().Name)
+        if (!MayAccess(context.GetClient(), owner))
         {
             // 404, not 403: another client's request ids are not this client's business.
-            await WriteProblemAsync(context, StatusCodes.Status404NotFound, $"There is no request '{requestId}' among this client's requests.");
+            await Problems.WriteAsync(context, StatusCodes.Status404NotFound,
+                $"There is no request '{requestId}' among this client's requests (records are kept for Cache:ResultTtl).");
             return true;
         }
         if (answer is null)
@@ -79,12 +82,12 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
     /// Response observer of the status and result routes: stores a 200 answer whose
     /// <c>status</c> is terminal (<c>Cache:TerminalStatuses</c>). A Redis failure costs only the caching.
     /// </summary>
-    public async ValueTask StoreIfTerminalAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
+    public async ValueTask<ReadOnlyMemory<byte>?> StoreIfTerminalAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
         if (context.Features.Get<CacheableAnswer>() is not { } target || response.StatusCode != System.Net.HttpStatusCode.OK
             || !options.Value.IsTerminal(InferenceJson.ReadTopLevelString(body.Span, "status")))
         {
-            return;
+            return body;
         }
         try
         {
@@ -95,6 +98,78 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
         {
             GatewayLog.CacheStoreFailed(logger, target.RequestId, e.InnerException?.GetType().Name);
         }
+        return body;
+    }
+
+    /// <summary>
+    /// Response handler of the list route: drops the items a non-admin client may not see
+    /// (<see cref="MayAccess"/>). Paging is upstream's: a page may then hold fewer than
+    /// <c>limit</c> items, and <c>next_offset</c> still leads to the next one.
+    /// </summary>
+    public async ValueTask<ReadOnlyMemory<byte>?> FilterListAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
+    {
+        var client = context.GetClient();
+        if (client.Options.Admin)
+        {
+            return body;
+        }
+        var list = JsonNode.Parse(body.Span) as JsonObject;
+        if (list?["items"] is not JsonArray items)
+        {
+            return body;
+        }
+        var ids = items.Select(item => item?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null).ToList();
+        IReadOnlyList<string?> owners;
+        try
+        {
+            owners = await OwnersAsync(ids);
+        }
+        catch (RedisUnavailableException)
+        {
+            context.Response.Clear();
+            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "Which requests this client owns cannot be checked while Redis is unavailable; retry shortly.", Problems.RedisRetryAfterSeconds);
+            return null;
+        }
+        var hidden = 0;
+        for (var i = items.Count - 1; i >= 0; i--)
+        {
+            if (!MayAccess(client, owners[i]))
+            {
+                items.RemoveAt(i);
+                hidden++;
+            }
+        }
+        return hidden == 0 ? body : JsonSerializer.SerializeToUtf8Bytes(list);
+    }
+
+    /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>
+    public static bool MayAccess(GatewayClient client, string? owner) => client.Options.Admin || owner == client.Name;
+
+    private async Task<IReadOnlyList<string?>> OwnersAsync(IReadOnlyList<string?> requestIds)
+    {
+        var owners = new string?[requestIds.Count];
+        var missing = new List<int>();
+        for (var i = 0; i < requestIds.Count; i++)
+        {
+            if (requestIds[i] is { } id && !_memory.TryGetValue(("owner", id), out owners[i]))
+            {
+                missing.Add(i);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            var found = await records.OwnersAsync([.. missing.Select(i => requestIds[i]!)]);
+            for (var m = 0; m < missing.Count; m++)
+            {
+                owners[missing[m]] = found[m];
+                if (found[m] is { } owner)
+                {
+                    _memory.Set(("owner", requestIds[missing[m]]!), owner, new MemoryCacheEntryOptions { Size = 128, AbsoluteExpirationRelativeToNow = MemoryTtl });
+                }
+            }
+        }
+        return owners;
     }
 
     private async ValueTask<(string? Owner, byte[]? Answer)> LookupAsync(string requestId, string? answer)
@@ -123,10 +198,4 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
 
     /// <inheritdoc />
     public void Dispose() => _memory.Dispose();
-
-    private ValueTask WriteProblemAsync(HttpContext context, int status, string detail)
-    {
-        context.Response.StatusCode = status;
-        return problemDetails.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = { Status = status, Detail = detail } });
-    }
 }

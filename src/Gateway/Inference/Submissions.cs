@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Proxy;
 using Reka.Gateway.Webhooks;
@@ -17,7 +19,8 @@ public sealed record PendingSubmission(string SubmissionId);
 /// gateway's callback URL, so every result reaches the gateway; after upstream's 202, the
 /// request id it names is bound to the record, before the caller sees the answer.
 /// </summary>
-public sealed class Submissions(RequestRecords records, CallbackTokens tokens, ILogger<Submissions> logger)
+public sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, IOptions<WebhooksOptions> webhooks,
+    ILogger<Submissions> logger)
 {
     /// <summary>
     /// Records the submit and rewrites its body. False when Redis cannot take the record: the
@@ -26,7 +29,8 @@ public sealed class Submissions(RequestRecords records, CallbackTokens tokens, I
     public async Task<bool> PrepareAsync(HttpContext context, SubmitInferenceRequest request, string endpointId)
     {
         var body = request.Body!;
-        var subscriber = SubmitInferenceValidator.WebhookUri(request)?.ToString();
+        // The caller's URL as the caller wrote it (Uri.ToString() would unescape it).
+        var subscriber = SubmitInferenceValidator.WebhookUri(request)?.OriginalString;
         var submissionId = CallbackTokens.NewSubmissionId();
         try
         {
@@ -45,27 +49,47 @@ public sealed class Submissions(RequestRecords records, CallbackTokens tokens, I
     }
 
     /// <summary>
-    /// Response observer of the submit route: binds the request id of a 2xx answer to the
-    /// submission. A failure here is logged, not the caller's problem: the callback binds it too.
+    /// Response handler of the submit route: binds the request id of a 2xx answer to the
+    /// submission, before the caller sees it. When the request belongs to another client (Reka
+    /// replayed that client's submit for a reused <c>Idempotency-Key</c>), the caller gets 409
+    /// problem details instead, and learns nothing of the other client's request. A Redis
+    /// failure here is logged, not the caller's problem: the callback binds the request too.
     /// </summary>
-    public async ValueTask BindAcceptedAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
+    public async ValueTask<ReadOnlyMemory<byte>?> BindAcceptedAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
         if (context.Features.Get<PendingSubmission>() is not { } pending
             || InferenceJson.ReadTopLevelString(body.Span, "request_id") is not { } requestId)
         {
-            return;
+            return body;
         }
-        GatewayLog.Submitted(logger, context.GetClient().Name, requestId, pending.SubmissionId);
+        var client = context.GetClient().Name;
+        GatewayLog.Submitted(logger, client, requestId, pending.SubmissionId);
+        BindOutcome outcome;
         try
         {
-            if (await records.BindAsync(pending.SubmissionId, requestId) != BindOutcome.Bound)
+            outcome = await records.BindAsync(pending.SubmissionId, requestId);
+            if (outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0)
             {
-                GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone or names another request");
+                await callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds));
             }
         }
         catch (RedisUnavailableException e)
         {
             GatewayLog.SubmissionNotBound(logger, requestId, e.InnerException?.GetType().Name);
+            return body;
         }
+        if (outcome == BindOutcome.Foreign)
+        {
+            GatewayLog.IdempotencyKeyOfAnotherClient(logger, client);
+            context.Response.Clear();
+            await Problems.WriteAsync(context, StatusCodes.Status409Conflict,
+                "This Idempotency-Key was already used by another client; send a fresh one (a UUID per logical request).");
+            return null;
+        }
+        if (outcome != BindOutcome.Bound)
+        {
+            GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone or names another request");
+        }
+        return body;
     }
 }

@@ -28,6 +28,9 @@ internal static partial class GatewayLog
     [LoggerMessage(103, LogLevel.Information, "Request {RequestId} submitted by {Client} (submission {SubmissionId})")]
     public static partial void Submitted(ILogger logger, string client, string requestId, string submissionId);
 
+    [LoggerMessage(104, LogLevel.Warning, "Submit by {Client} answered 409: Reka replayed another client's submit for the same Idempotency-Key")]
+    public static partial void IdempotencyKeyOfAnotherClient(ILogger logger, string client);
+
     [LoggerMessage(102, LogLevel.Warning, "Terminal answer of request {RequestId} not cached ({Error})")]
     public static partial void CacheStoreFailed(ILogger logger, string requestId, string? error);
 

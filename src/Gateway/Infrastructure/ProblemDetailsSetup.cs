@@ -29,6 +29,7 @@ public static class ProblemDetailsSetup
                 case RedisUnavailableException:
                     problem.Status = StatusCodes.Status503ServiceUnavailable;
                     problem.Detail = "Redis is unavailable; retry shortly.";
+                    context.HttpContext.Response.Headers.RetryAfter = Problems.RedisRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     break;
                 case not null:
                     problem.Detail = "The gateway failed unexpectedly; the trace id identifies the failure in its logs.";

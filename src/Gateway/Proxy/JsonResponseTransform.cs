@@ -6,9 +6,9 @@ namespace Reka.Gateway.Proxy;
 
 /// <summary>
 /// A YARP response transform for small JSON answers: it reads a 2xx JSON body (up to
-/// <see cref="MaxBufferedBytes"/>), rewrites upstream URLs in it, lets the route look at it
-/// (e.g. to cache a terminal result), and writes it to the caller. Other answers, errors
-/// included, stream through untouched.
+/// <see cref="MaxBufferedBytes"/>), rewrites upstream URLs in it, lets the route act on it
+/// (cache a terminal result, drop another client's items, refuse the answer), and writes what
+/// remains to the caller. Other answers, errors included, stream through untouched.
 /// </summary>
 public sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
 {
@@ -17,11 +17,12 @@ public sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
 
     /// <summary>
     /// Called with each buffered 2xx JSON body, after URL rewriting, before it is written.
+    /// Returns the body to write, or null when it wrote the response itself (a problem, say).
     /// </summary>
-    public delegate ValueTask BodyObserver(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body);
+    public delegate ValueTask<ReadOnlyMemory<byte>?> BodyHandler(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body);
 
-    /// <summary>Applies the transform to <paramref name="context"/>; <paramref name="observe"/> is optional.</summary>
-    public async ValueTask ApplyAsync(ResponseTransformContext context, BodyObserver? observe = null)
+    /// <summary>Applies the transform to <paramref name="context"/>; <paramref name="handle"/> is optional.</summary>
+    public async ValueTask ApplyAsync(ResponseTransformContext context, BodyHandler? handle = null)
     {
         var response = context.ProxyResponse;
         if (response is null || !response.IsSuccessStatusCode || !IsJson(response.Content.Headers.ContentType)
@@ -64,9 +65,13 @@ public sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
             }
 
             ReadOnlyMemory<byte> body = urlRewriter.Rewrite(buffer.AsSpan(0, length)) ?? buffer.AsMemory(0, length);
-            if (observe is not null)
+            if (handle is not null)
             {
-                await observe(http, response, body);
+                if (await handle(http, response, body) is not { } handled)
+                {
+                    return;
+                }
+                body = handled;
             }
             http.Response.ContentLength = body.Length;
             await http.Response.Body.WriteAsync(body, context.CancellationToken);

@@ -23,9 +23,8 @@ public static class ProxySetup
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>();
-        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        services.AddOptions<ProxyOptions>().BindConfiguration(ProxyOptions.SectionName);
+        services.AddCheckedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
+        services.AddCheckedOptions<ProxyOptions, ProxyOptionsValidator>(ProxyOptions.SectionName);
 
         // AddReverseProxy registers the forwarder and the transform builder; no proxy config is
         // loaded: routes are the gateway's own endpoints.
@@ -45,27 +44,57 @@ public static class ProxySetup
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
 
-internal sealed class UpstreamOptionsValidator : IValidateOptions<UpstreamOptions>
+internal sealed class UpstreamOptionsValidator : SettingsValidator<UpstreamOptions>
 {
-    public ValidateOptionsResult Validate(string? name, UpstreamOptions options)
+    protected override IEnumerable<string> Check(UpstreamOptions options)
     {
-        var failures = new List<string>();
         if (!ProxySetup.IsHttpUrl(options.BaseUrl))
         {
-            failures.Add("Upstream:BaseUrl must be an absolute http(s) URL, e.g. https://vision-agent.api.reka.ai.");
+            yield return "Upstream:BaseUrl must be an absolute http(s) URL, e.g. https://vision-agent.api.reka.ai.";
         }
         if (string.IsNullOrWhiteSpace(options.ApiKey))
         {
-            failures.Add($"The team's Reka key is missing: set Upstream:ApiKey or the {UpstreamOptions.ApiKeyEnvironmentVariable} environment variable.");
+            yield return $"The team's Reka key is missing: set Upstream:ApiKey or the {UpstreamOptions.ApiKeyEnvironmentVariable} environment variable.";
         }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        if (options.ConnectTimeoutSeconds <= 0 || options.Retry.MaxRetries < 0 || options.Retry.BaseDelaySeconds < 0 || options.Retry.MaxDelaySeconds < 0)
+        {
+            yield return "Upstream:ConnectTimeoutSeconds must be above 0, and Upstream:Retry's settings at least 0.";
+        }
     }
 }
 
-internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+internal sealed class GatewayOptionsValidator : SettingsValidator<GatewayOptions>
 {
-    public ValidateOptionsResult Validate(string? name, GatewayOptions options) =>
-        ProxySetup.IsHttpUrl(options.PublicBaseUrl)
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("Gateway:PublicBaseUrl must be the gateway's absolute http(s) base URL, e.g. https://reka-gateway.internal.example.");
+    protected override IEnumerable<string> Check(GatewayOptions options)
+    {
+        if (!ProxySetup.IsHttpUrl(options.PublicBaseUrl))
+        {
+            yield return "Gateway:PublicBaseUrl must be the gateway's absolute http(s) base URL, e.g. https://reka-gateway.internal.example.";
+        }
+    }
+}
+
+internal sealed class ProxyOptionsValidator : SettingsValidator<ProxyOptions>
+{
+    protected override IEnumerable<string> Check(ProxyOptions settings)
+    {
+        if (settings.DefaultTimeoutSeconds <= 0 || settings.DefaultMaxBodyBytes <= 0)
+        {
+            yield return "Proxy:DefaultTimeoutSeconds and Proxy:DefaultMaxBodyBytes must be above 0.";
+        }
+        foreach (var (name, route) in settings.Routes)
+        {
+            if (route.TimeoutSeconds <= 0 || route.MaxBodyBytes <= 0)
+            {
+                yield return $"Proxy:Routes:{name}: TimeoutSeconds and MaxBodyBytes must be above 0.";
+            }
+        }
+        foreach (var prefix in settings.ForwardedPrefixes)
+        {
+            if (!prefix.StartsWith('/') || prefix.StartsWith("/v2/inference", StringComparison.OrdinalIgnoreCase) || prefix.Trim('/').Length == 0)
+            {
+                yield return $"Proxy:ForwardedPrefixes: '{prefix}' must be a path like /v1/ or /v2/videos, and not under /v2/inference.";
+            }
+        }
+    }
 }

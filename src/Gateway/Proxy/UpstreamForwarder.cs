@@ -17,7 +17,6 @@ public sealed class UpstreamForwarder(
     IHttpForwarder forwarder,
     UpstreamInvoker invoker,
     IOptions<UpstreamOptions> upstream,
-    IProblemDetailsService problemDetails,
     GatewayMetrics metrics,
     ILogger<UpstreamForwarder> logger)
 {
@@ -55,7 +54,7 @@ public sealed class UpstreamForwarder(
             (ForwarderError.RequestBodyDestination, _) => "Upstream stopped reading the request body.",
             _ => $"Upstream's answer could not be relayed ({error}).",
         };
-        await WriteProblemAsync(context, status, detail);
+        await Problems.WriteAsync(context, status, detail);
     }
 
     /// <summary>
@@ -66,8 +65,7 @@ public sealed class UpstreamForwarder(
     {
         if (context.Request.ContentLength > route.MaxBodyBytes)
         {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(route));
+            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(route));
             return false;
         }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -79,14 +77,4 @@ public sealed class UpstreamForwarder(
 
     private static string TooLarge(ProxyRoute route) =>
         $"The request body is larger than the '{route.Name}' route's cap of {route.MaxBodyBytes} bytes (Proxy:Routes:{route.Name}:MaxBodyBytes).";
-
-    private ValueTask WriteProblemAsync(HttpContext context, int status, string detail)
-    {
-        context.Response.StatusCode = status;
-        return problemDetails.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = { Status = status, Detail = detail },
-        });
-    }
 }

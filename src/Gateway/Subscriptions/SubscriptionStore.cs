@@ -16,7 +16,10 @@ public sealed class SubscriptionStore(RedisStore redis)
     /// <summary>How long a replica uses its copy of the subscriptions for fan-out.</summary>
     public static readonly TimeSpan SnapshotLifetime = TimeSpan.FromSeconds(2);
 
-    private (IReadOnlyList<Subscription> Subscriptions, long TakenAt)? _snapshot;
+    // A reference, swapped whole: replicas' threads read it without locks.
+    private Snapshot? _snapshot;
+
+    private sealed record Snapshot(IReadOnlyList<Subscription> Subscriptions, long TakenAt);
 
     // Updates only a subscription that still exists, so disabling never resurrects a deleted one.
     private const string ReplaceIfPresentScript = """
@@ -63,7 +66,7 @@ public sealed class SubscriptionStore(RedisStore redis)
     {
         if (_snapshot is not { } snapshot || Environment.TickCount64 - snapshot.TakenAt > SnapshotLifetime.TotalMilliseconds)
         {
-            snapshot = (await ListAsync(), Environment.TickCount64);
+            snapshot = new Snapshot(await ListAsync(), Environment.TickCount64);
             _snapshot = snapshot;
         }
         return snapshot.Subscriptions;

@@ -29,11 +29,14 @@ public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
     // job key, received at, wake channel.
     private const string AcceptScript = RequestRecords.BindFunction + "\n" + """
         local bound = bind(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
-        if bound == 'mismatch' then return 'mismatch' end
+        if bound == 'mismatch' or bound == 'foreign' then return 'mismatch' end
         if redis.call('HSETNX', KEYS[2], 'callback:' .. ARGV[4], ARGV[7]) == 0 then return 'duplicate' end
         redis.call('EXPIRE', KEYS[2], ARGV[3])
         if redis.call('EXISTS', ARGV[6]) == 0 then
           redis.call('HSET', ARGV[6], 'request_id', ARGV[1], 'status', ARGV[4], 'received_at', ARGV[7], 'tries', '0')
+        else
+          -- A job for this request is waiting or in hand: this callback is news, and starts its tries over.
+          redis.call('HSET', ARGV[6], 'status', ARGV[4], 'received_at', ARGV[7], 'tries', '0', 'due_now', '1')
         end
         -- LT: a job already waiting for a later retry becomes due now, this callback is news (Redis >= 6.2).
         redis.call('ZADD', KEYS[3], 'LT', ARGV[5], ARGV[1])
@@ -41,8 +44,26 @@ public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
         return 'accepted'
         """;
 
+    // KEYS: due, job; ARGV: request id, due ms.
+    private const string ExpectScript = """
+        if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+        redis.call('HSET', KEYS[2], 'request_id', ARGV[1], 'status', '', 'received_at', '', 'tries', '0')
+        redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+        return 1
+        """;
+
     /// <summary>The processing queue; a job's id is the request id.</summary>
     public DurableQueue Queue { get; } = new(redis, "callbacks");
+
+    /// <summary>
+    /// Plans a look at a new request in <paramref name="after"/>, as if Reka had called back then:
+    /// should its callback never come (dropped, lost), the request is still confirmed with Reka,
+    /// cached and delivered. The callback, when it comes, makes the same job due at once.
+    /// </summary>
+    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    public Task ExpectAsync(string requestId, TimeSpan after) =>
+        redis.CallAsync(db => db.ScriptEvaluateAsync(ExpectScript, [Queue.DueKey, Queue.JobKey(requestId)],
+            [requestId, (DateTimeOffset.UtcNow + after).ToUnixTimeMilliseconds()]));
 
     /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed: nothing was recorded, the sender should retry.</exception>

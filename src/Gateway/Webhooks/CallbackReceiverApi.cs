@@ -77,7 +77,7 @@ public static class CallbackReceiverApi
         catch (RedisUnavailableException e)
         {
             GatewayLog.CallbackNotRecorded(loggers.CreateLogger(typeof(CallbackReceiverApi)), requestId, e.InnerException?.GetType().Name);
-            context.Response.Headers.RetryAfter = "5";
+            context.Response.Headers.RetryAfter = Problems.RedisRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Reject(metrics, "unavailable", StatusCodes.Status503ServiceUnavailable, "The callback could not be recorded (Redis is unavailable); nothing was stored. Retry it.");
         }
         if (outcome == CallbackOutcome.Mismatch)

@@ -25,6 +25,7 @@ namespace Reka.Gateway.Webhooks;
 public sealed class CallbackWorker(
     CallbackInbox inbox,
     UpstreamClient upstream,
+    UpstreamUrlRewriter urls,
     RequestRecords records,
     SubscriptionStore subscriptions,
     Deliveries deliveries,
@@ -36,7 +37,9 @@ public sealed class CallbackWorker(
     : QueueWorker(inbox.Queue, redis, options.Value.Processing, logger)
 {
     private static readonly ActivitySource Activities = new("Reka.Gateway.Webhooks");
-    private static readonly TimeSpan UpstreamTimeout = TimeSpan.FromSeconds(30);
+    // Two upstream calls and a few Redis ones must fit in the job's lease, or another replica
+    // would retake the job while this one still works on it.
+    private readonly TimeSpan _upstreamTimeout = TimeSpan.FromSeconds(Math.Min(30, options.Value.Processing.LeaseSeconds / 4));
 
     /// <inheritdoc />
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
@@ -49,7 +52,7 @@ public sealed class CallbackWorker(
         UpstreamAnswer result;
         try
         {
-            result = await upstream.GetAsync($"/v2/inference/requests/{requestId}", UpstreamTimeout, cancellationToken);
+            result = await upstream.GetAsync($"/v2/inference/requests/{requestId}", _upstreamTimeout, cancellationToken);
         }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
@@ -68,10 +71,12 @@ public sealed class CallbackWorker(
             return;
         }
 
-        await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Result, result.Body);
+        // Cached and delivered as the gateway answers it: with Reka's URLs pointing at the gateway.
+        var resultBody = urls.Rewrite(result.Body) ?? result.Body;
+        await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Result, resultBody);
         await CacheStatusAnswerAsync(requestId, cancellationToken);
 
-        var resultNode = JsonNode.Parse(result.Body);
+        var resultNode = JsonNode.Parse(resultBody);
         var inferenceEvent = BuildEvent(requestId, status!, resultNode, record);
         var json = inferenceEvent.ToJson();
         var matching = await subscriptions.MatchingAsync(inferenceEvent);
@@ -88,10 +93,10 @@ public sealed class CallbackWorker(
     {
         try
         {
-            var answer = await upstream.GetAsync($"/v2/inference/requests/{requestId}/status", UpstreamTimeout, cancellationToken);
+            var answer = await upstream.GetAsync($"/v2/inference/requests/{requestId}/status", _upstreamTimeout, cancellationToken);
             if (answer.IsSuccess && cache.Value.IsTerminal(InferenceJson.ReadTopLevelString(answer.Body, "status")))
             {
-                await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Status, answer.Body);
+                await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Status, urls.Rewrite(answer.Body) ?? answer.Body);
             }
         }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))

@@ -40,6 +40,12 @@ public sealed class WebhooksOptions
     /// <summary>The schedule in force.</summary>
     public IReadOnlyList<TimeSpan> ProcessingSchedule => ProcessingRetrySchedule.Count > 0 ? ProcessingRetrySchedule : DefaultProcessingRetrySchedule;
 
+    /// <summary>
+    /// Seconds after a submit at which the gateway asks Reka about the request itself, should its
+    /// callback not have come by then (Reka does not document retrying lost callbacks). 0 turns it off.
+    /// </summary>
+    public double ReconcileAfterSeconds { get; set; } = 600;
+
     /// <summary>How each replica works the callback queue.</summary>
     public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
 

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 
 namespace Reka.Gateway.Webhooks;
 
@@ -8,8 +8,7 @@ public static class WebhooksSetup
     /// <summary>Registers the webhooks feature; a missing or short <c>Webhooks:CallbackSecret</c> stops start-up.</summary>
     public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<WebhooksOptions>().BindConfiguration(WebhooksOptions.SectionName).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<WebhooksOptions>, WebhooksOptionsValidator>();
+        builder.Services.AddCheckedOptions<WebhooksOptions, WebhooksOptionsValidator>(WebhooksOptions.SectionName);
         builder.Services.AddSingleton<CallbackTokens>();
         builder.Services.AddSingleton<CallbackInbox>();
         builder.Services.AddHostedService<CallbackWorker>();
@@ -17,23 +16,29 @@ public static class WebhooksSetup
     }
 }
 
-internal sealed class WebhooksOptionsValidator : IValidateOptions<WebhooksOptions>
+internal sealed class WebhooksOptionsValidator : SettingsValidator<WebhooksOptions>
 {
-    public ValidateOptionsResult Validate(string? name, WebhooksOptions options)
+    protected override IEnumerable<string> Check(WebhooksOptions options)
     {
-        var failures = new List<string>();
         if (options.CallbackSecret.Length < 32)
         {
-            failures.Add("Webhooks:CallbackSecret must be set, the same on every replica, at least 32 characters (e.g. `openssl rand -base64 32`).");
+            yield return "Webhooks:CallbackSecret must be set, the same on every replica, at least 32 characters (e.g. `openssl rand -base64 32`).";
         }
         if (options.MaxBodyBytes < 1024)
         {
-            failures.Add("Webhooks:MaxBodyBytes must be at least 1024.");
+            yield return "Webhooks:MaxBodyBytes must be at least 1024.";
         }
         if (options.AllowedSubscriberHosts.Any(h => h.Length == 0 || h.Contains('/') || h == "*"))
         {
-            failures.Add("Webhooks:AllowedSubscriberHosts holds host names or '*.suffix' patterns only.");
+            yield return "Webhooks:AllowedSubscriberHosts holds host names or '*.suffix' patterns only.";
         }
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        if (options.ProcessingSchedule.Any(delay => delay <= TimeSpan.Zero) || options.ReconcileAfterSeconds < 0)
+        {
+            yield return "Webhooks:ProcessingRetrySchedule delays must be above 0, and Webhooks:ReconcileAfterSeconds at least 0.";
+        }
+        foreach (var failure in CheckWorker(options.Processing, "Webhooks:Processing"))
+        {
+            yield return failure;
+        }
     }
 }

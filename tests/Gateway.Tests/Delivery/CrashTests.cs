@@ -30,7 +30,7 @@ public sealed class CrashTests
         };
         var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
         settings["Delivery:FanOut:LeaseSeconds"] = "3";
-        settings["Delivery:AttemptTimeoutSeconds"] = "120";
+        settings["Delivery:AttemptTimeoutSeconds"] = "2";
 
         var firstPort = FreePort.Next();
         settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{firstPort}";

@@ -436,7 +436,7 @@ public sealed class ManifestTests
 
         // Subscribers may be in-cluster Services, and nothing else.
         await AssertStatusAsync(HttpStatusCode.Created,
-            Request(HttpMethod.Post, "/subscriptions", keys["ops"], new { url = "http://hooks.video.svc.cluster.local/events" }));
+            Request(HttpMethod.Post, "/subscriptions", keys["ops"], new { url = "http://video-hooks.webhooks.svc.cluster.local/events" }));
         using var outside = Request(HttpMethod.Post, "/subscriptions", keys["ops"], new { url = "https://hooks.example.com/events" });
         await ProblemAssert.IsValidationProblemAsync(await http.SendAsync(outside), "url");
         Assert.False(gateway.HasExited);

@@ -30,6 +30,28 @@ public sealed class StartupTests
         Assert.Contains("Webhooks:CallbackSecret", line);
     }
 
+    [Theory]
+    [InlineData("RateLimiting:Default:WindowSeconds", "0", "RateLimiting:Default")]
+    [InlineData("Delivery:JitterFraction", "2", "Delivery:JitterFraction")]
+    [InlineData("Delivery:Worker:MaxConcurrency", "0", "Delivery:Worker")]
+    [InlineData("Delivery:Retention", "01:00:00", "Delivery:Retention")]
+    [InlineData("Webhooks:Processing:LeaseSeconds", "0", "Webhooks:Processing")]
+    [InlineData("Proxy:ForwardedPrefixes:0", "/v2/inference/", "Proxy:ForwardedPrefixes")]
+    [InlineData("Proxy:Routes:chat:TimeoutSeconds", "-1", "Proxy:Routes:chat")]
+    [InlineData("Cache:ResultTtl", "00:00:00", "Cache:ResultTtl")]
+    [InlineData("Redis:OperationTimeoutSeconds", "0", "Redis")]
+    public async Task InvalidSetting_StopsStartUp_NamingIt(string key, string value, string named)
+    {
+        var settings = await GatewayHost.DefaultSettingsAsync("http://127.0.0.1:9");
+        settings[key] = value;
+        await using var gateway = GatewayProcess.Start(settings);
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(named, Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact]
     public async Task TeamKeyFromTheEnvironment_IsUsed_AndAppsettingsIsFoundFromAnyWorkingDirectory()
     {

@@ -42,7 +42,8 @@ public sealed class ForwardingTests : IAsyncLifetime
     [MemberData(nameof(Routes))]
     public async Task Route_IsForwardedOnTheSamePath_WithTheTeamKeyAndNoneOfTheCallersCredentials(string method, string pathAndQuery, string? body)
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
+        // An admin client: status, result and cancel here name a request the gateway has no record of.
+        using var http = _gateway.CreateClient(TestClients.Ops);
         using var request = new HttpRequestMessage(new HttpMethod(method), pathAndQuery);
         request.Headers.Add("Cookie", "session=caller-cookie");
         if (body is not null)
@@ -152,5 +153,19 @@ public sealed class ForwardingTests : IAsyncLifetime
         var sent = Assert.Single(_upstream.Requests).Headers["traceparent"].Split('-');
         Assert.Equal("0af7651916cd43dd8448eb211c80319c", sent[1]);
         Assert.NotEqual("b7ad6b7169203331", sent[2]); // the gateway's own span is the parent now
+    }
+
+    [Theory]
+    [InlineData("GET", "/v2/inference/requests/req-123")]
+    [InlineData("GET", "/v2/inference/requests/req-123/status")]
+    [InlineData("POST", "/v2/inference/requests/req-123/cancel")]
+    public async Task RequestTheGatewayHasNoRecordOf_Is404ForANonAdminClient_AndUpstreamIsNotCalled(string method, string path)
+    {
+        using var http = _gateway.CreateClient(TestClients.Alice);
+
+        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Empty(_upstream.Requests);
     }
 }

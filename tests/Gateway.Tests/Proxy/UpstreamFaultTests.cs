@@ -15,7 +15,8 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
     {
         _upstream = await RecordingUpstream.StartAsync();
         _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, [new("Proxy:Routes:status:TimeoutSeconds", "0.5")]);
-        _http = _gateway.CreateClient(TestClients.Alice);
+        // An admin client: these calls name requests the gateway has no record of.
+        _http = _gateway.CreateClient(TestClients.Ops);
     }
 
     public async Task DisposeAsync()

@@ -49,7 +49,7 @@ public sealed class UrlRewritingTests
             context.Response.ContentType = "application/json";
             return context.Response.WriteAsync(body);
         };
-        using var http = gateway.CreateClient(TestClients.Alice);
+        using var http = gateway.CreateClient(TestClients.Ops); // an admin's list is not filtered
 
         var response = await http.GetAsync("/v2/inference/requests");
 

@@ -33,6 +33,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         _settings["Delivery:FanOut:LeaseSeconds"] = "3";
         _settings["Delivery:FanOut:MaxConcurrency"] = "4"; // spreads the fan-outs over the three replicas
         _settings["Delivery:Worker:LeaseSeconds"] = "3";
+        _settings["Delivery:AttemptTimeoutSeconds"] = "2"; // below the 3 s leases
         _settings["Clients:bob:RateLimit:PermitLimit"] = "45";
         _settings["Clients:bob:RateLimit:WindowSeconds"] = "86400";
         for (var i = 0; i < 3; i++)
@@ -162,7 +163,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         _subscriber.Respond = async context =>
         {
             slowStarted.TrySetResult();
-            await Task.Delay(3000); // a slow subscriber: the delivery is in flight when SIGTERM comes
+            await Task.Delay(1500); // a slow subscriber: the delivery is in flight when SIGTERM comes
             context.Response.StatusCode = 204;
         };
         // Only the replica to be stopped works deliveries until it gets SIGTERM.
@@ -179,11 +180,11 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         var exitCode = await stopping.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var took = DateTime.UtcNow - signalled;
 
-        output.WriteLine($"SIGTERM with a 3 s delivery in flight: exit code {exitCode} after {took.TotalSeconds:0.0} s; " +
+        output.WriteLine($"SIGTERM with a 1.5 s delivery in flight: exit code {exitCode} after {took.TotalSeconds:0.0} s; " +
             $"{_subscriber.Received.Count} of {Subscriptions} deliveries received");
         Assert.Equal(0, exitCode);
         Assert.True(took < TimeSpan.FromSeconds(25), "within Kubernetes' grace period");
-        Assert.True(took > TimeSpan.FromSeconds(2), "it waited for the in-flight delivery instead of dropping it");
+        Assert.True(took > TimeSpan.FromSeconds(1), "it waited for the in-flight delivery instead of dropping it");
         // Nothing lost: a fresh replica finds every delivery finished, none left to send.
         var fresh = StartReplica();
         _replicas.Add(fresh);
@@ -219,7 +220,9 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         {
             replica.Signal(9);
         }
-        var stopping = StartReplica(new() { ["Delivery:FanOut:DrainSeconds"] = "1" });
+        // Leases of 60 s: a takeover within seconds can only come from the hand-back, not from a lease expiring.
+        var longLease = new Dictionary<string, string?> { ["Delivery:FanOut:LeaseSeconds"] = "60", ["Delivery:Worker:LeaseSeconds"] = "60" };
+        var stopping = StartReplica(new(longLease) { ["Delivery:FanOut:DrainSeconds"] = "1" });
         _replicas.Add(stopping);
         await stopping.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
         var requestId = (await SubmitAsync(1, [stopping]))[0];
@@ -227,11 +230,12 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
 
         stopping.Signal(15);
         var exitCode = await stopping.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        var takeover = StartReplica();
+        var takeover = StartReplica(longLease);
         _replicas.Add(takeover);
         await takeover.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
 
         var received = await _subscriber.WaitForAsync(2 * Subscriptions, timeoutSeconds: 30);
+        Assert.True(received[^1].At - received[Subscriptions - 1].At < TimeSpan.FromSeconds(45), "taken over well before the 60 s lease expired");
         output.WriteLine($"SIGTERM with {Subscriptions} deliveries that outlast the 1 s drain: exit code {exitCode}; " +
             $"handed back and delivered by another replica: {received.Count - Subscriptions} of {Subscriptions}");
         Assert.Equal(0, exitCode);

@@ -19,7 +19,8 @@ public sealed record LeasedJob(string Id, string LeaseToken, IReadOnlyDictionary
 /// time (Unix milliseconds) and one hash per job. Claiming a job moves its due time forward by
 /// the lease, so a job whose worker dies becomes due again when the lease expires and another
 /// replica retakes it; finishing a job checks the lease token, so a worker whose lease expired
-/// cannot overwrite the newer holder's work. Keys: <c>{prefix}{name}:due</c>,
+/// cannot overwrite the newer holder's work; a producer that sets a job's <c>due_now</c> field
+/// while it is leased has a retry run at once instead of after its delay. Keys: <c>{prefix}{name}:due</c>,
 /// <c>{prefix}{name}:job:{id}</c>; producers (feature scripts that create jobs together with
 /// their own records) publish on <c>{prefix}{name}:wake</c>.
 /// Needs a single Redis primary (the scripts build keys; Redis Cluster is not supported).
@@ -58,7 +59,13 @@ public sealed class DurableQueue(RedisStore redis, string name)
         for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
         redis.call('HDEL', KEYS[2], 'lease')
         if ARGV[3] == 'retry' then
-          redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+          local due = ARGV[4]
+          -- A producer marked the job while it was leased (news for it): run it again at once.
+          if redis.call('HDEL', KEYS[2], 'due_now') == 1 then
+            local now = redis.call('TIME')
+            due = now[1] * 1000 + math.floor(now[2] / 1000)
+          end
+          redis.call('ZADD', KEYS[1], due, ARGV[1])
         else
           redis.call('ZREM', KEYS[1], ARGV[1])
           if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
@@ -95,11 +102,12 @@ public sealed class DurableQueue(RedisStore redis, string name)
     public Task WakeAsync() => redis.Subscriber.PublishAsync(WakeChannel, "1", CommandFlags.FireAndForget);
 
     /// <summary>Claims up to <paramref name="max"/> due jobs for <paramref name="lease"/>.</summary>
+    /// <exception cref="RedisUnavailableException">Redis failed; nothing was claimed.</exception>
     public async Task<IReadOnlyList<LeasedJob>> ClaimAsync(int max, TimeSpan lease)
     {
         var tokenPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + ":";
-        var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(ClaimScript, [_due],
-            [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, _jobPrefix, tokenPrefix]))!;
+        var result = (RedisResult[])(await redis.CallAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_due],
+            [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, _jobPrefix, tokenPrefix])))!;
         var jobs = new List<LeasedJob>(result.Length / 3);
         for (var i = 0; i + 2 < result.Length; i += 3)
         {
@@ -136,27 +144,29 @@ public sealed class DurableQueue(RedisStore redis, string name)
     /// <summary>Jobs waiting or leased, and how long the oldest due job has waited past its due time.</summary>
     public async Task<(long Depth, TimeSpan OldestDueAge)> StatsAsync()
     {
-        var db = redis.Database;
-        var depth = db.SortedSetLengthAsync(_due);
-        var oldest = db.SortedSetRangeByRankWithScoresAsync(_due, 0, 0);
-        var first = await oldest;
+        var (depth, first) = await redis.CallAsync(async db =>
+        {
+            var length = db.SortedSetLengthAsync(_due);
+            var oldest = db.SortedSetRangeByRankWithScoresAsync(_due, 0, 0);
+            return (await length, await oldest);
+        });
         var age = first.Length == 0 ? TimeSpan.Zero
             : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - first[0].Score));
-        return (await depth, age);
+        return (depth, age);
     }
 
     /// <summary>Time until the next job is due (zero if one is due now), or null when the queue is empty.</summary>
     public async Task<TimeSpan?> NextDueInAsync()
     {
-        var first = await redis.Database.SortedSetRangeByRankWithScoresAsync(_due, 0, 0);
+        var first = await redis.CallAsync(db => db.SortedSetRangeByRankWithScoresAsync(_due, 0, 0));
         return first.Length == 0 ? null
             : TimeSpan.FromMilliseconds(Math.Max(0, first[0].Score - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     }
 
     private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)
     {
-        var done = (long)await redis.Database.ScriptEvaluateAsync(FinishScript, [_due, JobKey(job.Id)],
-            [job.Id, job.LeaseToken, mode, dueOrTtl, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
+        var done = (long)await redis.CallAsync(db => db.ScriptEvaluateAsync(FinishScript, [_due, JobKey(job.Id)],
+            [job.Id, job.LeaseToken, mode, dueOrTtl, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]));
         return done == 1;
     }
 }

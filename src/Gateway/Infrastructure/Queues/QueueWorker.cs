@@ -60,7 +60,12 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
                 var jobs = await queue.ClaimAsync(free, lease).WaitAsync(redis.OperationTimeout, stoppingToken);
                 foreach (var job in jobs)
                 {
-                    _inFlight[job] = RunAsync(job);
+                    var run = RunAsync(job);
+                    _inFlight[job] = run;
+                    if (run.IsCompleted)
+                    {
+                        _inFlight.TryRemove(job, out _); // it finished before it was listed
+                    }
                 }
                 if (jobs.Count == free)
                 {

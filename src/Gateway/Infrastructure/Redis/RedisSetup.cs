@@ -8,7 +8,7 @@ public static class RedisSetup
     /// <summary>Registers <see cref="RedisStore"/>; <c>/readyz</c> fails while Redis is unreachable.</summary>
     public static WebApplicationBuilder AddRedis(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.SectionName);
+        builder.Services.AddCheckedOptions<RedisOptions, RedisOptionsValidator>(RedisOptions.SectionName);
         builder.Services.AddSingleton<RedisStore>();
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthEndpoints.ReadyTag]);
         return builder;
@@ -28,6 +28,17 @@ internal sealed class RedisHealthCheck(RedisStore redis) : IHealthCheck
         catch (RedisUnavailableException)
         {
             return HealthCheckResult.Unhealthy("Redis is unreachable");
+        }
+    }
+}
+
+internal sealed class RedisOptionsValidator : SettingsValidator<RedisOptions>
+{
+    protected override IEnumerable<string> Check(RedisOptions settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings.Configuration) || string.IsNullOrWhiteSpace(settings.EventsChannel) || settings.OperationTimeoutSeconds <= 0)
+        {
+            yield return "Redis needs a Configuration (e.g. localhost:6379), an EventsChannel and OperationTimeoutSeconds above 0.";
         }
     }
 }
