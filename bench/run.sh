@@ -9,7 +9,7 @@
 #   upload of a 1 GiB video: gateway and direct   idle memory of a started gateway
 # Prints a markdown table with the ratios and the targets, and writes bench/results/latest.md,
 # latest.json and latest.png (a chart of the throughput and latency figures).
-# Usage: bench/run.sh     (about 6 minutes on 2 cores)
+# Usage: bench/run.sh     (about 3.5 minutes on 2 cores)
 source "$(dirname "$0")/lib.sh"
 results="$root/bench/results"
 mkdir -p "$results"

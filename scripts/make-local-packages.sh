@@ -4,7 +4,7 @@
 # Why: Yarp.ReverseProxy 2.1.0 depends on System.IO.Hashing (>= 7.0.0), which the package
 # source reachable here does not serve. The SDK ships Microsoft's build of that assembly; packed
 # as System.IO.Hashing 10.0.12 into a folder that NuGet.config lists, it satisfies YARP (restore
-# then warns NU1603, which is expected). See ../shared/TOOLCHAIN.md. The dll is never committed:
+# then warns NU1603, which is expected). The dll is never committed:
 # this script must run before every restore on a fresh machine (scripts/run.sh, scripts/test.sh
 # and the Dockerfile do).
 set -euo pipefail

@@ -16,8 +16,8 @@ public sealed class CacheOptions
     public TimeSpan ResultTtl { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// Statuses after which a request never changes. Reka does not publish its status values
-    /// (REKA_API.md), so this is a setting; any other value counts as not finished. Empty means
+    /// Statuses after which a request never changes. Reka's API reference does not list its status
+    /// values, so this is a setting; any other value counts as not finished. Empty means
     /// <see cref="DefaultTerminalStatuses"/>.
     /// </summary>
     public List<string> TerminalStatuses { get; set; } = [];

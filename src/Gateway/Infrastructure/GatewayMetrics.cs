@@ -42,7 +42,7 @@ public sealed class GatewayMetrics
     /// <summary>Counts a callback: accepted, duplicate, unauthorized, invalid, too_large, unavailable, mismatch.</summary>
     public void CallbackReceived(string outcome) => _callbacks.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
-    /// <summary>Counts a finished delivery attempt: succeeded, retrying, dead, disabled, cancelled, lease_lost.</summary>
+    /// <summary>Counts a finished delivery attempt by outcome: succeeded, retrying, or the final status (dead, disabled, cancelled).</summary>
     public void DeliveryFinished(string outcome) => _deliveries.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts a cache lookup.</summary>

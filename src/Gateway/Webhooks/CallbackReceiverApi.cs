@@ -10,7 +10,7 @@ namespace Reka.Gateway.Webhooks;
 
 /// <summary>
 /// <c>POST /webhooks/inference</c>, where Reka calls back when an inference finishes. What Reka
-/// sends is not published (REKA_API.md, "Webhooks"), so nothing in the body is trusted: the
+/// sends is not published (Reka's "Submit" reference only names <c>webhook_url</c>), so nothing in the body is trusted: the
 /// token the gateway put in the URL authenticates the call (401 without it), the body only has
 /// to be a JSON object whose <c>request_id</c> is the token's request (400 otherwise), and the
 /// outcome is fetched from Reka before anything is cached or delivered. The call is recorded in

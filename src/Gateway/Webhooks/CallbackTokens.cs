@@ -8,7 +8,7 @@ namespace Reka.Gateway.Webhooks;
 
 /// <summary>
 /// Tokens that only the gateway can mint, put in the <c>webhook_url</c> it hands Reka. Reka's
-/// callbacks are not documented to be signed (REKA_API.md, "Webhooks"), so the token is what
+/// callbacks are not documented to be signed (Reka's "Submit" reference only names <c>webhook_url</c>), so the token is what
 /// makes a callback genuine: <c>{submission id}.{HMAC-SHA256(CallbackSecret, submission id), 128 bits}</c>,
 /// base64url. The submission id names the gateway's record of the submit, which binds the
 /// request id Reka assigns.

@@ -33,9 +33,6 @@ public sealed class RedisStore : IDisposable
     /// <summary>Pub/sub.</summary>
     public ISubscriber Subscriber => _multiplexer.GetSubscriber();
 
-    /// <summary>Whether a connection is up now.</summary>
-    public bool IsConnected => _multiplexer.IsConnected;
-
     /// <summary>Prefix of every key.</summary>
     public string Prefix { get; }
 
