@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
@@ -113,12 +113,15 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
         {
             return body;
         }
-        var list = JsonNode.Parse(body.Span) as JsonObject;
-        if (list?["items"] is not JsonArray items)
+        // JsonDocument rather than a mutable JsonNode: its pooled parse is cheap, and the
+        // common answer, holding only the caller's own requests, is passed on as it came.
+        using var document = JsonDocument.Parse(body);
+        var list = document.RootElement;
+        if (list.ValueKind != JsonValueKind.Object || !list.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
         {
             return body;
         }
-        var ids = items.Select(item => item?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null).ToList();
+        var ids = items.EnumerateArray().Select(RequestIdOf).ToList();
         IReadOnlyList<string?> owners;
         try
         {
@@ -131,17 +134,41 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
                 "Which requests this client owns cannot be checked while Redis is unavailable; retry shortly.", Problems.RedisRetryAfterSeconds);
             return null;
         }
-        var hidden = 0;
-        for (var i = items.Count - 1; i >= 0; i--)
+        if (owners.All(owner => MayAccess(client, owner)))
         {
-            if (!MayAccess(client, owners[i]))
-            {
-                items.RemoveAt(i);
-                hidden++;
-            }
+            return body;
         }
-        return hidden == 0 ? body : JsonSerializer.SerializeToUtf8Bytes(list);
+
+        var filtered = new ArrayBufferWriter<byte>(body.Length);
+        using (var writer = new Utf8JsonWriter(filtered))
+        {
+            writer.WriteStartObject();
+            foreach (var property in list.EnumerateObject())
+            {
+                if (!property.NameEquals("items"))
+                {
+                    property.WriteTo(writer);
+                    continue;
+                }
+                writer.WriteStartArray(property.Name);
+                var index = 0;
+                foreach (var item in items.EnumerateArray())
+                {
+                    if (MayAccess(client, owners[index++]))
+                    {
+                        item.WriteTo(writer);
+                    }
+                }
+                writer.WriteEndArray();
+            }
+            writer.WriteEndObject();
+        }
+        return filtered.WrittenMemory;
     }
+
+    private static string? RequestIdOf(JsonElement item) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("request_id", out var id) && id.ValueKind == JsonValueKind.String
+            ? id.GetString() : null;
 
     /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>
     public static bool MayAccess(GatewayClient client, string? owner) => client.Options.Admin || owner == client.Name;

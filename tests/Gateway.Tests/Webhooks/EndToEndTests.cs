@@ -141,6 +141,62 @@ public sealed class EndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_ShowsANonAdminClientOnlyItsOwnRequests_AndAnAdminAll()
+    {
+        await _simulator.ConfigureAsync("""{"hold_jobs": true}""");
+        var alices = await _alice.SubmitAsync();
+        using var bob = _gateway.CreateClient(TestClients.Bob);
+        var bobs = await bob.SubmitAsync();
+
+        async Task<string[]> ListedAsync(HttpClient client) =>
+            [.. JsonDocument.Parse(await client.GetStringAsync("/v2/inference/requests?limit=10")).RootElement
+                .GetProperty("items").EnumerateArray().Select(item => item.GetProperty("request_id").GetString()!)];
+
+        Assert.Equal([alices], await ListedAsync(_alice));
+        Assert.Equal([bobs], await ListedAsync(bob));
+        Assert.Equal([bobs, alices], await ListedAsync(_ops)); // newest first, as upstream pages them
+    }
+
+    [Fact]
+    public async Task Submit_WithAnotherClientsIdempotencyKey_Is409_AndTheRequestStaysItsOwners()
+    {
+        await _simulator.ConfigureAsync("""{"hold_jobs": true}""");
+        var requestId = await _alice.SubmitAsync(configure: r => r.Headers.Add("Idempotency-Key", "shared-key-1"));
+        using var bob = _gateway.CreateClient(TestClients.Bob);
+
+        using var again = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sora-2-pro/image-to-video")
+        {
+            Content = JsonContent.Create(new { input = new { prompt = "a red fox in snow" } }),
+        };
+        again.Headers.Add("Idempotency-Key", "shared-key-1");
+        var response = await bob.SendAsync(again);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
+        Assert.Contains("Idempotency-Key", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain(requestId, await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync($"/v2/inference/requests/{requestId}/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _alice.GetAsync($"/v2/inference/requests/{requestId}/status")).StatusCode);
+    }
+
+    [Fact]
+    public async Task CallbackThatNeverComes_IsReconciled_ByAskingUpstream_AndTheEventIsDelivered()
+    {
+        await _simulator.ConfigureAsync("""{"webhook": {"drop_rate": 1}}""");
+        await using var gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'),
+            [new("Webhooks:ReconcileAfterSeconds", "1")]);
+        using var alice = gateway.CreateClient(TestClients.Alice);
+
+        var requestId = await alice.SubmitAsync(webhookUrl: _subscriber.Url("/alice"));
+        var delivery = Assert.Single(await _subscriber.WaitForAsync(1, path: "/alice"));
+
+        Assert.Equal(requestId, delivery.Json.GetProperty("request_id").GetString());
+        Assert.Equal("COMPLETED", delivery.Json.GetProperty("status").GetString());
+        var stats = JsonDocument.Parse(await _simulator.Anonymous.GetStringAsync("/_simulator/stats")).RootElement;
+        // No callback was ever attempted: the delivery came from the gateway asking upstream.
+        Assert.Equal(0, stats.GetProperty("webhooks_sent").GetInt64() + stats.GetProperty("webhooks_failed").GetInt64());
+    }
+
+    [Fact]
     public async Task WaitOnResult_AnswersAsSoonAsTheRequestIsTerminal()
     {
         await _simulator.ConfigureAsync("""{"hold_jobs": true}""");
