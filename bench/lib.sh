@@ -20,7 +20,10 @@ build_release() {
 }
 
 team_key="bench-team-key-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# The measured calls use an ordinary client (its lists are filtered to its own requests, as in
+# production); only the fan-out tool's subscription set-up needs the admin key.
 client_key="bench-client-key-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+admin_key="bench-admin-key-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 start_redis() {
   redis_port=$(free_port)
@@ -44,7 +47,8 @@ start_gateway() {
   Upstream__BaseUrl="http://127.0.0.1:$simulator_port" Upstream__ApiKey="$team_key" \
   Redis__Configuration="127.0.0.1:$redis_port" Webhooks__CallbackSecret="bench-callback-secret-0123456789abcdef" \
   Webhooks__AllowedSubscriberHosts__0=127.0.0.1 Gateway__PublicBaseUrl="http://127.0.0.1:$gateway_port" \
-  Clients__bench__KeySha256="$(printf '%s' "$client_key" | sha256sum | cut -d' ' -f1)" Clients__bench__Admin=true \
+  Clients__bench__KeySha256="$(printf '%s' "$client_key" | sha256sum | cut -d' ' -f1)" \
+  Clients__benchadmin__KeySha256="$(printf '%s' "$admin_key" | sha256sum | cut -d' ' -f1)" Clients__benchadmin__Admin=true \
   RateLimiting__Default__PermitLimit=100000000 \
   dotnet "$root/src/Gateway/bin/Release/net10.0/Gateway.dll" --urls "http://127.0.0.1:$gateway_port" "$@" >"$work/gateway.log" 2>&1 &
   gateway_pid=$!
