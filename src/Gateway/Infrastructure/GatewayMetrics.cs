@@ -34,7 +34,7 @@ public sealed class GatewayMetrics
         _upstreamDuration = meter.CreateHistogram<double>("gateway.upstream.duration", "s", "Time upstream took to answer a forwarded call, by route and status.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         meter.CreateObservableGauge("gateway.queue.depth", () => _queues.Select(q => new Measurement<long>(q.Value.Depth, new KeyValuePair<string, object?>("queue", q.Key))),
-            "{job}", "Jobs waiting or in flight in a durable queue (fanout, deliveries, callbacks), shared by all replicas.");
+            "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
         meter.CreateObservableGauge("gateway.queue.oldest_due_age", () => _queues.Select(q => new Measurement<double>(q.Value.OldestDueAgeSeconds, new KeyValuePair<string, object?>("queue", q.Key))),
             "s", "How long the oldest due job of a queue has waited past its due time.");
     }
