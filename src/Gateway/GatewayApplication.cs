@@ -33,6 +33,9 @@ public static class GatewayApplication
             options.UseUtcTimestamp = true;
             options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
         });
+        // ASP.NET Core's request log writes whole URLs, and a callback URL carries its token: that
+        // log stays at Warning whatever the configured levels (the gateway logs each call itself).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

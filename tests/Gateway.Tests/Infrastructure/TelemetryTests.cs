@@ -132,6 +132,9 @@ public sealed class TelemetryTests
         await using var subscriber = await WebhookSubscriber.StartAsync();
         var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
         settings["Logging:LogLevel:Default"] = "Debug";
+        // Even an operator who turns ASP.NET Core's logs up must not get the callback URLs' tokens.
+        settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug";
+        settings["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Debug";
         var port = FreePort.Next();
         settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
         await using var gateway = GatewayProcess.Start(settings, port);
