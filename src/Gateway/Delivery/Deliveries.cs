@@ -213,17 +213,33 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
             : DeliveryView.FromFields(deliveryId, entries.ToDictionary(e => (string)e.Name!, e => (string)e.Value!));
     }
 
-    /// <summary>Sends a delivery again from the start of the retry schedule, whatever its state; null when it no longer exists.</summary>
+    /// <summary>
+    /// Sends a delivery again from the start of the retry schedule, whatever its state; null when
+    /// it no longer exists. The event is kept for <c>Delivery:Retention</c> from now again, so that
+    /// it outlives the new schedule (an event already expired makes the replay a dead letter).
+    /// </summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
     public async Task<DeliveryView?> ReplayAsync(string deliveryId)
     {
         var now = DateTimeOffset.UtcNow;
-        var requeued = await redis.CallAsync(db => Queue.RequeueAsync(db, deliveryId,
-        [
-            new(DeliveryFields.Status, DeliveryStatus.Pending),
-            new(DeliveryFields.Retries, "0"),
-            new(DeliveryFields.NextAttemptAt, now.ToString("O", CultureInfo.InvariantCulture)),
-        ]));
+        var requeued = await redis.CallAsync(async db =>
+        {
+            if (!await Queue.RequeueAsync(db, deliveryId,
+                [
+                    new(DeliveryFields.Status, DeliveryStatus.Pending),
+                    new(DeliveryFields.Retries, "0"),
+                    new(DeliveryFields.NextAttemptAt, now.ToString("O", CultureInfo.InvariantCulture)),
+                ]))
+            {
+                return false;
+            }
+            var eventId = await db.HashGetAsync(Queue.JobKey(deliveryId), DeliveryFields.EventId);
+            if (!eventId.IsNullOrEmpty)
+            {
+                await db.KeyExpireAsync(EventKey(eventId!), Retention);
+            }
+            return true;
+        });
         if (!requeued)
         {
             return null;
@@ -232,16 +248,30 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         return await GetAsync(deliveryId);
     }
 
-    /// <summary>Replays every dead letter of a subscription; returns how many.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public async Task<int> ReplayDeadLettersAsync(string subscriptionId)
+    /// <summary>
+    /// Replays every dead letter of a subscription, reading its deliveries <paramref name="page"/>
+    /// at a time; returns how many. Deliveries added meanwhile shift the pages down, so some are looked at
+    /// twice, none skipped, and a replayed one is no longer dead the second time.
+    /// </summary>
+    /// <exception cref="RedisUnavailableException">Redis failed; the dead letters counted so far were replayed.</exception>
+    public async Task<int> ReplayDeadLettersAsync(string subscriptionId, int page = 500)
     {
-        var all = await ListAsync(subscriptionId, int.MaxValue);
-        var dead = all.Where(d => d.Status == DeliveryStatus.Dead).ToList();
-        foreach (var delivery in dead)
+        var replayed = 0;
+        for (long start = 0; ; start += page)
         {
-            await ReplayAsync(delivery.Id);
+            var ids = await redis.CallAsync(db => db.SortedSetRangeByRankAsync(IndexKey(subscriptionId), start, start + page - 1, Order.Descending));
+            var views = await Task.WhenAll(ids.Select(id => GetAsync((string)id!)));
+            foreach (var dead in views.Where(d => d?.Status == DeliveryStatus.Dead))
+            {
+                if (await ReplayAsync(dead!.Id) is not null)
+                {
+                    replayed++;
+                }
+            }
+            if (ids.Length < page)
+            {
+                return replayed;
+            }
         }
-        return dead.Count;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Delivery;
@@ -123,6 +124,36 @@ public sealed class RetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BulkReplay_PagesThroughTheDeliveries_AndReplaysOnlyTheDeadOnes()
+    {
+        var up = false;
+        _subscriber.Respond = context =>
+        {
+            context.Response.StatusCode = Volatile.Read(ref up) ? 200 : 500;
+            return Task.CompletedTask;
+        };
+        var (subscriptionId, _) = await _ops.SubscribeAsync(_subscriber.Url());
+        for (var i = 0; i < 3; i++)
+        {
+            await _alice.SubmitAsync();
+        }
+        await Eventually.ThatAsync(async () => (await _ops.DeliveriesAsync(subscriptionId)).EnumerateArray()
+            .Count(d => d.GetProperty("status").GetString() == "dead") == 3, 20, "three dead letters");
+        Volatile.Write(ref up, true);
+        await _alice.SubmitAsync(); // a fourth delivery, which succeeds
+        await Eventually.ThatAsync(async () => (await _ops.DeliveriesAsync(subscriptionId)).EnumerateArray()
+            .Count(d => d.GetProperty("status").GetString() == "succeeded") == 1, 20, "one success");
+        var deliveries = (Reka.Gateway.Delivery.Deliveries)_gateway.Services.GetService(typeof(Reka.Gateway.Delivery.Deliveries))!;
+
+        var replayed = await deliveries.ReplayDeadLettersAsync(subscriptionId, page: 2);
+
+        Assert.Equal(3, replayed);
+        await Eventually.ThatAsync(async () => (await _ops.DeliveriesAsync(subscriptionId)).EnumerateArray()
+            .All(d => d.GetProperty("status").GetString() == "succeeded"), 20, "every delivery to succeed");
+        Assert.Equal(4, (await _subscriber.WaitForAsync(3 * 3 + 1 + 3)).Select(d => d.Header("webhook-id")).Distinct().Count());
+    }
+
+    [Fact]
     public async Task OneDelivery_CanBeReplayed_EvenAfterSuccess()
     {
         var (subscriptionId, _) = await _ops.SubscribeAsync(_subscriber.Url());
@@ -136,6 +167,24 @@ public sealed class RetryTests : IAsyncLifetime
         Assert.Equal(received[0].Header("webhook-id"), received[1].Header("webhook-id"));
         Assert.Equal(received[0].Body, received[1].Body);
         await ProblemAssert.IsProblemAsync(await _ops.PostAsync("/deliveries/dlv_000000000000000000000000/replay", null), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Replay_KeepsTheEventForAnotherRetentionPeriod_SoItOutlivesTheNewSchedule()
+    {
+        var (subscriptionId, _) = await _ops.SubscribeAsync(_subscriber.Url());
+        await _alice.SubmitAsync();
+        var delivery = await OnlyDeliveryAsync(subscriptionId, "succeeded");
+        var redis = (RedisStore)_gateway.Services.GetService(typeof(RedisStore))!;
+        var eventKey = redis.Key("event:" + delivery.GetProperty("event_id").GetString());
+        await redis.Database.KeyExpireAsync(eventKey, TimeSpan.FromMinutes(1)); // as if near the end of its retention
+
+        var replay = await _ops.PostAsync($"/deliveries/{delivery.GetProperty("id").GetString()}/replay", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
+        var ttl = await redis.Database.KeyTimeToLiveAsync(eventKey);
+        Assert.True(ttl > TimeSpan.FromDays(6), $"the event's TTL after the replay: {ttl}"); // Delivery:Retention is 7 days
+        await _subscriber.WaitForAsync(2);
     }
 
     [Fact]
