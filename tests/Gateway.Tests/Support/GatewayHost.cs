@@ -110,11 +110,32 @@ public sealed class GatewayHost : IAsyncDisposable
 /// <summary>Free loopback TCP ports, for hosts that must know their address before they start.</summary>
 public static class FreePort
 {
-    /// <summary>A port no one listens on right now.</summary>
+    // Below Linux's ephemeral range (32768-60999): outgoing connections never take these ports,
+    // so one found free stays free until its host binds it, where an ephemeral one could be taken
+    // by any client socket in between. Each is handed out once; the random start keeps two test
+    // runs on one machine apart.
+    private const int First = 20000;
+    private const int Count = 12000;
+    private static int _next = Random.Shared.Next(Count);
+
+    /// <summary>A port no one listens on right now, and not handed out before in this run.</summary>
+    /// <exception cref="InvalidOperationException">No port in the range is free.</exception>
     public static int Next()
     {
-        using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
+        for (var tries = 0; tries < Count; tries++)
+        {
+            var port = First + (int)((uint)Interlocked.Increment(ref _next) % Count);
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Taken: try the next one.
+            }
+        }
+        throw new InvalidOperationException($"No free loopback port in {First}-{First + Count - 1}.");
     }
 }
