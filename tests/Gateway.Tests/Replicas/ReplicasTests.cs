@@ -34,6 +34,9 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         _settings["Delivery:FanOut:MaxConcurrency"] = "4"; // spreads the fan-outs over the three replicas
         _settings["Delivery:Worker:LeaseSeconds"] = "3";
         _settings["Delivery:AttemptTimeoutSeconds"] = "2"; // below the 3 s leases
+        // The killed replica may also hold callbacks it was confirming: they come back after this
+        // lease (60 s by default, which the test's 60 s wait would not cover).
+        _settings["Webhooks:Processing:LeaseSeconds"] = "3";
         _settings["Clients:bob:RateLimit:PermitLimit"] = "45";
         _settings["Clients:bob:RateLimit:WindowSeconds"] = "86400";
         for (var i = 0; i < 3; i++)
