@@ -250,10 +250,10 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
 
     /// <summary>
     /// Replays every dead letter of a subscription, reading its deliveries <paramref name="page"/>
-    /// at a time; returns how many. Deliveries added meanwhile shift the pages down, so some are looked at
-    /// twice, none skipped, and a replayed one is no longer dead the second time.
+    /// at a time, newest first; returns how many. Deliveries added meanwhile shift the pages down:
+    /// some are looked at twice, none is skipped, and one replayed is no longer dead the second time.
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed; the dead letters counted so far were replayed.</exception>
+    /// <exception cref="RedisUnavailableException">Redis failed; the dead letters found before it were replayed.</exception>
     public async Task<int> ReplayDeadLettersAsync(string subscriptionId, int page = 500)
     {
         var replayed = 0;
