@@ -110,12 +110,7 @@ public sealed class SharedWindowRateLimiter : RateLimiter
                 }
                 lock (_lock)
                 {
-                    if (_window != window)
-                    {
-                        _window = window;
-                        _available = 0;
-                        _spentLocally = 0;
-                    }
+                    EnterWindow(window);
                     _available += (int)granted;
                 }
                 if (TryTakeLocal(permitCount) is { } taken)
@@ -152,16 +147,22 @@ public sealed class SharedWindowRateLimiter : RateLimiter
         }
     }
 
+    // Under _lock: a new window starts with nothing leased and nothing spent locally.
+    private void EnterWindow(long window)
+    {
+        if (_window != window)
+        {
+            _window = window;
+            _available = 0;
+            _spentLocally = 0;
+        }
+    }
+
     private RateLimitLease SpendWithoutRedis(long window, int permitCount)
     {
         lock (_lock)
         {
-            if (_window != window)
-            {
-                _window = window;
-                _available = 0;
-                _spentLocally = 0;
-            }
+            EnterWindow(window);
             if (_spentLocally + permitCount > _limit)
             {
                 return new Denied(RetryAfter(window));

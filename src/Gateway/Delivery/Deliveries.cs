@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -43,7 +42,11 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
             redis.call('HSET', key, 'event_id', ARGV[6], 'event_type', ARGV[7], 'request_id', ARGV[8],
               'subscription_id', ARGV[i + 1], 'client', ARGV[i + 2], 'url', ARGV[i + 3], 'status', 'pending',
               'created_at', ARGV[9], 'next_attempt_at', ARGV[9], 'retries', '0', 'attempts', '[]', 'traceparent', ARGV[10])
-            if ARGV[i + 4] ~= '' then redis.call('ZADD', ARGV[i + 4], ARGV[3], ARGV[i]) end
+            if ARGV[i + 4] ~= '' then
+              -- The subscription's index drops entries past the retention as it grows.
+              redis.call('ZREMRANGEBYSCORE', ARGV[i + 4], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[2]) * 1000)
+              redis.call('ZADD', ARGV[i + 4], ARGV[3], ARGV[i])
+            end
             targets[#targets + 1] = { ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] }
           end
         end
@@ -80,7 +83,6 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
 
     // Every subscriber's delivery of an event carries the same body: a replica fetches it once.
     private readonly MemoryCache _events = new(new MemoryCacheOptions { SizeLimit = 16L << 20 });
-    private readonly ConcurrentDictionary<string, long> _indexTrimmedAt = new();
 
     /// <summary>The queue of single deliveries (retries and replays); a job is a delivery's record.</summary>
     public DurableQueue Queue { get; } = new(redis, "deliveries");
@@ -110,7 +112,7 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
         var arguments = new List<RedisValue>
         {
-            json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), (string)Queue.JobKey("")!, (string)FanOutQueue.WakeChannel!,
+            json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), Queue.JobPrefix, (string)FanOutQueue.WakeChannel!,
             e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
         };
         foreach (var subscription in subscriptions)
@@ -121,16 +123,10 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         {
             arguments.AddRange([DeliveryId(e.Id, "client:" + own.Client), "", own.Client, own.Url, ""]);
         }
-        var added = await redis.CallAsync(async db =>
-        {
-            foreach (var subscription in subscriptions)
-            {
-                TrimIndex(db, subscription.Id, now);
-            }
-            return (long)await db.ScriptEvaluateAsync(FanOutScript, [EventKey(e.Id), FanOutQueue.DueKey, FanOutQueue.JobKey(jobId)], [.. arguments]);
-        });
+        var added = await redis.CallAsync(db =>
+            db.ScriptEvaluateAsync(FanOutScript, [EventKey(e.Id), FanOutQueue.DueKey, FanOutQueue.JobKey(jobId)], [.. arguments]));
         RememberEvent(e.Id, json);
-        return (int)added;
+        return (int)(long)added;
     }
 
     /// <summary>The deliveries a fan-out job makes.</summary>
@@ -149,7 +145,7 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     /// <exception cref="RedisUnavailableException">Redis failed; the lease expires and the fan-out is redone.</exception>
     public async Task<bool> FinishFanOutAsync(LeasedJob job, IReadOnlyList<DeliveryTarget> targets, IReadOnlyList<AttemptOutcome> outcomes)
     {
-        var arguments = new List<RedisValue> { job.Id, job.LeaseToken, (long)Retention.TotalSeconds, (string)Queue.JobKey("")!, (string)Queue.WakeChannel! };
+        var arguments = new List<RedisValue> { job.Id, job.LeaseToken, (long)Retention.TotalSeconds, Queue.JobPrefix, (string)Queue.WakeChannel! };
         for (var i = 0; i < targets.Count; i++)
         {
             var fields = DeliveryFields.Outcome(null, outcomes[i]).ToDictionary();
@@ -159,18 +155,6 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         var done = await redis.CallAsync(db => db.ScriptEvaluateAsync(FinishFanOutScript,
             [FanOutQueue.DueKey, FanOutQueue.JobKey(job.Id), Queue.DueKey], [.. arguments]));
         return (long)done == 1;
-    }
-
-    // Each subscription's index drops entries past Delivery:Retention, once a minute per replica.
-    private void TrimIndex(IDatabaseAsync db, string subscriptionId, DateTimeOffset now)
-    {
-        if (_indexTrimmedAt.TryGetValue(subscriptionId, out var last) && Environment.TickCount64 - last < 60_000)
-        {
-            return;
-        }
-        _indexTrimmedAt[subscriptionId] = Environment.TickCount64; // a race trims twice: harmless
-        _ = db.SortedSetRemoveRangeByScoreAsync(IndexKey(subscriptionId), double.NegativeInfinity,
-            (now - Retention).ToUnixTimeMilliseconds(), flags: CommandFlags.FireAndForget);
     }
 
     private void RememberEvent(string eventId, byte[] json) =>

@@ -113,9 +113,7 @@ public static class InferenceApi
     private static async Task Status([AsParameters] InferenceStatusQuery query, HttpContext context, InferenceRoutes routes,
         UpstreamForwarder forwarder, ResultCache cache)
     {
-        var answer = query.WithLogs is { } withLogs && withLogs.ToLowerInvariant() is "true" or "1" or "yes" or "on"
-            ? RequestRecords.Answers.StatusWithLogs
-            : RequestRecords.Answers.Status;
+        var answer = query.IncludeLogs ? RequestRecords.Answers.StatusWithLogs : RequestRecords.Answers.Status;
         if (!await cache.TryAnswerAsync(context, query.RequestId, answer))
         {
             await forwarder.ForwardAsync(context, routes.Status);
@@ -134,7 +132,7 @@ public static class InferenceApi
                 return;
             }
             using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-            await Task.WhenAny(waiter.Signal, Task.Delay(query.WaitTime, ended.Token));
+            await waiter.Signal.WaitAsync(query.WaitTime, ended.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (context.RequestAborted.IsCancellationRequested)
             {
                 return;

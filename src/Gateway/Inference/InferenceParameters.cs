@@ -91,6 +91,9 @@ public sealed class InferenceStatusQuery
 
     /// <summary>Whether to include logs (boolean, default false).</summary>
     [FromQuery(Name = "with_logs")] public string? WithLogs { get; init; }
+
+    /// <summary><see cref="WithLogs"/> read as a boolean (false when absent).</summary>
+    public bool IncludeLogs => WithLogs is { } value && InferenceRules.ParseBoolean(value) == true;
 }
 
 /// <summary>Parameters of the result call.</summary>

@@ -26,8 +26,15 @@ public static partial class InferenceRules
     public static bool IsRequestId(string id) => RequestIdPattern().IsMatch(id) && id is not ("." or "..");
 
     /// <summary>Whether <paramref name="value"/> is a boolean as Reka's API reads them.</summary>
-    public static bool IsBoolean(string value) =>
-        value.ToLowerInvariant() is "true" or "false" or "1" or "0" or "yes" or "no" or "on" or "off";
+    public static bool IsBoolean(string value) => ParseBoolean(value) is not null;
+
+    /// <summary>Reads a query boolean (true/false, 1/0, yes/no, on/off, any case); null when it is none of them.</summary>
+    public static bool? ParseBoolean(string value) => value.ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        _ => null,
+    };
 
     /// <summary>Parses an ISO 8601 date or date-time; null when <paramref name="value"/> is not one.</summary>
     public static DateTimeOffset? ParseIso8601(string? value) =>

@@ -154,11 +154,11 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
 
     /// <summary>Caches a terminal answer of a request for <c>Cache:ResultTtl</c>.</summary>
     /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task StoreAnswerAsync(string requestId, string answer, ReadOnlyMemory<byte> body) =>
+    public Task StoreAnswerAsync(string requestId, string answer, byte[] body) =>
         redis.CallAsync(async db =>
         {
             var key = RequestKey(requestId);
-            var write = db.HashSetAsync(key, answer, body.ToArray());
+            var write = db.HashSetAsync(key, answer, body);
             var expire = db.KeyExpireAsync(key, Ttl);
             await write;
             return await expire;

@@ -91,8 +91,10 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
         }
         try
         {
-            await records.StoreAnswerAsync(target.RequestId, target.Answer, body);
-            Remember(target.RequestId, target.Answer, target.Owner, body.ToArray());
+            // One copy, out of the transform's pooled buffer, for both Redis and memory.
+            var answer = body.ToArray();
+            await records.StoreAnswerAsync(target.RequestId, target.Answer, answer);
+            Remember(target.RequestId, target.Answer, target.Owner, answer);
         }
         catch (RedisUnavailableException e)
         {

@@ -12,17 +12,14 @@ public static class ProxySetup
     public static WebApplicationBuilder AddProxy(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<UpstreamOptions>()
-            .BindConfiguration(UpstreamOptions.SectionName)
+        services.AddCheckedOptions<UpstreamOptions, UpstreamOptionsValidator>(UpstreamOptions.SectionName)
             .PostConfigure<IConfiguration>((options, configuration) =>
             {
                 if (string.IsNullOrWhiteSpace(options.ApiKey))
                 {
                     options.ApiKey = configuration[UpstreamOptions.ApiKeyEnvironmentVariable] ?? "";
                 }
-            })
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>();
+            });
         services.AddCheckedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
         services.AddCheckedOptions<ProxyOptions, ProxyOptionsValidator>(ProxyOptions.SectionName);
 

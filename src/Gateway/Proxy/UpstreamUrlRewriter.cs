@@ -82,7 +82,7 @@ public sealed class UpstreamUrlRewriter(IOptions<UpstreamOptions> upstream, IOpt
                         changed = true;
                     }
                 }
-                foreach (var (_, child) in obj.ToList())
+                foreach (var (_, child) in obj)
                 {
                     changed |= child is not null && RewriteNode(child);
                 }

@@ -92,6 +92,9 @@ public sealed class DurableQueue(RedisStore redis, string name)
     /// <summary>Channel published when work is enqueued, so idle workers wake at once.</summary>
     public RedisChannel WakeChannel => redis.Prefix + name + ":wake";
 
+    /// <summary>The prefix of the job records' keys (a job's key is the prefix and its id), for scripts that build them.</summary>
+    public string JobPrefix => _jobPrefix;
+
     /// <summary>The key of job <paramref name="id"/>'s record.</summary>
     public RedisKey JobKey(string id) => _jobPrefix + id;
 

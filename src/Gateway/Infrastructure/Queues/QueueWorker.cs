@@ -57,7 +57,7 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
             TimeSpan sleep;
             try
             {
-                var jobs = await queue.ClaimAsync(free, lease).WaitAsync(redis.OperationTimeout, stoppingToken);
+                var jobs = await queue.ClaimAsync(free, lease).WaitAsync(stoppingToken);
                 foreach (var job in jobs)
                 {
                     var run = RunAsync(job);
@@ -71,7 +71,7 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
                 {
                     continue; // There may be more due right now.
                 }
-                sleep = await queue.NextDueInAsync().WaitAsync(redis.OperationTimeout, stoppingToken) ?? poll;
+                sleep = await queue.NextDueInAsync().WaitAsync(stoppingToken) ?? poll;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
