@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Xunit;
 
@@ -80,7 +79,7 @@ public sealed class WebhookTests
     public async Task Webhook_ToUnreachableReceiver_RecordsTheFailedAttempts()
     {
         await using var sim = await StartSimulatorAsync();
-        var requestId = await sim.SubmitIdAsync(webhookUrl: $"http://127.0.0.1:{UnusedPort()}/hooks");
+        var requestId = await sim.SubmitIdAsync(webhookUrl: $"http://127.0.0.1:{FreePort.Next()}/hooks");
 
         await Eventually.ThatAsync(async () =>
             (await sim.GetJsonAsync($"/_simulator/requests/{requestId}")).GetProperty("webhook_attempts").GetArrayLength() == 3,
@@ -89,16 +88,6 @@ public sealed class WebhookTests
         var attempt = (await sim.GetJsonAsync($"/_simulator/requests/{requestId}")).GetProperty("webhook_attempts")[0];
         Assert.Equal(JsonValueKind.Null, attempt.GetProperty("status_code").ValueKind);
         Assert.False(string.IsNullOrEmpty(attempt.GetProperty("error").GetString()));
-    }
-
-    // A port that was free a moment ago: nothing listens there, so connections are refused.
-    private static int UnusedPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     [Fact]
