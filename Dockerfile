@@ -7,19 +7,13 @@
 # starts what it produces; keep that RUN line as it is.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
-# zip: scripts/make-local-packages.sh packs System.IO.Hashing for YARP (README, "Toolchain").
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends zip \
-    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Restore from the project files alone first, so that a source change reuses the restored packages.
 COPY global.json NuGet.config Directory.Build.props Directory.Packages.props ./
-COPY scripts/make-local-packages.sh scripts/
 COPY src/Gateway/Gateway.csproj src/Gateway/
 COPY src/Reka.Simulator/Reka.Simulator.csproj src/Reka.Simulator/
-RUN ./scripts/make-local-packages.sh
 RUN dotnet restore src/Gateway/Gateway.csproj && dotnet restore src/Reka.Simulator/Reka.Simulator.csproj
-# The sources (.dockerignore keeps bin, obj, .local-packages, node_modules... out).
+# The sources (.dockerignore keeps bin, obj, node_modules... out).
 COPY . .
 RUN dotnet publish src/Gateway/Gateway.csproj -c Release -o /app/gateway
 RUN dotnet publish src/Reka.Simulator/Reka.Simulator.csproj -c Release -o /app/simulator

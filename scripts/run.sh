@@ -13,7 +13,6 @@ state="$root/.run"
 mkdir -p "$state/redis"
 
 ./scripts/install-prerequisites.sh
-./scripts/make-local-packages.sh
 dotnet build Gateway.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 
 children=()

@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the solution. Installs what the tests need when it is missing: Debian's
-# redis-server, the local System.IO.Hashing package for YARP, and the npm packages the webhook
-# signature checks use. Extra arguments go to `dotnet test` (e.g. --filter Webhooks).
+# redis-server, and the npm packages the webhook signature checks use. Extra arguments go to `dotnet test` (e.g. --filter Webhooks).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 ./scripts/install-prerequisites.sh --for-tests
-./scripts/make-local-packages.sh
 (cd tests/Gateway.Tests/webhook-verifier && npm ci --no-audit --no-fund --loglevel=error)
 dotnet test Gateway.sln "$@"

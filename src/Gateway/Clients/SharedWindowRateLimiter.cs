@@ -7,7 +7,7 @@ namespace Reka.Gateway.Clients;
 /// <summary>
 /// A fixed-window limit shared by every replica: a client gets at most <c>PermitLimit</c> requests
 /// per window in total, however many replicas serve it. The window's count lives in Redis
-/// (<c>ratelimit:{client}:{window}</c>); each replica leases permits from it in small batches and
+/// (<c>ratelimit:{window}:{client}</c>, tagged by client); each replica leases permits from it in small batches and
 /// spends them locally, so most requests cost no Redis call. A lease never grants past the limit,
 /// so replicas together never exceed it; permits a replica leased but did not spend before the
 /// window ends are lost, so under heavy contention a client can get slightly fewer. Windows are
@@ -96,9 +96,9 @@ public sealed class SharedWindowRateLimiter : RateLimiter
                 long granted;
                 try
                 {
-                    granted = await _redis.CallAsync(db => LeaseAsync(db, window, Math.Max(_batch, permitCount)));
+                    granted = await LeaseAsync(_redis.Database, window, Math.Max(_batch, permitCount));
                 }
-                catch (RedisUnavailableException)
+                catch (Exception e) when (RedisStore.IsUnavailable(e))
                 {
                     // Requests queue one by one behind a lease: do not make each wait for Redis' timeout.
                     Volatile.Write(ref _localUntil, Environment.TickCount64 + (long)RedisBackoff.TotalMilliseconds);
@@ -131,7 +131,7 @@ public sealed class SharedWindowRateLimiter : RateLimiter
     }
 
     private async Task<long> LeaseAsync(IDatabase db, long window, int permits) =>
-        (long)await db.ScriptEvaluateAsync(LeaseScript, [_redis.Key($"ratelimit:{_client}:{window}")], [permits, _limit, _windowSeconds]);
+        (long)await db.ScriptEvaluateAsync(LeaseScript, [_redis.KeyFor($"ratelimit:{window}", _client)], [permits, _limit, _windowSeconds]);
 
     private RateLimitLease? TryTakeLocal(int permitCount)
     {

@@ -22,48 +22,45 @@ public sealed record OwnSubscriber(string Client, string Url);
 /// record per subscriber (a hash listed by <c>GET /subscriptions/{id}/deliveries</c>) and queues
 /// ONE fan-out job (queue <c>fanout</c>) that makes all their first attempts, all in one Lua
 /// script; a delivery whose first attempt fails moves to the queue of single deliveries
-/// (<c>deliveries</c>, job = record) for its retries, as does a replay. Delivery ids are derived
-/// from the event and the subscriber, so fanning the same event out twice (a repeated callback,
-/// a replica retaking the work) creates nothing new.
+/// (<c>deliveries</c>, job = record) for its retries, as does a replay. Everything of one event
+/// lives in the queue partition of its request, so each script touches one hash slot; a
+/// delivery's id names its partition. Delivery ids are derived from the event and the
+/// subscriber, so fanning the same event out twice (a repeated callback, a replica retaking the
+/// work) creates nothing new.
 /// </summary>
 public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
 {
     // KEYS: event, fan-out due, fan-out job. ARGV: event JSON, retention s, now ms, delivery
-    // record prefix, fan-out wake channel, event id, event type, request id, created at,
-    // traceparent, fan-out job id, then 5 per subscriber: delivery id, subscription id, client,
-    // url, index key. Each call that finds new deliveries makes a job of its own: a job already
+    // record prefix, publish command, fan-out wake channel, event id, event type, request id,
+    // created at, traceparent, fan-out job id, then 4 per subscriber: delivery id, subscription
+    // id, client, url. Each call that finds new deliveries makes a job of its own: a job already
     // leased by a worker is never added to (it would finish without the new ones).
     private const string FanOutScript = """
         redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
         local targets = {}
-        for i = 12, #ARGV, 5 do
+        for i = 13, #ARGV, 4 do
           local key = ARGV[4] .. ARGV[i]
           if redis.call('EXISTS', key) == 0 then
-            redis.call('HSET', key, 'event_id', ARGV[6], 'event_type', ARGV[7], 'request_id', ARGV[8],
+            redis.call('HSET', key, 'event_id', ARGV[7], 'event_type', ARGV[8], 'request_id', ARGV[9],
               'subscription_id', ARGV[i + 1], 'client', ARGV[i + 2], 'url', ARGV[i + 3], 'status', 'pending',
-              'created_at', ARGV[9], 'next_attempt_at', ARGV[9], 'retries', '0', 'attempts', '[]', 'traceparent', ARGV[10])
-            if ARGV[i + 4] ~= '' then
-              -- The subscription's index drops entries past the retention as it grows.
-              redis.call('ZREMRANGEBYSCORE', ARGV[i + 4], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[2]) * 1000)
-              redis.call('ZADD', ARGV[i + 4], ARGV[3], ARGV[i])
-            end
+              'created_at', ARGV[10], 'next_attempt_at', ARGV[10], 'retries', '0', 'attempts', '[]', 'traceparent', ARGV[11])
             targets[#targets + 1] = { ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] }
           end
         end
         if #targets == 0 then return 0 end
-        redis.call('HSET', KEYS[3], 'targets', cjson.encode(targets), 'event_id', ARGV[6], 'traceparent', ARGV[10])
-        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[11])
-        redis.call('PUBLISH', ARGV[5], '1')
+        redis.call('HSET', KEYS[3], 'targets', cjson.encode(targets), 'event_id', ARGV[7], 'traceparent', ARGV[11])
+        redis.call('ZADD', KEYS[2], ARGV[3], ARGV[12])
+        redis.call(ARGV[5], ARGV[6], '1')
         return #targets
         """;
 
     // KEYS: fan-out due, fan-out job, deliveries due. ARGV: job id, lease token, retention s,
-    // delivery record prefix, deliveries wake channel, then 6 per delivery: id, status, attempts,
-    // next attempt at, due ms ('' when finished), retries.
+    // delivery record prefix, publish command, deliveries wake channel, then 6 per delivery: id,
+    // status, attempts, next attempt at, due ms ('' when finished), retries.
     private const string FinishFanOutScript = """
         if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
         local retry = false
-        for i = 6, #ARGV, 6 do
+        for i = 7, #ARGV, 6 do
           local key = ARGV[4] .. ARGV[i]
           if redis.call('EXISTS', key) == 1 then
             redis.call('HSET', key, 'status', ARGV[i + 1], 'attempts', ARGV[i + 2], 'next_attempt_at', ARGV[i + 3], 'retries', ARGV[i + 5])
@@ -77,7 +74,7 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
         end
         redis.call('ZREM', KEYS[1], ARGV[1])
         redis.call('DEL', KEYS[2])
-        if retry then redis.call('PUBLISH', ARGV[5], '1') end
+        if retry then redis.call(ARGV[5], ARGV[6], '1') end
         return 1
         """;
 
@@ -93,38 +90,56 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     private TimeSpan Retention => options.Value.Retention;
 
     /// <summary>Key of a stored event.</summary>
-    public RedisKey EventKey(string eventId) => redis.Key("event:" + eventId);
+    public RedisKey EventKey(int partition, string eventId) => redis.PartitionKey(partition, "event:" + eventId);
 
-    private RedisKey IndexKey(string subscriptionId) => redis.Key("subscription:" + subscriptionId + ":deliveries");
+    private RedisKey IndexKey(string subscriptionId) => redis.KeyFor("subscription-deliveries", subscriptionId);
 
-    /// <summary>The delivery id of an event to a subscriber.</summary>
-    public static string DeliveryId(string eventId, string subscriber) =>
-        "dlv_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + subscriber)))[..24];
+    /// <summary>
+    /// The delivery id of an event to a subscriber: <c>dlv_</c> + 24 hex characters, the first two
+    /// naming the queue partition of the event's request.
+    /// </summary>
+    public static string DeliveryId(int partition, string eventId, string subscriber) =>
+        $"dlv_{partition:x2}{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + subscriber)))[..22]}";
+
+    /// <summary>The queue partition a delivery id names, or null when it is not a delivery id.</summary>
+    public static int? PartitionOfDelivery(string deliveryId) =>
+        deliveryId.Length == 28 && deliveryId.StartsWith("dlv_", StringComparison.Ordinal) && deliveryId.Skip(4).All(c => char.IsAsciiDigit(c) || char.IsAsciiHexDigitLower(c))
+            ? Convert.ToInt32(deliveryId[4..6], 16) : null;
 
     /// <summary>
     /// Stores the event, creates a delivery to each subscription and to the request's own
     /// subscriber, and queues their fan-out; returns how many deliveries were new.
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed; nothing is lost, the caller retries.</exception>
+    /// <exception cref="RedisException">Redis failed; nothing is lost, the caller retries.</exception>
     public async Task<int> EnqueueAsync(InferenceEvent e, byte[] json, IReadOnlyList<Subscription> subscriptions, OwnSubscriber? own, string? traceParent)
     {
         var now = DateTimeOffset.UtcNow;
+        var partition = FanOutQueue.PartitionOf(e.RequestId);
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
         var arguments = new List<RedisValue>
         {
-            json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), Queue.JobPrefix, (string)FanOutQueue.WakeChannel!,
-            e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
+            json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), Queue.JobPrefix(partition), redis.PublishCommand,
+            (string)FanOutQueue.WakeChannel(partition)!, e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
         };
+        var db = redis.Database;
+        var indexed = new List<Task>();
         foreach (var subscription in subscriptions)
         {
-            arguments.AddRange([DeliveryId(e.Id, subscription.Id), subscription.Id, "", subscription.Url, (string)IndexKey(subscription.Id)!]);
+            var id = DeliveryId(partition, e.Id, subscription.Id);
+            arguments.AddRange([id, subscription.Id, "", subscription.Url]);
+            // Each subscription's index is a key of its own (another hash slot): listed before it
+            // exists, a delivery is skipped; the index drops entries past the retention as it grows.
+            var index = IndexKey(subscription.Id);
+            indexed.Add(db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, now.ToUnixTimeMilliseconds() - Retention.TotalMilliseconds));
+            indexed.Add(db.SortedSetAddAsync(index, id, now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists));
         }
         if (own is not null)
         {
-            arguments.AddRange([DeliveryId(e.Id, "client:" + own.Client), "", own.Client, own.Url, ""]);
+            arguments.AddRange([DeliveryId(partition, e.Id, "client:" + own.Client), "", own.Client, own.Url]);
         }
-        var added = await redis.CallAsync(db =>
-            db.ScriptEvaluateAsync(FanOutScript, [EventKey(e.Id), FanOutQueue.DueKey, FanOutQueue.JobKey(jobId)], [.. arguments]));
+        await Task.WhenAll(indexed);
+        var added = await db.ScriptEvaluateAsync(FanOutScript,
+            [EventKey(partition, e.Id), FanOutQueue.DueKey(partition), FanOutQueue.JobKey(partition, jobId)], [.. arguments]);
         RememberEvent(e.Id, json);
         return (int)(long)added;
     }
@@ -142,33 +157,37 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     /// <c>Delivery:Retention</c>, those to retry join the queue of single deliveries. False when
     /// the fan-out's lease was lost (another replica redoes it).
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed; the lease expires and the fan-out is redone.</exception>
+    /// <exception cref="RedisException">Redis failed; the lease expires and the fan-out is redone.</exception>
     public async Task<bool> FinishFanOutAsync(LeasedJob job, IReadOnlyList<DeliveryTarget> targets, IReadOnlyList<AttemptOutcome> outcomes)
     {
-        var arguments = new List<RedisValue> { job.Id, job.LeaseToken, (long)Retention.TotalSeconds, Queue.JobPrefix, (string)Queue.WakeChannel! };
+        var partition = job.Partition;
+        var arguments = new List<RedisValue>
+        {
+            job.Id, job.LeaseToken, (long)Retention.TotalSeconds, Queue.JobPrefix(partition), redis.PublishCommand, (string)Queue.WakeChannel(partition)!,
+        };
         for (var i = 0; i < targets.Count; i++)
         {
             var fields = DeliveryFields.Outcome(null, outcomes[i]).ToDictionary();
             arguments.AddRange([targets[i].DeliveryId, fields[DeliveryFields.Status], fields[DeliveryFields.Attempts], fields[DeliveryFields.NextAttemptAt],
                 outcomes[i].NextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "", fields[DeliveryFields.Retries]]);
         }
-        var done = await redis.CallAsync(db => db.ScriptEvaluateAsync(FinishFanOutScript,
-            [FanOutQueue.DueKey, FanOutQueue.JobKey(job.Id), Queue.DueKey], [.. arguments]));
+        var done = await redis.Database.ScriptEvaluateAsync(FinishFanOutScript,
+            [FanOutQueue.DueKey(partition), FanOutQueue.JobKey(partition, job.Id), Queue.DueKey(partition)], [.. arguments]);
         return (long)done == 1;
     }
 
     private void RememberEvent(string eventId, byte[] json) =>
         _events.Set(eventId, json, new MemoryCacheEntryOptions { Size = json.Length, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) });
 
-    /// <summary>A stored event's JSON, or null once it expired.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public async Task<byte[]?> GetEventAsync(string eventId)
+    /// <summary>A stored event's JSON (stored in <paramref name="partition"/>), or null once it expired.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<byte[]?> GetEventAsync(int partition, string eventId)
     {
         if (_events.TryGetValue(eventId, out byte[]? json))
         {
             return json;
         }
-        json = await redis.CallAsync(db => db.StringGetAsync(EventKey(eventId)));
+        json = await redis.Database.StringGetAsync(EventKey(partition, eventId));
         if (json is not null)
         {
             RememberEvent(eventId, json);
@@ -180,19 +199,23 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     public void Dispose() => _events.Dispose();
 
     /// <summary>The newest <paramref name="limit"/> deliveries of a subscription, newest first.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<DeliveryView>> ListAsync(string subscriptionId, int limit)
     {
-        var ids = await redis.CallAsync(db => db.SortedSetRangeByRankAsync(IndexKey(subscriptionId), 0, limit - 1, Order.Descending));
+        var ids = await redis.Database.SortedSetRangeByRankAsync(IndexKey(subscriptionId), 0, limit - 1, Order.Descending);
         var views = await Task.WhenAll(ids.Select(id => GetAsync((string)id!)));
         return [.. views.OfType<DeliveryView>()];
     }
 
     /// <summary>One delivery, or null.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<DeliveryView?> GetAsync(string deliveryId)
     {
-        var entries = await redis.CallAsync(db => db.HashGetAllAsync(Queue.JobKey(deliveryId)));
+        if (PartitionOfDelivery(deliveryId) is not { } partition)
+        {
+            return null;
+        }
+        var entries = await redis.Database.HashGetAllAsync(Queue.JobKey(partition, deliveryId));
         return entries.Length == 0 ? null
             : DeliveryView.FromFields(deliveryId, entries.ToDictionary(e => (string)e.Name!, e => (string)e.Value!));
     }
@@ -202,33 +225,32 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     /// it no longer exists. The event is kept for <c>Delivery:Retention</c> from now again, so that
     /// it outlives the new schedule (an event already expired makes the replay a dead letter).
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<DeliveryView?> ReplayAsync(string deliveryId)
     {
-        var now = DateTimeOffset.UtcNow;
-        var requeued = await redis.CallAsync(async db =>
-        {
-            if (!await Queue.RequeueAsync(db, deliveryId,
-                [
-                    new(DeliveryFields.Status, DeliveryStatus.Pending),
-                    new(DeliveryFields.Retries, "0"),
-                    new(DeliveryFields.NextAttemptAt, now.ToString("O", CultureInfo.InvariantCulture)),
-                ]))
-            {
-                return false;
-            }
-            var eventId = await db.HashGetAsync(Queue.JobKey(deliveryId), DeliveryFields.EventId);
-            if (!eventId.IsNullOrEmpty)
-            {
-                await db.KeyExpireAsync(EventKey(eventId!), Retention);
-            }
-            return true;
-        });
-        if (!requeued)
+        if (PartitionOfDelivery(deliveryId) is not { } partition)
         {
             return null;
         }
-        await Queue.WakeAsync();
+        var now = DateTimeOffset.UtcNow;
+        var write = redis.Confirmations.Begin();
+        var db = write.Database;
+        if (!await Queue.RequeueAsync(db, partition, deliveryId,
+            [
+                new(DeliveryFields.Status, DeliveryStatus.Pending),
+                new(DeliveryFields.Retries, "0"),
+                new(DeliveryFields.NextAttemptAt, now.ToString("O", CultureInfo.InvariantCulture)),
+            ]))
+        {
+            return null;
+        }
+        var eventId = await db.HashGetAsync(Queue.JobKey(partition, deliveryId), DeliveryFields.EventId);
+        if (!eventId.IsNullOrEmpty)
+        {
+            await db.KeyExpireAsync(EventKey(partition, eventId!), Retention);
+        }
+        await write.ConfirmAsync(Queue.DueKey(partition));
+        await Queue.WakeAsync(partition);
         return await GetAsync(deliveryId);
     }
 
@@ -237,13 +259,13 @@ public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> optio
     /// at a time, newest first; returns how many. Deliveries added meanwhile shift the pages down:
     /// some are looked at twice, none is skipped, and one replayed is no longer dead the second time.
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed; the dead letters found before it were replayed.</exception>
+    /// <exception cref="RedisException">Redis failed; the dead letters found before it were replayed.</exception>
     public async Task<int> ReplayDeadLettersAsync(string subscriptionId, int page = 500)
     {
         var replayed = 0;
         for (long start = 0; ; start += page)
         {
-            var ids = await redis.CallAsync(db => db.SortedSetRangeByRankAsync(IndexKey(subscriptionId), start, start + page - 1, Order.Descending));
+            var ids = await redis.Database.SortedSetRangeByRankAsync(IndexKey(subscriptionId), start, start + page - 1, Order.Descending);
             var views = await Task.WhenAll(ids.Select(id => GetAsync((string)id!)));
             foreach (var dead in views.Where(d => d?.Status == DeliveryStatus.Dead))
             {

@@ -20,7 +20,7 @@ public sealed class DeliveryWorker(Deliveries deliveries, WebhookSender sender, 
             NullIfEmpty(job[DeliveryFields.Client]), job[DeliveryFields.Url]!, NullIfEmpty(job[DeliveryFields.TraceParent]));
         var attemptNumber = DeliveryFields.ReadAttempts(job[DeliveryFields.Attempts]).Count + 1;
         var retries = int.Parse(job[DeliveryFields.Retries] ?? "0", CultureInfo.InvariantCulture);
-        var outcome = await sender.AttemptAsync(target, await deliveries.GetEventAsync(target.EventId), attemptNumber, retries, cancellationToken);
+        var outcome = await sender.AttemptAsync(target, await deliveries.GetEventAsync(job.Partition, target.EventId), attemptNumber, retries, cancellationToken);
 
         var fields = DeliveryFields.Outcome(job[DeliveryFields.Attempts], outcome);
         _ = outcome.NextAttemptAt is { } due
@@ -44,7 +44,7 @@ public sealed class FanOutWorker(Deliveries deliveries, WebhookSender sender, IO
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
     {
         var targets = Deliveries.ReadTargets(job);
-        var body = targets.Count == 0 ? null : await deliveries.GetEventAsync(targets[0].EventId);
+        var body = targets.Count == 0 ? null : await deliveries.GetEventAsync(job.Partition, targets[0].EventId);
         var outcomes = await Task.WhenAll(targets.Select(target => sender.AttemptAsync(target, body, 1, 0, cancellationToken)));
         await deliveries.FinishFanOutAsync(job, targets, outcomes);
     }

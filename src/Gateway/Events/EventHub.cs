@@ -26,8 +26,8 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
     private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
 
     /// <summary>Publishes <paramref name="json"/> (an <see cref="InferenceEvent"/>) to every replica.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task PublishAsync(byte[] json) => redis.CallAsync(db => db.PublishAsync(redis.EventsChannel, json));
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public Task PublishAsync(byte[] json) => redis.Subscriber.PublishAsync(redis.EventsChannel, json);
 
     /// <summary>
     /// A task that completes when an event about <paramref name="requestId"/> arrives. Register
@@ -83,7 +83,7 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
         {
             try
             {
-                await redis.Subscriber.SubscribeAsync(redis.EventsChannel, (_, message) => Dispatch(message)).WaitAsync(redis.OperationTimeout, stoppingToken);
+                await redis.Subscriber.SubscribeAsync(redis.EventsChannel, (_, message) => Dispatch(message)).WaitAsync(stoppingToken);
                 return; // StackExchange.Redis restores the subscription after reconnecting.
             }
             catch (Exception e) when (e is not OperationCanceledException)

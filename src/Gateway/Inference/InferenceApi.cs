@@ -1,6 +1,7 @@
 using Reka.Gateway.Clients;
 using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Proxy;
 
@@ -12,6 +13,8 @@ namespace Reka.Gateway.Inference;
 /// </summary>
 public static class InferenceApi
 {
+    private const string NotForwarded = "Who owns this request could not be checked, so the call was not forwarded.";
+
     /// <summary>Maps the inference routes; nothing else under <c>/v2/inference/</c> is forwarded.</summary>
     public static RouteGroupBuilder MapInferenceApi(this IEndpointRouteBuilder endpoints)
     {
@@ -28,7 +31,7 @@ public static class InferenceApi
                 "Reka calls the gateway back when it finishes; a `webhook_url` given here gets a signed delivery (Standard Webhooks, signed with the client's `WebhookSecret`).")
             .WithRequestBody<SubmitInferenceBody>("application/json")
             .Produces<SubmitInferenceAccepted>(StatusCodes.Status202Accepted)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WhenRedisIsUnavailable("The submit could not be recorded, so it was not sent upstream: no quota was spent.")
             .WithValidation<SubmitInferenceRequest>()
             .ForwardedAlong(routes.Submit);
 
@@ -44,7 +47,7 @@ public static class InferenceApi
             .WithSummary("Get the status of an inference request")
             .WithDescription("A terminal status is answered from the gateway's cache (`X-Cache: HIT`). Another client's request: 404.")
             .Produces<InferenceStatus>()
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WhenRedisIsUnavailable(NotForwarded)
             .WithValidation<InferenceStatusQuery>()
             .ForwardedAlong(routes.Status);
 
@@ -53,7 +56,7 @@ public static class InferenceApi
             .WithSummary("Get the result of an inference request")
             .WithDescription("Terminal results are answered from the gateway's cache (`X-Cache: HIT`). With `wait=<seconds>` (at most 60) the call is held until the request is terminal, or answered at the deadline with its current state.")
             .Produces<InferenceRequestItem>()
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WhenRedisIsUnavailable(NotForwarded)
             .WithValidation<InferenceResultQuery>()
             .ForwardedAlong(routes.Result);
 
@@ -62,7 +65,7 @@ public static class InferenceApi
             .WithSummary("Cancel an inference request")
             .Produces<InferenceRequestItem>()
             .Produces<RekaErrorResponse>(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WhenRedisIsUnavailable(NotForwarded)
             .WithValidation<InferenceRequestRoute>()
             .ForwardedAlong(routes.Cancel);
 
@@ -97,13 +100,7 @@ public static class InferenceApi
         {
             headers[UpstreamRetryHandler.IdempotencyKeyHeader] = Guid.NewGuid().ToString();
         }
-        if (!await submissions.PrepareAsync(context, request, $"{model}/{capability}"))
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
-                "The submit could not be recorded (Redis is unavailable), so it was not sent upstream: no quota was spent. Retry shortly.",
-                Problems.RedisRetryAfterSeconds);
-            return;
-        }
+        await submissions.PrepareAsync(context, request, $"{model}/{capability}");
         await forwarder.ForwardAsync(context, routes.Submit);
     }
 

@@ -37,37 +37,37 @@ public enum BindOutcome
 /// Records of submits and requests in Redis, and the result cache: <c>submission:{id}</c> holds
 /// a submit until Reka names the request; <c>request:{request_id}</c> holds its owner, its own
 /// subscriber and its cached terminal answers (<c>answer:result</c>, <c>answer:status</c>,
-/// <c>answer:status_logs</c>), all for <c>Cache:ResultTtl</c>.
+/// <c>answer:status_logs</c>), all for <c>Cache:ResultTtl</c>. Each record is one key, tagged by
+/// its id, so records spread over a Redis Cluster and each script touches one of them.
 /// </summary>
 public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cache)
 {
-    /// <summary>
-    /// Lua: <c>bind(submissionKey, requestKey, requestId, submissionId, ttl)</c> names the request
-    /// of a submission and copies the submission's owner and subscriber to the request's record
-    /// (first writer wins). Returns 'bound', 'mismatch' (the submission names another request),
-    /// 'foreign' (the request belongs to another client: a replayed Idempotency-Key) or 'unknown'.
-    /// Shared with the callback receiver.
-    /// </summary>
-    public const string BindFunction = """
-        local function bind(submission_key, request_key, request_id, submission_id, ttl)
-          local fields = redis.call('HGETALL', submission_key)
-          if #fields == 0 then return 'unknown' end
-          local submission = {}
-          for i = 1, #fields, 2 do submission[fields[i]] = fields[i + 1] end
-          if submission.request_id and submission.request_id ~= request_id then return 'mismatch' end
-          local owner = redis.call('HGET', request_key, 'owner')
-          if owner and owner ~= submission.owner then return 'foreign' end
-          redis.call('HSET', submission_key, 'request_id', request_id)
-          for _, field in ipairs({'owner', 'subscriber', 'endpoint_id', 'traceparent'}) do
-            if submission[field] and submission[field] ~= '' then redis.call('HSETNX', request_key, field, submission[field]) end
-          end
-          redis.call('HSETNX', request_key, 'submission', submission_id)
-          redis.call('EXPIRE', request_key, ttl)
-          return 'bound'
-        end
+    // KEYS: submission; ARGV: request id. Names the submission's request (first writer wins) and
+    // returns the submission's fields, or 'unknown' (no record) or 'mismatch' (another request).
+    private const string BindSubmissionScript = """
+        local fields = redis.call('HGETALL', KEYS[1])
+        if #fields == 0 then return 'unknown' end
+        local current = redis.call('HGET', KEYS[1], 'request_id')
+        if current and current ~= ARGV[1] then return 'mismatch' end
+        if not current then redis.call('HSET', KEYS[1], 'request_id', ARGV[1]) end
+        return fields
         """;
 
-    private const string BindScript = BindFunction + "\nreturn bind(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])";
+    // KEYS: request; ARGV: ttl, submission id, owner, then field/value pairs. Copies a submission
+    // to the request's record (first writer wins), or 'foreign' when another client owns it.
+    private const string BindRequestScript = """
+        local owner = redis.call('HGET', KEYS[1], 'owner')
+        if owner and owner ~= ARGV[3] then return 'foreign' end
+        redis.call('HSETNX', KEYS[1], 'owner', ARGV[3])
+        for i = 4, #ARGV, 2 do
+          if ARGV[i + 1] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        end
+        redis.call('HSETNX', KEYS[1], 'submission', ARGV[2])
+        redis.call('EXPIRE', KEYS[1], ARGV[1])
+        return 'bound'
+        """;
+
+    private static readonly string[] CopiedFields = ["subscriber", "endpoint_id", "traceparent"];
 
     /// <summary>Hash field of a cached answer.</summary>
     public static class Answers
@@ -81,91 +81,102 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
     }
 
     /// <summary>Key of a submission's record.</summary>
-    public RedisKey SubmissionKey(string submissionId) => redis.Key("submission:" + submissionId);
+    public RedisKey SubmissionKey(string submissionId) => redis.KeyFor("submission", submissionId);
 
     /// <summary>Key of a request's record.</summary>
-    public RedisKey RequestKey(string requestId) => redis.Key("request:" + requestId);
+    public RedisKey RequestKey(string requestId) => redis.KeyFor("request", requestId);
 
     /// <summary>Time records are kept.</summary>
     public TimeSpan Ttl => cache.Value.ResultTtl;
 
-    /// <summary>Records a submit before it goes upstream.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task RecordSubmissionAsync(string submissionId, Submission submission) =>
-        redis.CallAsync(async db =>
-        {
-            var key = SubmissionKey(submissionId);
-            var write = db.HashSetAsync(key,
-            [
-                new("owner", submission.Owner),
-                new("subscriber", submission.Subscriber ?? ""),
-                new("endpoint_id", submission.EndpointId),
-                new("traceparent", submission.TraceParent ?? ""),
-            ]);
-            var expire = db.KeyExpireAsync(key, Ttl);
-            await write;
-            return await expire;
-        });
-
-    /// <summary>Names the request of a submission (after upstream's 202, or from its callback).</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public async Task<BindOutcome> BindAsync(string submissionId, string requestId)
+    /// <summary>
+    /// Records a submit before it goes upstream, confirmed by a replica (the callback that routes
+    /// its result depends on it).
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed the record in time.</exception>
+    public async Task RecordSubmissionAsync(string submissionId, Submission submission)
     {
-        var outcome = (string?)await redis.CallAsync(db => db.ScriptEvaluateAsync(BindScript,
-            [SubmissionKey(submissionId), RequestKey(requestId)],
-            [requestId, submissionId, (long)Ttl.TotalSeconds]));
-        return ParseBind(outcome);
+        var write = redis.Confirmations.Begin();
+        var key = SubmissionKey(submissionId);
+        var record = write.Database.HashSetAsync(key,
+        [
+            new("owner", submission.Owner),
+            new("subscriber", submission.Subscriber ?? ""),
+            new("endpoint_id", submission.EndpointId),
+            new("traceparent", submission.TraceParent ?? ""),
+        ]);
+        var expire = write.Database.KeyExpireAsync(key, Ttl);
+        await record;
+        await expire;
+        await write.ConfirmAsync(key);
     }
 
-    /// <summary>Maps the bind function's answer.</summary>
-    public static BindOutcome ParseBind(string? outcome) => outcome switch
+    /// <summary>
+    /// Names the request of a submission (after upstream's 202, or from its callback) on
+    /// <paramref name="db"/>, and copies the submission's owner and subscriber to the request's
+    /// record. Two steps, each on its own key and each idempotent, so a failure between them is
+    /// repaired by doing it again.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<BindOutcome> BindAsync(IDatabaseAsync db, string submissionId, string requestId)
     {
-        "bound" => BindOutcome.Bound,
-        "mismatch" => BindOutcome.Mismatch,
-        "foreign" => BindOutcome.Foreign,
-        _ => BindOutcome.UnknownSubmission,
-    };
+        var named = await db.ScriptEvaluateAsync(BindSubmissionScript, [SubmissionKey(submissionId)], [requestId]);
+        if (named.Resp2Type != ResultType.Array)
+        {
+            return (string?)named == "mismatch" ? BindOutcome.Mismatch : BindOutcome.UnknownSubmission;
+        }
+        var pairs = (RedisResult[])named!;
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < pairs.Length; i += 2)
+        {
+            fields[(string)pairs[i]!] = (string)pairs[i + 1]!;
+        }
+        var arguments = new List<RedisValue> { (long)Ttl.TotalSeconds, submissionId, fields.GetValueOrDefault("owner", "") };
+        foreach (var field in CopiedFields)
+        {
+            arguments.Add(field);
+            arguments.Add(fields.GetValueOrDefault(field, ""));
+        }
+        var bound = (string?)await db.ScriptEvaluateAsync(BindRequestScript, [RequestKey(requestId)], [.. arguments]);
+        return bound == "foreign" ? BindOutcome.Foreign : BindOutcome.Bound;
+    }
 
     /// <summary>The owner of a request and one cached answer (null when not cached), in one round trip.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<(string? Owner, byte[]? Answer)> LookupAsync(string requestId, string? answer)
     {
-        var values = await redis.CallAsync(db => db.HashGetAsync(RequestKey(requestId), answer is null ? ["owner"] : ["owner", answer]));
+        var values = await redis.Database.HashGetAsync(RequestKey(requestId), answer is null ? ["owner"] : ["owner", answer]);
         return ((string?)values[0], answer is null ? null : (byte[]?)values[1]);
     }
 
-    /// <summary>The owners of several requests (null where there is no record), in one round trip.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task<string?[]> OwnersAsync(IReadOnlyList<string> requestIds) =>
-        redis.CallAsync(async db =>
-        {
-            var owners = await Task.WhenAll(requestIds.Select(id => db.HashGetAsync(RequestKey(id), "owner")));
-            return owners.Select(o => (string?)o).ToArray();
-        });
+    /// <summary>The owners of several requests (null where there is no record), pipelined.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<string?[]> OwnersAsync(IReadOnlyList<string> requestIds)
+    {
+        var db = redis.Database;
+        var owners = await Task.WhenAll(requestIds.Select(id => db.HashGetAsync(RequestKey(id), "owner")));
+        return [.. owners.Select(o => (string?)o)];
+    }
 
     /// <summary>The record of a request.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<RequestRecord> GetAsync(string requestId)
     {
-        var values = await redis.CallAsync(db => db.HashGetAsync(RequestKey(requestId), ["owner", "subscriber", "endpoint_id", "traceparent"]));
+        var values = await redis.Database.HashGetAsync(RequestKey(requestId), ["owner", "subscriber", "endpoint_id", "traceparent"]);
         static string? Text(RedisValue value) => value.IsNullOrEmpty ? null : (string?)value;
         return new RequestRecord(Text(values[0]), Text(values[1]), Text(values[2]), Text(values[3]));
     }
 
     /// <summary>Caches a terminal answer of a request for <c>Cache:ResultTtl</c>.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task StoreAnswerAsync(string requestId, string answer, byte[] body) =>
-        redis.CallAsync(async db =>
-        {
-            var key = RequestKey(requestId);
-            var write = db.HashSetAsync(key, answer, body);
-            var expire = db.KeyExpireAsync(key, Ttl);
-            await write;
-            return await expire;
-        });
-
-    /// <summary>Forgets that a callback with <paramref name="status"/> came, so the next one is processed.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task ForgetCallbackAsync(string requestId, string status) =>
-        redis.CallAsync(db => db.HashDeleteAsync(RequestKey(requestId), "callback:" + status.ToUpperInvariant()));
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task StoreAnswerAsync(string requestId, string answer, byte[] body)
+    {
+        var db = redis.Database;
+        var key = RequestKey(requestId);
+        var write = db.HashSetAsync(key, answer, body);
+        var expire = db.KeyExpireAsync(key, Ttl);
+        await write;
+        await expire;
+    }
 }

@@ -35,24 +35,14 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
     private sealed record MemoryEntry(string? Owner, byte[] Body);
 
     /// <summary>
-    /// Answers the call from the gateway when it can: 404 (another client's request), 503 (Redis
-    /// unavailable, ownership unknown) or the cached answer <paramref name="answer"/> (null: only
-    /// check ownership). Returns true when the response is written.
+    /// Answers the call from the gateway when it can: 404 (another client's request) or the
+    /// cached answer <paramref name="answer"/> (null: only check ownership). Returns true when the
+    /// response is written.
     /// </summary>
+    /// <exception cref="StackExchange.Redis.RedisException">Redis failed: ownership is unknown, nothing may be forwarded.</exception>
     public async Task<bool> TryAnswerAsync(HttpContext context, string requestId, string? answer)
     {
-        string? owner;
-        byte[]? cached;
-        try
-        {
-            (owner, cached) = await LookupAsync(requestId, answer);
-        }
-        catch (RedisUnavailableException)
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
-                "Who owns this request cannot be checked while Redis is unavailable; retry shortly.", Problems.RedisRetryAfterSeconds);
-            return true;
-        }
+        var (owner, cached) = await LookupAsync(requestId, answer);
         if (!MayAccess(context.GetClient(), owner))
         {
             // 404, not 403: another client's request ids are not this client's business.
@@ -96,9 +86,9 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
             await records.StoreAnswerAsync(target.RequestId, target.Answer, answer);
             Remember(target.RequestId, target.Answer, target.Owner, answer);
         }
-        catch (RedisUnavailableException e)
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
-            GatewayLog.CacheStoreFailed(logger, target.RequestId, e.InnerException?.GetType().Name);
+            GatewayLog.CacheStoreFailed(logger, target.RequestId, e.GetType().Name);
         }
         return body;
     }
@@ -129,11 +119,10 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
         {
             owners = await OwnersAsync(ids);
         }
-        catch (RedisUnavailableException)
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
             context.Response.Clear();
-            await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
-                "Which requests this client owns cannot be checked while Redis is unavailable; retry shortly.", Problems.RedisRetryAfterSeconds);
+            await RedisUnavailableHandler.WriteAsync(context, "Which requests of the page this client owns could not be checked, so none is shown.");
             return null;
         }
         if (owners.All(owner => MayAccess(client, owner)))

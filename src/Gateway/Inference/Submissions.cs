@@ -20,32 +20,24 @@ public sealed record PendingSubmission(string SubmissionId);
 /// request id it names is bound to the record, before the caller sees the answer.
 /// </summary>
 public sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, IOptions<WebhooksOptions> webhooks,
-    ILogger<Submissions> logger)
+    RedisStore redis, ILogger<Submissions> logger)
 {
     /// <summary>
-    /// Records the submit and rewrites its body. False when Redis cannot take the record: the
-    /// submit must then not be forwarded (its result could not be routed).
+    /// Records the submit (confirmed by a replica) and rewrites its body. When Redis cannot take
+    /// the record it throws, and the submit must not be forwarded (its result could not be routed).
     /// </summary>
-    public async Task<bool> PrepareAsync(HttpContext context, SubmitInferenceRequest request, string endpointId)
+    /// <exception cref="StackExchange.Redis.RedisException">Redis failed.</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed the record in time.</exception>
+    public async Task PrepareAsync(HttpContext context, SubmitInferenceRequest request, string endpointId)
     {
         var body = request.Body!;
         // The caller's URL as the caller wrote it (Uri.ToString() would unescape it).
         var subscriber = SubmitInferenceValidator.WebhookUri(request)?.OriginalString;
         var submissionId = CallbackTokens.NewSubmissionId();
-        try
-        {
-            await records.RecordSubmissionAsync(submissionId,
-                new Submission(context.GetClient().Name, subscriber, endpointId, Activity.Current?.Id));
-        }
-        catch (RedisUnavailableException e)
-        {
-            GatewayLog.SubmissionNotRecorded(logger, context.GetClient().Name, e.InnerException?.GetType().Name);
-            return false;
-        }
+        await records.RecordSubmissionAsync(submissionId, new Submission(context.GetClient().Name, subscriber, endpointId, Activity.Current?.Id));
         body["webhook_url"] = tokens.CallbackUrl(submissionId);
         context.Features.Set(new PendingSubmission(submissionId));
-        context.Features.Set(new BufferedRequestBody(JsonSerializer.SerializeToUtf8Bytes(body), "application/json"));
-        return true;
+        BufferedRequestBody.Replace(context, JsonSerializer.SerializeToUtf8Bytes(body));
     }
 
     /// <summary>
@@ -67,15 +59,15 @@ public sealed class Submissions(RequestRecords records, CallbackTokens tokens, C
         BindOutcome outcome;
         try
         {
-            outcome = await records.BindAsync(pending.SubmissionId, requestId);
+            outcome = await records.BindAsync(redis.Database, pending.SubmissionId, requestId);
             if (outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0)
             {
                 await callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds));
             }
         }
-        catch (RedisUnavailableException e)
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
-            GatewayLog.SubmissionNotBound(logger, requestId, e.InnerException?.GetType().Name);
+            GatewayLog.SubmissionNotBound(logger, requestId, e.GetType().Name);
             return body;
         }
         if (outcome == BindOutcome.Foreign)

@@ -19,9 +19,6 @@ internal static partial class GatewayLog
     public static partial void RetryingUpstream(ILogger logger, int attempt, int upstreamStatus, string? exception, double delayMs);
 
     // Inference (100-199)
-    [LoggerMessage(100, LogLevel.Warning, "Submit by {Client} not forwarded: its record could not be written to Redis ({Error})")]
-    public static partial void SubmissionNotRecorded(ILogger logger, string client, string? error);
-
     [LoggerMessage(101, LogLevel.Warning, "Request {RequestId} accepted upstream but not bound to its submission ({Reason}); its callback will bind it")]
     public static partial void SubmissionNotBound(ILogger logger, string requestId, string? reason);
 
@@ -77,4 +74,14 @@ internal static partial class GatewayLog
 
     [LoggerMessage(404, LogLevel.Warning, "Unreadable message on the event channel: {Error}")]
     public static partial void EventUnreadable(ILogger logger, string error);
+
+    // Redis (500-599): endpoints and failure kinds only, never the configuration (it may hold a password).
+    [LoggerMessage(500, LogLevel.Warning, "Redis connection {Connection} to {EndPoint} failed: {FailureType}")]
+    public static partial void RedisConnectionFailed(ILogger logger, string connection, string? endPoint, string failureType);
+
+    [LoggerMessage(501, LogLevel.Information, "Redis connection {Connection} to {EndPoint} restored")]
+    public static partial void RedisConnectionRestored(ILogger logger, string connection, string? endPoint);
+
+    [LoggerMessage(502, LogLevel.Warning, "{Method} {Endpoint} answered 503: Redis unavailable ({Error})")]
+    public static partial void RedisUnavailable(ILogger logger, string method, string? endpoint, string error);
 }

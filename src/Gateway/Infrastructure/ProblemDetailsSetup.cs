@@ -14,6 +14,7 @@ public static class ProblemDetailsSetup
         // Binding failures (malformed JSON, say) throw, so the exception handler turns them into
         // problem details that say what could not be read.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true)
+            .AddExceptionHandler<RedisUnavailableHandler>()
             .AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             var problem = context.ProblemDetails;
@@ -25,11 +26,6 @@ public static class ProblemDetailsSetup
                 case BadHttpRequestException bad:
                     problem.Status = bad.StatusCode;
                     problem.Detail = bad.Message;
-                    break;
-                case RedisUnavailableException:
-                    problem.Status = StatusCodes.Status503ServiceUnavailable;
-                    problem.Detail = "Redis is unavailable; retry shortly.";
-                    context.HttpContext.Response.Headers.RetryAfter = Problems.RedisRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     break;
                 case not null:
                     problem.Detail = "The gateway failed unexpectedly; the trace id identifies the failure in its logs.";
@@ -53,11 +49,10 @@ public static class ProblemDetailsSetup
             StatusCodeSelector = exception => exception switch
             {
                 BadHttpRequestException bad => bad.StatusCode,
-                RedisUnavailableException => StatusCodes.Status503ServiceUnavailable,
                 _ => StatusCodes.Status500InternalServerError,
             },
             // A caller's bad request, or Redis being away, is not the gateway failing: no error log with a stack.
-            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or RedisUnavailableException,
+            SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException || RedisStore.IsUnavailable(context.Exception),
         });
         app.UseStatusCodePages();
         return app;

@@ -25,47 +25,15 @@ public static class Telemetry
         builder.Services.AddHostedService<QueueMetricsSampler>();
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            builder.Services.AddHostedService<OtlpExport>();
+            // The hosting package owns the providers: started with the host, flushed when it stops.
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("reka-gateway"))
+                .WithTracing(tracing => tracing.AddSource(["Microsoft.AspNetCore", "System.Net.Http", .. ActivitySources]))
+                .WithMetrics(metrics => metrics.AddMeter(GatewayMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel",
+                    "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "System.Runtime"))
+                .UseOtlpExporter();
         }
         return builder;
-    }
-
-    /// <summary>Owns the OpenTelemetry providers for the life of the host, and flushes them on shutdown.</summary>
-    private sealed class OtlpExport : IHostedService, IDisposable
-    {
-        private readonly TracerProvider _traces;
-        private readonly MeterProvider _metrics;
-
-        public OtlpExport()
-        {
-            var resource = ResourceBuilder.CreateDefault().AddService("reka-gateway");
-            _traces = Sdk.CreateTracerProviderBuilder()
-                .SetResourceBuilder(resource)
-                .AddSource(["Microsoft.AspNetCore", "System.Net.Http", .. ActivitySources])
-                .AddOtlpExporter()
-                .Build();
-            _metrics = Sdk.CreateMeterProviderBuilder()
-                .SetResourceBuilder(resource)
-                .AddMeter(GatewayMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel",
-                    "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "System.Runtime")
-                .AddOtlpExporter()
-                .Build();
-        }
-
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken)
-        {
-            _traces.ForceFlush(2000);
-            _metrics.ForceFlush(2000);
-            return Task.CompletedTask;
-        }
-
-        public void Dispose()
-        {
-            _traces.Dispose();
-            _metrics.Dispose();
-        }
     }
 }
 
@@ -88,7 +56,7 @@ internal sealed class QueueMetricsSampler(Deliveries deliveries, CallbackInbox c
                     var (depth, age) = await queue.StatsAsync();
                     metrics.QueueSampled(queue.Name, depth, age);
                 }
-                catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or RedisUnavailableException)
+                catch (Exception e) when (RedisStore.IsUnavailable(e))
                 {
                     // Redis away: the gauges keep their last values; /readyz says what is wrong.
                 }

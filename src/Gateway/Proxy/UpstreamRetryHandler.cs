@@ -70,7 +70,7 @@ public sealed class UpstreamRetryHandler : DelegatingHandler
             return request.Content is null;
         }
         // Only bodies the gateway buffered itself can be sent twice; streamed ones cannot.
-        return request.Headers.Contains(IdempotencyKeyHeader) && request.Content is ByteArrayContent;
+        return request.Headers.Contains(IdempotencyKeyHeader) && BufferedRequestBody.TryMakeResendable(request);
     }
 
     private bool ShouldRetry(Outcome<HttpResponseMessage> outcome)

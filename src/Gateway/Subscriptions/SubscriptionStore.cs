@@ -33,24 +33,27 @@ public sealed class SubscriptionStore(RedisStore redis)
     /// <summary>A new subscription id.</summary>
     public static string NewId() => "sub_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
-    /// <summary>Saves a new subscription.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <summary>Saves a new subscription, confirmed by a replica.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed it in time.</exception>
     public async Task CreateAsync(Subscription subscription)
     {
-        await redis.CallAsync(db => db.HashSetAsync(_key, subscription.Id, Serialize(subscription)));
+        var write = redis.Confirmations.Begin();
+        await write.Database.HashSetAsync(_key, subscription.Id, Serialize(subscription));
         _snapshot = null;
+        await write.ConfirmAsync(_key);
     }
 
     /// <summary>Every subscription.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<Subscription>> ListAsync()
     {
-        var entries = await redis.CallAsync(db => db.HashGetAllAsync(_key));
+        var entries = await redis.Database.HashGetAllAsync(_key);
         return [.. entries.Select(e => Deserialize(e.Value)).OrderBy(s => s.CreatedAt)];
     }
 
     /// <summary>The subscriptions enabled and matching <paramref name="e"/>.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<Subscription>> MatchingAsync(InferenceEvent e) =>
         [.. (await SnapshotAsync()).Where(s => s.Enabled && s.Filter.Matches(e))];
 
@@ -58,7 +61,7 @@ public sealed class SubscriptionStore(RedisStore redis)
     /// One subscription for a delivery: from this replica's copy, or from Redis when the copy
     /// does not have it (created through another replica in the last seconds); null when deleted.
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<Subscription?> FindAsync(string id) =>
         (await SnapshotAsync()).FirstOrDefault(s => s.Id == id) ?? await GetAsync(id);
 
@@ -73,28 +76,31 @@ public sealed class SubscriptionStore(RedisStore redis)
     }
 
     /// <summary>One subscription, or null.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<Subscription?> GetAsync(string id)
     {
-        var value = await redis.CallAsync(db => db.HashGetAsync(_key, id));
+        var value = await redis.Database.HashGetAsync(_key, id);
         return value.IsNull ? null : Deserialize(value);
     }
 
-    /// <summary>Deletes a subscription; false when there was none.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <summary>Deletes a subscription, confirmed by a replica; false when there was none.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed it in time.</exception>
     public async Task<bool> DeleteAsync(string id)
     {
-        var deleted = await redis.CallAsync(db => db.HashDeleteAsync(_key, id));
+        var write = redis.Confirmations.Begin();
+        var deleted = await write.Database.HashDeleteAsync(_key, id);
         _snapshot = null;
+        await write.ConfirmAsync(_key);
         return deleted;
     }
 
     /// <summary>Disables a subscription (its endpoint answered 410 Gone); false when it no longer exists.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
+    /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<bool> DisableAsync(Subscription subscription, string reason)
     {
         var disabled = subscription with { Enabled = false, DisabledReason = reason };
-        var done = await redis.CallAsync(db => db.ScriptEvaluateAsync(ReplaceIfPresentScript, [_key], [subscription.Id, Serialize(disabled)]));
+        var done = await redis.Database.ScriptEvaluateAsync(ReplaceIfPresentScript, [_key], [subscription.Id, Serialize(disabled)]);
         _snapshot = null;
         return (long)done == 1;
     }

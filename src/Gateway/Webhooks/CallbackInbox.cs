@@ -1,6 +1,7 @@
 using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
 
 namespace Reka.Gateway.Webhooks;
 
@@ -18,29 +19,30 @@ public enum CallbackOutcome
 }
 
 /// <summary>
-/// Records genuine callbacks durably in Redis before they are answered: one Lua script binds the
-/// request to its submission, drops a repeat of the same request and status, and queues the
-/// request for processing (<see cref="DurableQueue"/> <c>callbacks</c>, one job per request) and
-/// wakes the workers. With Redis' AOF on, an accepted callback survives a Redis restart.
+/// Records genuine callbacks durably in Redis before they are answered: the request is bound to
+/// its submission (<see cref="RequestRecords.BindAsync"/>), then one Lua script in the request's
+/// queue partition drops a repeat of the same request and status, queues the request for
+/// processing (<see cref="DurableQueue"/> <c>callbacks</c>, one job per request) and wakes the
+/// workers. Every write is confirmed by a replica before the answer
+/// (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted callback survives a
+/// Redis restart.
 /// </summary>
 public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
 {
-    // KEYS: submission, request, due; ARGV: request id, submission id, ttl, status, now ms,
-    // job key, received at, wake channel.
-    private const string AcceptScript = RequestRecords.BindFunction + "\n" + """
-        local bound = bind(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
-        if bound == 'mismatch' or bound == 'foreign' then return 'mismatch' end
-        if redis.call('HSETNX', KEYS[2], 'callback:' .. ARGV[4], ARGV[7]) == 0 then return 'duplicate' end
-        redis.call('EXPIRE', KEYS[2], ARGV[3])
-        if redis.call('EXISTS', ARGV[6]) == 0 then
-          redis.call('HSET', ARGV[6], 'request_id', ARGV[1], 'status', ARGV[4], 'received_at', ARGV[7], 'tries', '0')
+    // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
+    // now ms, ttl, publish command, wake channel.
+    private const string AcceptScript = """
+        if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 'duplicate' end
+        redis.call('EXPIRE', KEYS[1], ARGV[5])
+        if redis.call('EXISTS', KEYS[3]) == 0 then
+          redis.call('HSET', KEYS[3], 'request_id', ARGV[1], 'status', ARGV[2], 'received_at', ARGV[3], 'tries', '0')
         else
           -- A job for this request is waiting or in hand: this callback is news, and starts its tries over.
-          redis.call('HSET', ARGV[6], 'status', ARGV[4], 'received_at', ARGV[7], 'tries', '0', 'due_now', '1')
+          redis.call('HSET', KEYS[3], 'status', ARGV[2], 'received_at', ARGV[3], 'tries', '0', 'due_now', '1')
         end
         -- LT: a job already waiting for a later retry becomes due now, this callback is news (Redis >= 6.2).
-        redis.call('ZADD', KEYS[3], 'LT', ARGV[5], ARGV[1])
-        redis.call('PUBLISH', ARGV[8], '1')
+        redis.call('ZADD', KEYS[2], 'LT', ARGV[4], ARGV[1])
+        redis.call(ARGV[6], ARGV[7], '1')
         return 'accepted'
         """;
 
@@ -55,32 +57,47 @@ public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
     /// <summary>The processing queue; a job's id is the request id.</summary>
     public DurableQueue Queue { get; } = new(redis, "callbacks");
 
+    private RedisKey MarksKey(int partition, string requestId) => redis.PartitionKey(partition, "callbacks:seen:" + requestId);
+
     /// <summary>
     /// Plans a look at a new request in <paramref name="after"/>, as if Reka had called back then:
     /// should its callback never come (dropped, lost), the request is still confirmed with Reka,
     /// cached and delivered. The callback, when it comes, makes the same job due at once.
     /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed.</exception>
-    public Task ExpectAsync(string requestId, TimeSpan after) =>
-        redis.CallAsync(db => db.ScriptEvaluateAsync(ExpectScript, [Queue.DueKey, Queue.JobKey(requestId)],
-            [requestId, (DateTimeOffset.UtcNow + after).ToUnixTimeMilliseconds()]));
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public Task ExpectAsync(string requestId, TimeSpan after)
+    {
+        var partition = Queue.PartitionOf(requestId);
+        return redis.Database.ScriptEvaluateAsync(ExpectScript, [Queue.DueKey(partition), Queue.JobKey(partition, requestId)],
+            [requestId, (DateTimeOffset.UtcNow + after).ToUnixTimeMilliseconds()]);
+    }
 
-    /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed: nothing was recorded, the sender should retry.</exception>
+    /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>, confirmed by a replica.</summary>
+    /// <exception cref="RedisException">Redis failed: the sender should retry (what was written is written again, harmlessly).</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed in time: the sender should retry.</exception>
     public async Task<CallbackOutcome> AcceptAsync(string submissionId, string requestId, string? status)
     {
-        var now = DateTimeOffset.UtcNow;
-        var outcome = (string?)await redis.CallAsync(db => db.ScriptEvaluateAsync(AcceptScript,
-            [records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey],
-            [
-                requestId, submissionId, (long)records.Ttl.TotalSeconds, (status ?? "").ToUpperInvariant(),
-                now.ToUnixTimeMilliseconds(), (string)Queue.JobKey(requestId)!, now.ToString("O"), (string)Queue.WakeChannel!,
-            ]));
-        return outcome switch
+        var write = redis.Confirmations.Begin();
+        var bound = await records.BindAsync(write.Database, submissionId, requestId);
+        if (bound is BindOutcome.Mismatch or BindOutcome.Foreign)
         {
-            "mismatch" => CallbackOutcome.Mismatch,
-            "duplicate" => CallbackOutcome.Duplicate,
-            _ => CallbackOutcome.Accepted,
-        };
+            return CallbackOutcome.Mismatch;
+        }
+        var now = DateTimeOffset.UtcNow;
+        var partition = Queue.PartitionOf(requestId);
+        var outcome = (string?)await write.Database.ScriptEvaluateAsync(AcceptScript,
+            [MarksKey(partition, requestId), Queue.DueKey(partition), Queue.JobKey(partition, requestId)],
+            [
+                requestId, (status ?? "").ToUpperInvariant(), now.ToString("O"), now.ToUnixTimeMilliseconds(),
+                (long)records.Ttl.TotalSeconds, redis.PublishCommand, (string)Queue.WakeChannel(partition)!,
+            ]);
+        // A repeat is confirmed too: the first one may have been refused for want of a replica.
+        await write.ConfirmAsync(records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey(partition));
+        return outcome == "duplicate" ? CallbackOutcome.Duplicate : CallbackOutcome.Accepted;
     }
+
+    /// <summary>Forgets that a callback with <paramref name="status"/> came, so the next one is processed.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public Task ForgetCallbackAsync(string requestId, string status) =>
+        redis.Database.HashDeleteAsync(MarksKey(Queue.PartitionOf(requestId), requestId), status.ToUpperInvariant());
 }

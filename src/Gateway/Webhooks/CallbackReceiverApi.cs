@@ -30,7 +30,7 @@ public static class CallbackReceiverApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .WhenRedisIsUnavailable("The callback could not be recorded; nothing was stored. Retry it.");
 
     private static async Task<IResult> ReceiveAsync(HttpContext context, CallbackTokens tokens, CallbackInbox inbox,
         IOptions<WebhooksOptions> options, GatewayMetrics metrics, ILoggerFactory loggers)
@@ -74,11 +74,12 @@ public static class CallbackReceiverApi
         {
             outcome = await inbox.AcceptAsync(submissionId, requestId, status);
         }
-        catch (RedisUnavailableException e)
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
-            GatewayLog.CallbackNotRecorded(loggers.CreateLogger(typeof(CallbackReceiverApi)), requestId, e.InnerException?.GetType().Name);
-            context.Response.Headers.RetryAfter = Problems.RedisRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Reject(metrics, "unavailable", StatusCodes.Status503ServiceUnavailable, "The callback could not be recorded (Redis is unavailable); nothing was stored. Retry it.");
+            // Answered 503 by RedisUnavailableHandler, so that Reka retries.
+            GatewayLog.CallbackNotRecorded(loggers.CreateLogger(typeof(CallbackReceiverApi)), requestId, e.GetType().Name);
+            metrics.CallbackReceived("unavailable");
+            throw;
         }
         if (outcome == CallbackOutcome.Mismatch)
         {

@@ -131,7 +131,7 @@ public sealed class CallbackWorker(
         if (tries >= schedule.Count)
         {
             // Forget that this callback came, so that Reka's next one is not taken for a repeat.
-            await records.ForgetCallbackAsync(requestId, job["status"] ?? "");
+            await inbox.ForgetCallbackAsync(requestId, job["status"] ?? "");
             await Queue.DeleteAsync(job);
             GatewayLog.CallbackAbandoned(logger, requestId, tries, reason);
             return;

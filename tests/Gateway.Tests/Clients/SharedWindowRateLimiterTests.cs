@@ -9,7 +9,8 @@ namespace Reka.Gateway.Tests.Clients;
 public sealed class SharedWindowRateLimiterTests
 {
     private static RedisStore Store(string configuration, string prefix) =>
-        new(Options.Create(new RedisOptions { Configuration = configuration, KeyPrefix = prefix, OperationTimeoutSeconds = 1 }));
+        new(Options.Create(new RedisOptions { Configuration = configuration, KeyPrefix = prefix, OperationTimeoutSeconds = 1 }),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisStore>.Instance);
 
     private static async Task<int> AcquireAsync(RateLimiter limiter, int attempts)
     {

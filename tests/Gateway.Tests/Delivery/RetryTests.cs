@@ -176,7 +176,8 @@ public sealed class RetryTests : IAsyncLifetime
         await _alice.SubmitAsync();
         var delivery = await OnlyDeliveryAsync(subscriptionId, "succeeded");
         var redis = (RedisStore)_gateway.Services.GetService(typeof(RedisStore))!;
-        var eventKey = redis.Key("event:" + delivery.GetProperty("event_id").GetString());
+        var deliveryId = delivery.GetProperty("id").GetString()!;
+        var eventKey = redis.PartitionKey(Reka.Gateway.Delivery.Deliveries.PartitionOfDelivery(deliveryId)!.Value, "event:" + delivery.GetProperty("event_id").GetString());
         await redis.Database.KeyExpireAsync(eventKey, TimeSpan.FromMinutes(1)); // as if near the end of its retention
 
         var replay = await _ops.PostAsync($"/deliveries/{delivery.GetProperty("id").GetString()}/replay", null);

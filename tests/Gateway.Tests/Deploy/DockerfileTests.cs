@@ -20,13 +20,14 @@ public sealed class DockerfileTests
         var stages = DockerStages();
         var build = stages[0];
         Assert.Equal(("mcr.microsoft.com/dotnet/sdk:10.0", "build"), (build.Image, build.Name));
-        Assert.Contains(build.All("RUN"), run => run.Contains("apt-get install") && run.Split(' ').Contains("zip"));
         var runs = build.All("RUN").ToList();
-        var makePackages = runs.FindIndex(run => run == "./scripts/make-local-packages.sh");
+        // Every package comes from the package source: no local package folder is made first.
+        Assert.DoesNotContain(runs, run => run.Contains("local-packages", StringComparison.Ordinal));
+        var restore = runs.FindIndex(run => run.StartsWith("dotnet restore src/Gateway/Gateway.csproj", StringComparison.Ordinal));
         var publishGateway = runs.FindIndex(run => run.StartsWith(PublishCommandStart, StringComparison.Ordinal));
         var publishSimulator = runs.FindIndex(run => run.StartsWith("dotnet publish src/Reka.Simulator/Reka.Simulator.csproj -c Release -o /app/simulator", StringComparison.Ordinal));
-        Assert.True(makePackages >= 0 && makePackages < publishGateway && makePackages < publishSimulator,
-            "make-local-packages.sh must run before the publish commands");
+        Assert.True(restore >= 0 && restore < publishGateway && restore < publishSimulator,
+            "the restore from the project files alone must come before the publish commands");
 
         // The last stage is the default target: the gateway.
         var gateway = stages[^1];
@@ -57,7 +58,7 @@ public sealed class DockerfileTests
             .Where(line => line.Length > 0 && !line.StartsWith('#'))
             .Select(line => line.TrimEnd('/'))
             .ToList();
-        foreach (var name in new[] { "bin", "obj", ".local-packages", "node_modules", ".run", ".git", "TestResults" })
+        foreach (var name in new[] { "bin", "obj", "node_modules", ".run", ".git", "TestResults" })
         {
             Assert.True(patterns.Contains(name) || patterns.Contains("**/" + name), $".dockerignore does not exclude {name}");
         }
@@ -66,7 +67,7 @@ public sealed class DockerfileTests
             .SelectMany(arguments => arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1])
             .Where(source => !source.StartsWith("--", StringComparison.Ordinal) && source != ".")
             .ToList();
-        Assert.Contains("scripts/make-local-packages.sh", copied);
+        Assert.Contains("Directory.Packages.props", copied);
         foreach (var source in copied.Append("src").Append("scripts"))
         {
             Assert.True(File.Exists(Path.Combine(Root, source)) || Directory.Exists(Path.Combine(Root, source)), $"COPY {source}: no such file");

@@ -98,7 +98,7 @@ public sealed class EventsTests : IAsyncLifetime
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var listener = await ConnectionMultiplexer.ConnectAsync((await RedisServer.Shared).Configuration);
         var published = new TaskCompletionSource<string>();
-        await listener.GetSubscriber().SubscribeAsync(_settings["Redis:EventsChannel"], (_, message) => published.TrySetResult(message!));
+        await listener.GetSubscriber().SubscribeAsync(RedisChannel.Literal(_settings["Redis:EventsChannel"]!), (_, message) => published.TrySetResult(message!));
 
         var requestId = await alice.SubmitAsync();
         await CompleteAsync(requestId);

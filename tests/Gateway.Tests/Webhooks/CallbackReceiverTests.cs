@@ -122,7 +122,8 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         var response = await _reka.PostAsync(path, Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        // The submit already created the request's record; the callback adds its own mark to it.
-        Assert.True(await redis.Database.HashExistsAsync(redis.Key("request:req-42"), "callback:COMPLETED"), "the callback is recorded");
+        // The callback is marked in its request's queue partition, where its processing job goes.
+        var marks = redis.PartitionKey(redis.PartitionOf("req-42"), "callbacks:seen:req-42");
+        Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
     }
 }

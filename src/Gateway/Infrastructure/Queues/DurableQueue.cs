@@ -5,25 +5,30 @@ using StackExchange.Redis;
 namespace Reka.Gateway.Infrastructure.Queues;
 
 /// <summary>A job taken from a <see cref="DurableQueue"/>, held under a lease until finished.</summary>
+/// <param name="Partition">The queue partition it was claimed from.</param>
 /// <param name="Id">The job's id, unique in its queue.</param>
 /// <param name="LeaseToken">Proves this worker still holds the lease when it finishes the job.</param>
 /// <param name="Fields">The job's record at the time it was claimed.</param>
-public sealed record LeasedJob(string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
+public sealed record LeasedJob(int Partition, string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
 {
     /// <summary>A field of the record, or null.</summary>
     public string? this[string field] => Fields.GetValueOrDefault(field);
 }
 
 /// <summary>
-/// An at-least-once work queue in Redis that any replica works: a sorted set of job ids by due
-/// time (Unix milliseconds) and one hash per job. Claiming a job moves its due time forward by
-/// the lease, so a job whose worker dies becomes due again when the lease expires and another
+/// An at-least-once work queue in Redis that any replica works, split into
+/// <c>Redis:QueuePartitions</c> partitions: per partition, a sorted set of job ids by due time
+/// (Unix milliseconds) and one hash per job, all in the partition's hash slot
+/// (<see cref="RedisStore.PartitionKey"/>), so every script touches one slot and on a Redis
+/// Cluster the partitions spread over the primaries. A job's partition follows from the request
+/// it is about (<see cref="RedisStore.PartitionOf"/>). Claiming a job moves its due time forward
+/// by the lease, so a job whose worker dies becomes due again when the lease expires and another
 /// replica retakes it; finishing a job checks the lease token, so a worker whose lease expired
 /// cannot overwrite the newer holder's work; a producer that sets a job's <c>due_now</c> field
-/// while it is leased has a retry run at once instead of after its delay. Keys: <c>{prefix}{name}:due</c>,
-/// <c>{prefix}{name}:job:{id}</c>; producers (feature scripts that create jobs together with
-/// their own records) publish on <c>{prefix}{name}:wake</c>.
-/// Needs a single Redis primary (the scripts build keys; Redis Cluster is not supported).
+/// while it is leased has a retry run at once instead of after its delay. Keys:
+/// <c>{prefix}{q&lt;n&gt;}:{name}:due</c>, <c>{prefix}{q&lt;n&gt;}:{name}:job:{id}</c>; producers
+/// (feature scripts that create jobs together with their own records) publish on the partition's
+/// <see cref="WakeChannel"/>.
 /// </summary>
 public sealed class DurableQueue(RedisStore redis, string name)
 {
@@ -83,34 +88,37 @@ public sealed class DurableQueue(RedisStore redis, string name)
         return 1
         """;
 
-    private readonly RedisKey _due = redis.Key(name + ":due");
-    private readonly string _jobPrefix = redis.Prefix + name + ":job:";
-
     /// <summary>The queue's name.</summary>
     public string Name => name;
 
-    /// <summary>Channel published when work is enqueued, so idle workers wake at once.</summary>
-    public RedisChannel WakeChannel => redis.Prefix + name + ":wake";
+    /// <summary>Its partitions.</summary>
+    public int Partitions => redis.Partitions;
 
-    /// <summary>The prefix of the job records' keys (a job's key is the prefix and its id), for scripts that build them.</summary>
-    public string JobPrefix => _jobPrefix;
+    /// <summary>The partition of the job about <paramref name="id"/>.</summary>
+    public int PartitionOf(string id) => redis.PartitionOf(id);
+
+    /// <summary>Channel published when work is enqueued in <paramref name="partition"/>, so idle workers wake at once.</summary>
+    public RedisChannel WakeChannel(int partition) => redis.PartitionChannel(partition, name + ":wake");
+
+    /// <summary>The prefix of the job records' keys in <paramref name="partition"/> (a job's key is the prefix and its id), for scripts that build them.</summary>
+    public string JobPrefix(int partition) => redis.PartitionPrefix(partition) + name + ":job:";
 
     /// <summary>The key of job <paramref name="id"/>'s record.</summary>
-    public RedisKey JobKey(string id) => _jobPrefix + id;
+    public RedisKey JobKey(int partition, string id) => JobPrefix(partition) + id;
 
-    /// <summary>The key of the due-time sorted set.</summary>
-    public RedisKey DueKey => _due;
+    /// <summary>The key of <paramref name="partition"/>'s due-time sorted set.</summary>
+    public RedisKey DueKey(int partition) => redis.PartitionKey(partition, name + ":due");
 
-    /// <summary>Wakes the workers of every replica.</summary>
-    public Task WakeAsync() => redis.Subscriber.PublishAsync(WakeChannel, "1", CommandFlags.FireAndForget);
+    /// <summary>Wakes the workers of every replica for <paramref name="partition"/>.</summary>
+    public Task WakeAsync(int partition) => redis.Subscriber.PublishAsync(WakeChannel(partition), "1", CommandFlags.FireAndForget);
 
-    /// <summary>Claims up to <paramref name="max"/> due jobs for <paramref name="lease"/>.</summary>
-    /// <exception cref="RedisUnavailableException">Redis failed; nothing was claimed.</exception>
-    public async Task<IReadOnlyList<LeasedJob>> ClaimAsync(int max, TimeSpan lease)
+    /// <summary>Claims up to <paramref name="max"/> due jobs of <paramref name="partition"/> for <paramref name="lease"/>.</summary>
+    /// <exception cref="RedisException">Redis failed; nothing was claimed.</exception>
+    public async Task<IReadOnlyList<LeasedJob>> ClaimAsync(int partition, int max, TimeSpan lease)
     {
         var tokenPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + ":";
-        var result = (RedisResult[])(await redis.CallAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_due],
-            [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, _jobPrefix, tokenPrefix])))!;
+        var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(ClaimScript, [DueKey(partition)],
+            [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, JobPrefix(partition), tokenPrefix]))!;
         var jobs = new List<LeasedJob>(result.Length / 3);
         for (var i = 0; i + 2 < result.Length; i += 3)
         {
@@ -120,7 +128,7 @@ public sealed class DurableQueue(RedisStore redis, string name)
             {
                 fields[(string)pairs[f]!] = (string)pairs[f + 1]!;
             }
-            jobs.Add(new LeasedJob((string)result[i]!, (string)result[i + 1]!, fields));
+            jobs.Add(new LeasedJob(partition, (string)result[i]!, (string)result[i + 1]!, fields));
         }
         return jobs;
     }
@@ -137,39 +145,41 @@ public sealed class DurableQueue(RedisStore redis, string name)
         FinishAsync(job, "retry", due.ToUnixTimeMilliseconds(), fields);
 
     /// <summary>Makes a finished job due again now (a replay), with <paramref name="fields"/> set. False when it no longer exists.</summary>
-    public async Task<bool> RequeueAsync(IDatabaseAsync db, string id, IEnumerable<KeyValuePair<string, string>> fields)
+    public async Task<bool> RequeueAsync(IDatabaseAsync db, int partition, string id, IEnumerable<KeyValuePair<string, string>> fields)
     {
-        var done = (long)await db.ScriptEvaluateAsync(RequeueScript, [_due, JobKey(id)],
+        var done = (long)await db.ScriptEvaluateAsync(RequeueScript, [DueKey(partition), JobKey(partition, id)],
             [id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
         return done == 1;
     }
 
-    /// <summary>Jobs waiting or leased, and how long the oldest due job has waited past its due time.</summary>
+    /// <summary>Jobs waiting or leased in all partitions, and how long the oldest due job has waited past its due time.</summary>
     public async Task<(long Depth, TimeSpan OldestDueAge)> StatsAsync()
     {
-        var (depth, first) = await redis.CallAsync(async db =>
-        {
-            var length = db.SortedSetLengthAsync(_due);
-            var oldest = db.SortedSetRangeByRankWithScoresAsync(_due, 0, 0);
-            return (await length, await oldest);
-        });
-        var age = first.Length == 0 ? TimeSpan.Zero
-            : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - first[0].Score));
+        var db = redis.Database;
+        var partitions = Enumerable.Range(0, Partitions).ToList();
+        var lengths = partitions.Select(p => db.SortedSetLengthAsync(DueKey(p))).ToList();
+        var firsts = partitions.Select(p => db.SortedSetRangeByRankWithScoresAsync(DueKey(p), 0, 0)).ToList();
+        var depth = (await Task.WhenAll(lengths)).Sum();
+        var oldest = (await Task.WhenAll(firsts)).Where(first => first.Length > 0).Select(first => first[0].Score).DefaultIfEmpty(double.NaN).Min();
+        var age = double.IsNaN(oldest) ? TimeSpan.Zero
+            : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - oldest));
         return (depth, age);
     }
 
-    /// <summary>Time until the next job is due (zero if one is due now), or null when the queue is empty.</summary>
+    /// <summary>Time until the next job of any partition is due (zero if one is due now), or null when the queue is empty.</summary>
     public async Task<TimeSpan?> NextDueInAsync()
     {
-        var first = await redis.CallAsync(db => db.SortedSetRangeByRankWithScoresAsync(_due, 0, 0));
-        return first.Length == 0 ? null
-            : TimeSpan.FromMilliseconds(Math.Max(0, first[0].Score - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        var db = redis.Database;
+        var firsts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => db.SortedSetRangeByRankWithScoresAsync(DueKey(p), 0, 0)));
+        var due = firsts.Where(first => first.Length > 0).Select(first => first[0].Score).DefaultIfEmpty(double.NaN).Min();
+        return double.IsNaN(due) ? null
+            : TimeSpan.FromMilliseconds(Math.Max(0, due - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     }
 
     private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)
     {
-        var done = (long)await redis.CallAsync(db => db.ScriptEvaluateAsync(FinishScript, [_due, JobKey(job.Id)],
-            [job.Id, job.LeaseToken, mode, dueOrTtl, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]));
+        var done = (long)await redis.Database.ScriptEvaluateAsync(FinishScript, [DueKey(job.Partition), JobKey(job.Partition, job.Id)],
+            [job.Id, job.LeaseToken, mode, dueOrTtl, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
         return done == 1;
     }
 }

@@ -20,17 +20,21 @@ public sealed class QueueWorkerOptions
 }
 
 /// <summary>
-/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (woken at once by the
-/// queue's pub/sub channel, else polling), runs up to <see cref="QueueWorkerOptions.MaxConcurrency"/>
-/// at a time, and on shutdown stops claiming, lets in-flight jobs finish for
-/// <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest back (due at once) so another
-/// replica takes them. A job whose handler throws is left to its lease and retried.
+/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (from the partition a
+/// wake-up on the queue's pub/sub channel names, at once; else from every partition, at the next
+/// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>), runs up to
+/// <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
+/// in-flight jobs finish for <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest
+/// back (due at once) so another replica takes them. A job whose handler throws is left to its
+/// lease and retried.
 /// </summary>
 public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, ILogger logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentDictionary<LeasedJob, Task> _inFlight = new();
     private readonly CancellationTokenSource _abandon = new();
+    // Partitions a wake-up named, or where a claim filled every free slot (more may be due).
+    private readonly int[] _due = new int[queue.Partitions];
 
     /// <summary>Handles one job; must finish it through the queue (complete, retry or delete). Canceled when the drain time is over.</summary>
     protected abstract Task HandleAsync(LeasedJob job, CancellationToken cancellationToken);
@@ -44,6 +48,7 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
         await SubscribeToWakeUpsAsync(stoppingToken);
         var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
         var poll = TimeSpan.FromSeconds(options.PollSeconds);
+        var everyPartition = true;
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = options.MaxConcurrency - _inFlight.Count;
@@ -57,19 +62,37 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
             TimeSpan sleep;
             try
             {
-                var jobs = await queue.ClaimAsync(free, lease).WaitAsync(stoppingToken);
-                foreach (var job in jobs)
+                for (var partition = 0; partition < _due.Length; partition++)
                 {
-                    var run = RunAsync(job);
-                    _inFlight[job] = run;
-                    if (run.IsCompleted)
+                    if (Interlocked.Exchange(ref _due[partition], 0) == 0 && !everyPartition)
                     {
-                        _inFlight.TryRemove(job, out _); // it finished before it was listed
+                        continue;
+                    }
+                    free = options.MaxConcurrency - _inFlight.Count;
+                    if (free <= 0)
+                    {
+                        Volatile.Write(ref _due[partition], 1);
+                        continue;
+                    }
+                    var jobs = await queue.ClaimAsync(partition, free, lease).WaitAsync(stoppingToken);
+                    foreach (var job in jobs)
+                    {
+                        var run = RunAsync(job);
+                        _inFlight[job] = run;
+                        if (run.IsCompleted)
+                        {
+                            _inFlight.TryRemove(job, out _); // it finished before it was listed
+                        }
+                    }
+                    if (jobs.Count == free)
+                    {
+                        Volatile.Write(ref _due[partition], 1); // There may be more due right now.
                     }
                 }
-                if (jobs.Count == free)
+                everyPartition = false;
+                if (AnyPartitionDue())
                 {
-                    continue; // There may be more due right now.
+                    continue;
                 }
                 sleep = await queue.NextDueInAsync().WaitAsync(stoppingToken) ?? poll;
             }
@@ -82,9 +105,29 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
                 GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
                 sleep = poll;
             }
-            await ((Task)_wake.WaitAsync(sleep < poll ? sleep : poll, stoppingToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                // A timeout (a job's due time, a lease expiring, the poll): look at every partition.
+                everyPartition = !await _wake.WaitAsync(sleep < poll ? sleep : poll, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
         }
         await DrainAsync();
+    }
+
+    private bool AnyPartitionDue()
+    {
+        for (var partition = 0; partition < _due.Length; partition++)
+        {
+            if (Volatile.Read(ref _due[partition]) != 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private async Task RunAsync(LeasedJob job)
@@ -127,7 +170,11 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
         {
             try
             {
-                await redis.Subscriber.SubscribeAsync(queue.WakeChannel, (_, _) => Wake()).WaitAsync(redis.OperationTimeout, stoppingToken);
+                // Connected first: whether the channels are sharded depends on the kind of Redis.
+                await redis.Database.PingAsync().WaitAsync(stoppingToken);
+                var subscriber = redis.Subscriber;
+                await Task.WhenAll(Enumerable.Range(0, queue.Partitions)
+                    .Select(partition => subscriber.SubscribeAsync(queue.WakeChannel(partition), (_, _) => Wake(partition)))).WaitAsync(stoppingToken);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -138,8 +185,9 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
         }
     }
 
-    private void Wake()
+    private void Wake(int partition)
     {
+        Volatile.Write(ref _due[partition], 1);
         try
         {
             _wake.Release();

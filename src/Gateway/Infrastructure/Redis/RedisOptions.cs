@@ -6,15 +6,52 @@ public sealed class RedisOptions
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Redis";
 
-    /// <summary>StackExchange.Redis configuration string, e.g. <c>localhost:6379</c> or <c>redis:6379,password=...</c>.</summary>
+    /// <summary>
+    /// StackExchange.Redis configuration string. One node: <c>redis:6379</c>; a Redis Cluster:
+    /// some or all of its nodes, <c>node1:6379,node2:6379,node3:6379</c>; Sentinel: the sentinels
+    /// and the service, <c>sentinel1:26379,sentinel2:26379,serviceName=mymaster</c>; TLS with an
+    /// ACL user: <c>redis.example:6380,ssl=true,user=gateway,password=...</c>.
+    /// </summary>
     public string Configuration { get; set; } = "localhost:6379";
 
-    /// <summary>Prefix of every key the gateway writes, so several gateways can share one Redis.</summary>
+    /// <summary>
+    /// Prefix of every key and channel the gateway uses, so several gateways can share one Redis.
+    /// No <c>{</c> or <c>}</c>: the gateway puts hash tags after it.
+    /// </summary>
     public string KeyPrefix { get; set; } = "gateway:";
 
     /// <summary>Pub/sub channel on which every event is published for listeners inside the cluster.</summary>
     public string EventsChannel { get; set; } = "gateway:events";
 
-    /// <summary>Longest wait for one Redis call on a request's path, in seconds; past it the call counts as failed.</summary>
+    /// <summary>
+    /// Longest wait for one Redis call, in seconds; past it the call fails (StackExchange.Redis'
+    /// own <c>AsyncTimeout</c> and <c>SyncTimeout</c>) and a caller gets 503.
+    /// </summary>
     public double OperationTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Partitions of each durable queue (callbacks, fan-outs, deliveries), 1 to 256. Each is its
+    /// own hash slot, so on a Redis Cluster the queues spread over the primaries; a job's
+    /// partition follows from its request. Raise it freely; lowering it strands the jobs queued
+    /// in the partitions dropped.
+    /// </summary>
+    public int QueuePartitions { get; set; } = 8;
+
+    /// <summary>
+    /// Longest wait, in seconds, for a replica to confirm a write the gateway is about to
+    /// acknowledge (a callback received, a submit's record, a subscription, a replay): Redis
+    /// <c>WAIT 1</c>. When no replica confirms in time the caller gets 503 with <c>Retry-After</c>
+    /// and retries, so a primary that dies before its replicas caught up loses nothing
+    /// acknowledged. A primary without replicas is not waited for. 0 turns the confirmation off.
+    /// </summary>
+    public double ReplicaAckTimeoutSeconds { get; set; } = 0.5;
+
+    /// <summary>PEM file of the certificate authority that signed Redis' TLS certificate, when it is not one the system trusts.</summary>
+    public string? CaCertificatePath { get; set; }
+
+    /// <summary>PEM file of the gateway's client certificate, for a Redis that asks for one (mutual TLS, <c>tls-auth-clients yes</c>).</summary>
+    public string? ClientCertificatePath { get; set; }
+
+    /// <summary>PEM file of the client certificate's private key (omit when it is in <see cref="ClientCertificatePath"/>).</summary>
+    public string? ClientKeyPath { get; set; }
 }

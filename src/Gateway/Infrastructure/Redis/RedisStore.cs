@@ -1,72 +1,131 @@
+using System.IO.Hashing;
+using System.Text;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Reka.Gateway.Infrastructure.Redis;
 
 /// <summary>
-/// The gateway's one connection to Redis (a StackExchange.Redis multiplexer shared by every
-/// feature) and the names of its keys. It connects in the background and reconnects by itself:
-/// a replica starts, and keeps serving what needs no Redis, while Redis is away.
+/// The gateway's connection to Redis (a StackExchange.Redis multiplexer shared by every feature)
+/// and the names of its keys. The same build works on one Redis, on a primary with replicas
+/// behind Sentinel (it follows a failover) and on a Redis Cluster: every key that one script
+/// touches shares a hash slot. Per-request keys are tagged by request (<see cref="KeyFor"/>),
+/// queue keys by queue partition (<see cref="PartitionKey"/>). It connects in the background and
+/// reconnects by itself: a replica starts, and keeps serving what needs no Redis, while Redis is
+/// away. Calls time out by the client's own <c>AsyncTimeout</c> (<c>Redis:OperationTimeoutSeconds</c>).
 /// </summary>
 public sealed class RedisStore : IDisposable
 {
-    private readonly ConnectionMultiplexer _multiplexer;
+    private readonly RedisConnection _connection;
+    private bool? _cluster;
 
     /// <summary>Connects with the <c>Redis</c> settings.</summary>
-    public RedisStore(IOptions<RedisOptions> options)
+    public RedisStore(IOptions<RedisOptions> options, ILogger<RedisStore> logger)
     {
         var settings = options.Value;
-        var configuration = ConfigurationOptions.Parse(settings.Configuration);
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = 2000;
-        configuration.SyncTimeout = (int)(settings.OperationTimeoutSeconds * 1000);
-        configuration.ClientName = "reka-gateway";
-        _multiplexer = ConnectionMultiplexer.Connect(configuration);
+        _connection = new RedisConnection(settings, "reka-gateway", logger);
         Prefix = settings.KeyPrefix;
-        EventsChannel = settings.EventsChannel;
-        OperationTimeout = TimeSpan.FromSeconds(settings.OperationTimeoutSeconds);
+        EventsChannel = RedisChannel.Literal(settings.EventsChannel);
+        Partitions = settings.QueuePartitions;
+        Confirmations = new ReplicaConfirmations(new RedisConnection(settings, "reka-gateway-acks", logger), settings);
     }
 
-    /// <summary>The database.</summary>
-    public IDatabase Database => _multiplexer.GetDatabase();
+    /// <summary>The database. While Redis cannot be reached its calls fail with <see cref="RedisConnectionException"/>.</summary>
+    public IDatabase Database => _connection.Multiplexer.GetDatabase();
 
     /// <summary>Pub/sub.</summary>
-    public ISubscriber Subscriber => _multiplexer.GetSubscriber();
+    public ISubscriber Subscriber => _connection.Multiplexer.GetSubscriber();
+
+    /// <summary>
+    /// Writes that a caller is told are safe go through <see cref="ReplicaConfirmations.Database"/>
+    /// and are confirmed by a replica before the answer (<c>Redis:ReplicaAckTimeoutSeconds</c>).
+    /// </summary>
+    public ReplicaConfirmations Confirmations { get; }
 
     /// <summary>Prefix of every key.</summary>
     public string Prefix { get; }
 
-    /// <summary>Channel of published events.</summary>
-    public string EventsChannel { get; }
+    /// <summary>Channel of published events (plain pub/sub: on a cluster it reaches every node's subscribers).</summary>
+    public RedisChannel EventsChannel { get; }
 
-    /// <summary>Longest wait for one call on a request's path.</summary>
-    public TimeSpan OperationTimeout { get; }
+    /// <summary>Partitions of each durable queue (<c>Redis:QueuePartitions</c>).</summary>
+    public int Partitions { get; }
 
-    /// <summary>A key below the gateway's prefix.</summary>
-    public RedisKey Key(string name) => Prefix + name;
-
-    /// <summary>
-    /// Runs a Redis call with <see cref="OperationTimeout"/> (StackExchange.Redis 1.x does not
-    /// time async calls out by itself).
-    /// </summary>
-    /// <exception cref="RedisUnavailableException">Redis failed or did not answer in time.</exception>
-    public async Task<T> CallAsync<T>(Func<IDatabase, Task<T>> call)
+    /// <summary>Whether the connection is to a Redis Cluster (known once connected).</summary>
+    public bool IsCluster
     {
-        try
+        get
         {
-            return await call(Database).WaitAsync(OperationTimeout);
-        }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException)
-        {
-            // Only unreachability: a RedisServerException (a script error, say) is a bug and stays one.
-            throw new RedisUnavailableException(e);
+            if (_cluster is { } known)
+            {
+                return known;
+            }
+            var servers = _connection.Multiplexer.GetServers().Where(s => s.IsConnected).ToList();
+            if (servers.Count > 0)
+            {
+                _cluster = servers.Any(s => s.ServerType == ServerType.Cluster);
+            }
+            return _cluster ?? false;
         }
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _multiplexer.Dispose();
-}
+    /// <summary>A key of its own below the gateway's prefix: <c>{prefix}{name}</c>.</summary>
+    public RedisKey Key(string name) => Prefix + name;
 
-/// <summary>Redis could not be reached or did not answer in time.</summary>
-public sealed class RedisUnavailableException(Exception inner)
-    : Exception("Redis is unavailable: " + inner.GetType().Name, inner);
+    /// <summary>
+    /// A key in the hash slot of <paramref name="tag"/>: <c>{prefix}{name}:{tag}</c>, with the tag
+    /// in braces, so that every key of one request (say) is on one node and different requests
+    /// spread over the cluster. A tag never holds a brace (ids are validated).
+    /// </summary>
+    public RedisKey KeyFor(string name, string tag) => $"{Prefix}{name}:{{{tag}}}";
+
+    /// <summary>
+    /// A key of queue partition <paramref name="partition"/>: <c>{prefix}{q&lt;n&gt;}:{name}</c>.
+    /// Everything one queue script touches lives in one partition, so in one hash slot.
+    /// </summary>
+    public RedisKey PartitionKey(int partition, string name) => PartitionPrefix(partition) + name;
+
+    /// <summary>The common start of partition <paramref name="partition"/>'s keys, for scripts that build keys.</summary>
+    public string PartitionPrefix(int partition) => $"{Prefix}{{q{partition}}}:";
+
+    /// <summary>The queue partition work about <paramref name="id"/> (a request id) goes to.</summary>
+    public int PartitionOf(string id) => (int)(XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(id)) % (uint)Partitions);
+
+    /// <summary>
+    /// A channel in partition <paramref name="partition"/>'s hash slot. On a cluster it is a
+    /// sharded channel (<c>SPUBLISH</c>): only the node that owns the slot carries it.
+    /// </summary>
+    public RedisChannel PartitionChannel(int partition, string name)
+    {
+        var channel = $"{PartitionPrefix(partition)}{name}";
+        return IsCluster ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel);
+    }
+
+    /// <summary>The command a script publishes <see cref="PartitionChannel"/> messages with.</summary>
+    public string PublishCommand => IsCluster ? "SPUBLISH" : "PUBLISH";
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> means Redis is unavailable for now (unreachable, too
+    /// slow, failing over, loading, or no replica confirmed a write), as opposed to a bug: the one
+    /// rule that decides when the gateway answers 503 with <c>Retry-After</c>.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        RedisConnectionException or RedisTimeoutException or ReplicaNotConfirmedException => true,
+        // A primary demoted by a failover, a node still loading its data, a cluster reconfiguring.
+        RedisServerException server => server.Message.StartsWith("READONLY", StringComparison.Ordinal)
+            || server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+            || server.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+            || server.Message.StartsWith("NOREPLICAS", StringComparison.Ordinal),
+        _ => false,
+    };
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _connection.Dispose();
+        Confirmations.Dispose();
+    }
+}

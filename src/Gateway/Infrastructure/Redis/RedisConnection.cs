@@ -1,0 +1,111 @@
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Infrastructure.Redis;
+
+/// <summary>
+/// One StackExchange.Redis multiplexer built from the <c>Redis</c> settings. It never blocks
+/// start-up on Redis: a standalone or cluster connection reconnects by itself, and a Sentinel
+/// connection whose sentinels cannot be reached yet (the client then throws instead of waiting)
+/// is retried in the background, calls failing as "unable to connect" meanwhile.
+/// </summary>
+internal sealed class RedisConnection : IDisposable
+{
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+    private readonly CancellationTokenSource _stop = new();
+    private volatile ConnectionMultiplexer? _multiplexer;
+
+    public RedisConnection(RedisOptions settings, string clientName, ILogger logger)
+    {
+        var configuration = Build(settings);
+        configuration.ClientName = clientName;
+        if (!TryConnect(configuration, clientName, logger))
+        {
+            _ = RetryAsync(configuration, clientName, logger);
+        }
+    }
+
+    /// <summary>Raised after each lost connection, so writes made before it are known to be unconfirmable.</summary>
+    public event Action? ConnectionLost;
+
+    /// <summary>The multiplexer.</summary>
+    /// <exception cref="RedisConnectionException">Not connected yet (sentinels unreachable since start-up).</exception>
+    public ConnectionMultiplexer Multiplexer => _multiplexer
+        ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis Sentinel has not been reached yet.");
+
+    /// <summary>
+    /// The client's settings: the configuration string, with the gateway's timeouts, background
+    /// connecting, and the TLS files of the settings.
+    /// </summary>
+    /// <exception cref="ArgumentException">The configuration string cannot be read.</exception>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">A certificate file cannot be read.</exception>
+    public static ConfigurationOptions Build(RedisOptions settings)
+    {
+        var configuration = ConfigurationOptions.Parse(settings.Configuration);
+        var timeout = (int)(settings.OperationTimeoutSeconds * 1000);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = Math.Min(5000, Math.Max(timeout, 1000));
+        configuration.AsyncTimeout = timeout;
+        configuration.SyncTimeout = timeout;
+        // Timeouts are checked at each heartbeat: a short one keeps them close to what was asked.
+        configuration.HeartbeatInterval = TimeSpan.FromMilliseconds(Math.Clamp(timeout / 4, 100, 1000));
+        if (settings.CaCertificatePath is { Length: > 0 } ca)
+        {
+            configuration.TrustIssuer(ca);
+        }
+        if (settings.ClientCertificatePath is { Length: > 0 } certificate)
+        {
+            configuration.SetUserPemCertificate(certificate, settings.ClientKeyPath is { Length: > 0 } key ? key : null);
+        }
+        return configuration;
+    }
+
+    private bool TryConnect(ConfigurationOptions configuration, string clientName, ILogger logger)
+    {
+        try
+        {
+            var multiplexer = ConnectionMultiplexer.Connect(configuration);
+            // Endpoints and failure kinds only: the configuration (and its password) is never logged.
+            multiplexer.ConnectionFailed += (_, e) =>
+            {
+                if (e.ConnectionType == ConnectionType.Interactive)
+                {
+                    GatewayLog.RedisConnectionFailed(logger, clientName, e.EndPoint?.ToString(), e.FailureType.ToString());
+                    ConnectionLost?.Invoke();
+                }
+            };
+            multiplexer.ConnectionRestored += (_, e) =>
+            {
+                if (e.ConnectionType == ConnectionType.Interactive)
+                {
+                    GatewayLog.RedisConnectionRestored(logger, clientName, e.EndPoint?.ToString());
+                }
+            };
+            _multiplexer = multiplexer;
+            return true;
+        }
+        catch (RedisConnectionException e)
+        {
+            GatewayLog.RedisConnectionFailed(logger, clientName, null, e.FailureType.ToString());
+            return false;
+        }
+    }
+
+    private async Task RetryAsync(ConfigurationOptions configuration, string clientName, ILogger logger)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            await Task.Delay(RetryInterval, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!_stop.IsCancellationRequested && await Task.Run(() => TryConnect(configuration, clientName, logger)))
+            {
+                return;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _multiplexer?.Dispose();
+        _stop.Dispose();
+    }
+}
