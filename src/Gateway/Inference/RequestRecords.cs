@@ -168,15 +168,25 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
         return new RequestRecord(Text(values[0]), Text(values[1]), Text(values[2]), Text(values[3]));
     }
 
-    /// <summary>Caches a terminal answer of a request for <c>Cache:ResultTtl</c>.</summary>
+    /// <summary>
+    /// Caches terminal answers of a request (field to body) for <c>Cache:ResultTtl</c>; with
+    /// <paramref name="confirm"/>, confirmed by a replica (the answers of a processed callback,
+    /// which nothing else would store again).
+    /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public async Task StoreAnswerAsync(string requestId, string answer, byte[] body)
+    /// <exception cref="ReplicaNotConfirmedException">With <paramref name="confirm"/>: no replica confirmed in time.</exception>
+    public async Task StoreAnswersAsync(string requestId, IReadOnlyList<KeyValuePair<string, byte[]>> answers, bool confirm = false)
     {
-        var db = redis.Database;
+        var write = redis.Confirmations.Begin();
+        var db = confirm ? write.Database : redis.Database;
         var key = RequestKey(requestId);
-        var write = db.HashSetAsync(key, answer, body);
+        var stored = db.HashSetAsync(key, [.. answers.Select(a => new HashEntry(a.Key, a.Value))]);
         var expire = db.KeyExpireAsync(key, Ttl);
-        await write;
+        await stored;
         await expire;
+        if (confirm)
+        {
+            await write.ConfirmAsync(key);
+        }
     }
 }

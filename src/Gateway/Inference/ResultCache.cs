@@ -83,7 +83,7 @@ public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> o
         {
             // One copy, out of the transform's pooled buffer, for both Redis and memory.
             var answer = body.ToArray();
-            await records.StoreAnswerAsync(target.RequestId, target.Answer, answer);
+            await records.StoreAnswersAsync(target.RequestId, [new(target.Answer, answer)]);
             Remember(target.RequestId, target.Answer, target.Owner, answer);
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))

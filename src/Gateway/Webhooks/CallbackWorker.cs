@@ -73,8 +73,13 @@ public sealed class CallbackWorker(
 
         // Cached and delivered as the gateway answers it: with Reka's URLs pointing at the gateway.
         var resultBody = urls.Rewrite(result.Body) ?? result.Body;
-        await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Result, resultBody);
-        await CacheStatusAnswerAsync(requestId, cancellationToken);
+        // Confirmed by a replica before the job is finished: nothing else would store them again.
+        List<KeyValuePair<string, byte[]>> answers = [new(RequestRecords.Answers.Result, resultBody)];
+        if (await StatusAnswerAsync(requestId, cancellationToken) is { } statusAnswer)
+        {
+            answers.Add(new(RequestRecords.Answers.Status, statusAnswer));
+        }
+        await records.StoreAnswersAsync(requestId, answers, confirm: true);
 
         var resultNode = JsonNode.Parse(resultBody);
         var inferenceEvent = BuildEvent(requestId, status!, resultNode, record);
@@ -89,20 +94,21 @@ public sealed class CallbackWorker(
 
     // The status answer is cached too, so status calls after the callback are answered from the
     // cache; without it they are simply forwarded once more.
-    private async Task CacheStatusAnswerAsync(string requestId, CancellationToken cancellationToken)
+    private async Task<byte[]?> StatusAnswerAsync(string requestId, CancellationToken cancellationToken)
     {
         try
         {
             var answer = await upstream.GetAsync($"/v2/inference/requests/{requestId}/status", _upstreamTimeout, cancellationToken);
             if (answer.IsSuccess && cache.Value.IsTerminal(InferenceJson.ReadTopLevelString(answer.Body, "status")))
             {
-                await records.StoreAnswerAsync(requestId, RequestRecords.Answers.Status, urls.Rewrite(answer.Body) ?? answer.Body);
+                return urls.Rewrite(answer.Body) ?? answer.Body;
             }
         }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Best effort.
         }
+        return null;
     }
 
     private static InferenceEvent BuildEvent(string requestId, string status, JsonNode? result, RequestRecord record)

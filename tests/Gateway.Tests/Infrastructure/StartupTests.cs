@@ -52,6 +52,40 @@ public sealed class StartupTests
         Assert.Contains(named, Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }
 
+    [Theory]
+    [InlineData("127.0.0.1:6379,password=hunter2-not-logged,sslx=true", null, "Redis")]
+    [InlineData("127.0.0.1:6379,ssl=maybe,password=hunter2-not-logged", null, "Redis")]
+    [InlineData("127.0.0.1:6379,ssl=true,user=gateway,password=hunter2-not-logged", "/nonexistent/ca.pem", "Redis:CaCertificatePath")]
+    [InlineData("127.0.0.1:6379,user=gateway,password=hunter2-not-logged", "/dev/null", "ssl=true")]
+    public async Task BadRedisSetting_StopsStartUpWithOneLine_WithoutThePassword(string configuration, string? caPath, string named)
+    {
+        var settings = await GatewayHost.DefaultSettingsAsync("http://127.0.0.1:9");
+        settings["Redis:Configuration"] = configuration;
+        settings["Redis:CaCertificatePath"] = caPath;
+        await using var gateway = GatewayProcess.Start(settings);
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(named, Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.DoesNotContain("hunter2-not-logged", gateway.StandardError + gateway.StandardOutput);
+        Assert.DoesNotContain("   at ", gateway.StandardError + gateway.StandardOutput);
+    }
+
+    [Theory]
+    [InlineData("Redis:KeyPrefix", "gateway{1}:", "Redis:KeyPrefix")]
+    [InlineData("Redis:QueuePartitions", "0", "Redis:QueuePartitions")]
+    [InlineData("Redis:ReplicaAckTimeoutSeconds", "5", "Redis:ReplicaAckTimeoutSeconds")]
+    public async Task InvalidRedisSetting_StopsStartUp_NamingIt(string key, string value, string named)
+    {
+        var settings = await GatewayHost.DefaultSettingsAsync("http://127.0.0.1:9");
+        settings[key] = value;
+        await using var gateway = GatewayProcess.Start(settings);
+
+        Assert.Equal(2, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(named, Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
     [Fact]
     public async Task TeamKeyFromTheEnvironment_IsUsed_AndAppsettingsIsFoundFromAnyWorkingDirectory()
     {

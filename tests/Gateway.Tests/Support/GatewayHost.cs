@@ -118,6 +118,38 @@ public static class FreePort
     private const int Count = 12000;
     private static int _next = Random.Shared.Next(Count);
 
+    /// <summary>
+    /// A port for a Redis Cluster node: free, and so is the port 10000 above it (the cluster bus),
+    /// both below the ephemeral range.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such pair is free.</exception>
+    public static int NextWithClusterBus()
+    {
+        for (var tries = 0; tries < Count; tries++)
+        {
+            var port = Next();
+            if (port + 10000 < 32768 && IsFree(port + 10000))
+            {
+                return port;
+            }
+        }
+        throw new InvalidOperationException("No free loopback port with a free cluster bus port.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A port no one listens on right now, and not handed out before in this run.</summary>
     /// <exception cref="InvalidOperationException">No port in the range is free.</exception>
     public static int Next()

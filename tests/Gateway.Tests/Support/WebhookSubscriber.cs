@@ -79,6 +79,20 @@ public sealed class WebhookSubscriber : IAsyncDisposable
         return matching;
     }
 
+    /// <summary>Waits until deliveries about each of <paramref name="requestIds"/> arrived; returns every delivery received.</summary>
+    public async Task<IReadOnlyList<ReceivedDelivery>> WaitForRequestsAsync(IEnumerable<string> requestIds, double timeoutSeconds = 20)
+    {
+        var wanted = requestIds.ToHashSet();
+        var missing = wanted.Count;
+        await Eventually.ThatAsync(() =>
+        {
+            var seen = Received.Select(d => d.Json.GetProperty("request_id").GetString()).ToHashSet();
+            missing = wanted.Count(id => !seen.Contains(id));
+            return Task.FromResult(missing == 0);
+        }, timeoutSeconds, $"deliveries about {wanted.Count} requests (still missing: {missing})");
+        return Received;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

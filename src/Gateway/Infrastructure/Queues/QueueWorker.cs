@@ -25,8 +25,8 @@ public sealed class QueueWorkerOptions
 /// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>), runs up to
 /// <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
 /// in-flight jobs finish for <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest
-/// back (due at once) so another replica takes them. A job whose handler throws is left to its
-/// lease and retried.
+/// back (due at once) so another replica takes them. A job whose handler throws is retried: after
+/// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
 /// </summary>
 public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, ILogger logger) : BackgroundService
 {
@@ -142,6 +142,13 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
             // Shutting down: hand the job back so another replica takes it now, not after the lease.
             await ((Task)queue.RetryAsync(job, DateTimeOffset.UtcNow, [])).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            // Redis failing over, say: hand the job back as soon as Redis takes it, rather than
+            // leave it to its whole lease.
+            GatewayLog.JobDeferred(logger, queue.Name, job.Id, e.GetType().Name);
+            await HandBackAsync(job);
+        }
         catch (Exception e)
         {
             GatewayLog.JobFailed(logger, queue.Name, job.Id, e.GetType().Name, e.Message);
@@ -149,6 +156,24 @@ public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWor
         finally
         {
             _inFlight.TryRemove(job, out _);
+        }
+    }
+
+    private async Task HandBackAsync(LeasedJob job)
+    {
+        var poll = TimeSpan.FromSeconds(options.PollSeconds);
+        var until = DateTimeOffset.UtcNow.AddSeconds(options.LeaseSeconds);
+        while (DateTimeOffset.UtcNow + poll < until && !_abandon.IsCancellationRequested)
+        {
+            try
+            {
+                await queue.RetryAsync(job, DateTimeOffset.UtcNow + poll, []);
+                return;
+            }
+            catch (Exception e) when (RedisStore.IsUnavailable(e))
+            {
+                await Task.Delay(poll, _abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
     }
 

@@ -68,7 +68,7 @@ internal sealed partial class RedisOptionsValidator : SettingsValidator<RedisOpt
         string? failure = null;
         try
         {
-            var configuration = RedisConnection.Build(settings);
+            var configuration = StackExchange.Redis.ConfigurationOptions.Parse(settings.Configuration);
             if (configuration.EndPoints.Count == 0)
             {
                 failure = "Redis:Configuration names no host (e.g. localhost:6379).";
@@ -76,6 +76,10 @@ internal sealed partial class RedisOptionsValidator : SettingsValidator<RedisOpt
             else if (!configuration.Ssl && (!string.IsNullOrEmpty(settings.CaCertificatePath) || !string.IsNullOrEmpty(settings.ClientCertificatePath)))
             {
                 failure = "Redis:CaCertificatePath and Redis:ClientCertificatePath apply to TLS: add ssl=true to Redis:Configuration.";
+            }
+            else
+            {
+                RedisConnection.Build(settings); // reads the certificate files
             }
         }
         catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException or System.Security.Cryptography.CryptographicException or IOException)

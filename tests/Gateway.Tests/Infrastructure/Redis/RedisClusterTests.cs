@@ -1,0 +1,134 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Reka.Gateway.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Reka.Gateway.Tests.Infrastructure.Redis;
+
+/// <summary>
+/// The gateway on a real 3-primary Redis Cluster (one replica each), chosen by
+/// <c>Redis:Configuration</c> alone, and the same cluster losing a primary whose replica lags.
+/// </summary>
+public sealed class RedisClusterTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task OnAThreePrimaryCluster_SubmitCallbackCacheDeliveryAndRateLimitsWork_WithKeysOnEveryPrimary()
+    {
+        await using var cluster = await RedisCluster.StartAsync();
+        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Simulator:ApiKey"] = TestClients.TeamKey,
+            ["Simulator:QueueSeconds"] = "0.05",
+            ["Simulator:RunSeconds"] = "0.05",
+        });
+        await using var subscriber = await WebhookSubscriber.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
+        [
+            new("Redis:Configuration", cluster.Configuration),
+            new("Clients:bob:RateLimit:PermitLimit", "5"),
+            new("Clients:bob:RateLimit:WindowSeconds", "3600"),
+        ]);
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        var (subscriptionId, _) = await ops.SubscribeAsync(subscriber.Url("/all"));
+
+        var requestIds = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            requestIds.Add(await alice.SubmitAsync(webhookUrl: i % 3 == 0 ? subscriber.Url("/alice") : null));
+        }
+
+        var delivered = await subscriber.WaitForAsync(30, timeoutSeconds: 60, path: "/all");
+        Assert.Equal(requestIds.Order(), delivered.Select(d => d.Json.GetProperty("request_id").GetString()!).Distinct().Order());
+        Assert.Equal(10, (await subscriber.WaitForAsync(10, path: "/alice")).Count);
+        foreach (var requestId in requestIds)
+        {
+            using var result = await alice.GetAsync($"/v2/inference/requests/{requestId}");
+            Assert.Equal(HttpStatusCode.OK, result.StatusCode);
+            Assert.Equal("HIT", result.Headers.GetValues("X-Cache").Single());
+        }
+        Assert.Equal(30, (await ops.DeliveriesAsync(subscriptionId)).GetArrayLength());
+
+        var bobs = new List<HttpStatusCode>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await bob.GetAsync("/v2/inference/models");
+            bobs.Add(response.StatusCode);
+        }
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.OK, 5), HttpStatusCode.TooManyRequests], bobs);
+
+        // The gateway's keys spread over every primary.
+        var prefix = gateway.Services.GetRequiredService<Reka.Gateway.Infrastructure.Redis.RedisStore>().Prefix;
+        foreach (var (primary, _) in await cluster.PairsAsync())
+        {
+            var keys = (await primary.CliAsync("--scan", "--pattern", prefix + "*")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            output.WriteLine($"primary :{primary.Port} holds {keys.Length} of the gateway's keys");
+            Assert.NotEmpty(keys);
+        }
+    }
+
+    [Fact]
+    public async Task PrimaryLostWhileItsReplicaLags_EveryCallbackAnswered2xxEndsCachedAndDelivered_AndTheOthersAreAcceptedOnRetry()
+    {
+        const int requests = 120;
+        await using var cluster = await RedisCluster.StartAsync();
+        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Simulator:ApiKey"] = TestClients.TeamKey,
+            ["Simulator:HoldJobs"] = "true",
+            ["Simulator:Webhook:DropRate"] = "1", // the test sends the callbacks itself
+        });
+        await using var subscriber = await WebhookSubscriber.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
+        [
+            new("Redis:Configuration", cluster.Configuration),
+            new("Redis:ReplicaAckTimeoutSeconds", "0.3"),
+            new("Webhooks:ReconcileAfterSeconds", "0"),
+            new("Webhooks:ProcessingRetrySchedule:0", "00:00:01"),
+        ]);
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        await ops.SubscribeAsync(subscriber.Url());
+        var callbacks = new List<(string Url, string RequestId)>();
+        for (var i = 0; i < requests; i++)
+        {
+            var requestId = await alice.SubmitAsync();
+            var job = JsonDocument.Parse(await simulator.Anonymous.GetStringAsync($"/_simulator/requests/{requestId}")).RootElement;
+            callbacks.Add((job.GetProperty("webhook_url").GetString()!, requestId));
+            (await simulator.Anonymous.PostAsJsonAsync($"/_simulator/requests/{requestId}/complete", new { status = "COMPLETED" })).EnsureSuccessStatusCode();
+        }
+        using var reka = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var sender = new CallbackSender(reka);
+
+        // A healthy cluster takes the first third; then one primary's replica stops taking its
+        // writes, the primary dies with writes its replica never got, and the replica takes over.
+        await sender.SendAsync(callbacks.Take(40), concurrency: 4);
+        Assert.Equal(40, sender.AcceptedAtOnce);
+        var (victim, lagging) = (await cluster.PairsAsync())[0];
+        lagging.Pause();
+        var rest = sender.SendAsync(callbacks.Skip(40), concurrency: 4);
+        // Those touching the victim wait for its replica's confirmation in vain and are refused;
+        // those that do not are acknowledged.
+        await sender.WaitForRefusalsAsync(8, timeoutSeconds: 30);
+        var (acceptedWhileLagging, refusedWhileLagging) = (sender.AcceptedAtOnce - 40, sender.RefusedAtFirst);
+        await victim.StopAsync();
+        lagging.Resume();
+        await rest;
+        await cluster.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"callbacks answered 2xx at once: {sender.AcceptedAtOnce}; answered otherwise, then accepted on retry: {sender.RefusedAtFirst} "
+            + $"(while the replica lagged: {acceptedWhileLagging} answered 2xx, {refusedWhileLagging} refused)");
+        Assert.True(acceptedWhileLagging > 0, "callbacks that did not touch the lagging primary were acknowledged meanwhile");
+        Assert.Equal(requests, sender.AcceptedAtOnce + sender.RefusedAtFirst);
+        var deliveries = await subscriber.WaitForRequestsAsync(callbacks.Select(c => c.RequestId), timeoutSeconds: 90);
+        output.WriteLine($"every request delivered; {deliveries.Count} deliveries for {requests} requests");
+        foreach (var (_, requestId) in callbacks)
+        {
+            using var result = await alice.GetAsync($"/v2/inference/requests/{requestId}");
+            Assert.Equal(HttpStatusCode.OK, result.StatusCode);
+            Assert.Equal("HIT", result.Headers.GetValues("X-Cache").Single());
+        }
+    }
+}
