@@ -33,6 +33,11 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
         using var bob = gateway.CreateClient(TestClients.Bob);
         using var ops = gateway.CreateClient(TestClients.Ops);
         var (subscriptionId, _) = await ops.SubscribeAsync(subscriber.Url("/all"));
+        // Events reach listeners on the cluster's plain pub/sub channel.
+        using var listener = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(cluster.Configuration);
+        var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var store = gateway.Services.GetRequiredService<Reka.Gateway.Infrastructure.Redis.RedisStore>();
+        await listener.GetSubscriber().SubscribeAsync(store.EventsChannel, (_, message) => events.Enqueue(message!));
 
         var requestIds = new List<string>();
         for (var i = 0; i < 30; i++)
@@ -50,6 +55,22 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
             Assert.Equal("HIT", result.Headers.GetValues("X-Cache").Single());
         }
         Assert.Equal(30, (await ops.DeliveriesAsync(subscriptionId)).GetArrayLength());
+        await Eventually.ThatAsync(() => Task.FromResult(events.Count >= 30), 20, "30 events on the Redis channel");
+
+        // Every queue partition's wake-up channel is a sharded channel with this gateway subscribed,
+        // on the primary that owns its slot.
+        var pairs = await cluster.PairsAsync();
+        for (var partition = 0; partition < store.Partitions; partition++)
+        {
+            var channel = (string)store.PartitionChannel(partition, "fanout:wake")!;
+            var subscribers = 0;
+            foreach (var (primary, _) in pairs)
+            {
+                var answer = (await primary.CliAsync("pubsub", "shardnumsub", channel)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                subscribers += int.Parse(answer[1]);
+            }
+            Assert.True(subscribers >= 1, $"{channel} has no sharded subscriber");
+        }
 
         var bobs = new List<HttpStatusCode>();
         for (var i = 0; i < 6; i++)
@@ -60,10 +81,9 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
         Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.OK, 5), HttpStatusCode.TooManyRequests], bobs);
 
         // The gateway's keys spread over every primary.
-        var prefix = gateway.Services.GetRequiredService<Reka.Gateway.Infrastructure.Redis.RedisStore>().Prefix;
-        foreach (var (primary, _) in await cluster.PairsAsync())
+        foreach (var (primary, _) in pairs)
         {
-            var keys = (await primary.CliAsync("--scan", "--pattern", prefix + "*")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var keys = (await primary.CliAsync("--scan", "--pattern", store.Prefix + "*")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             output.WriteLine($"primary :{primary.Port} holds {keys.Length} of the gateway's keys");
             Assert.NotEmpty(keys);
         }
