@@ -15,7 +15,7 @@ peak_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 reset_peak() { echo 5 > "/proc/$1/clear_refs"; }
 
 build_release() {
-  (cd "$root" && ./scripts/install-prerequisites.sh && ./scripts/make-local-packages.sh \
+  (cd "$root" && ./scripts/install-prerequisites.sh \
     && dotnet build Gateway.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null)
 }
 

@@ -127,9 +127,17 @@ echo "bench: ingest: $(grep -E 'Requests/sec' "$work/wrk-ingest.txt" | tr -s ' '
 # fan-out run starts once that backlog is gone, so it measures fan-out, not the ingest's backlog.
 # Jobs due (or leased) within 2 minutes are the backlog; each submit also left a reconciliation
 # job due Webhooks:ReconcileAfterSeconds (10 minutes) after it, which stays out of the count.
-for _ in $(seq 300); do
+backlog() {
+  local horizon total=0 partition
   horizon=$(( $(date +%s%3N) + 120000 ))
-  [ "$(redis-cli -p "$redis_port" zcount gateway:callbacks:due -inf "$horizon")" = "0" ] && break
+  # One due set per queue partition (Redis:QueuePartitions, 8 by default).
+  for partition in $(seq 0 7); do
+    total=$(( total + $(redis-cli -p "$redis_port" zcount "gateway:{q$partition}:callbacks:due" -inf "$horizon") ))
+  done
+  echo "$total"
+}
+for _ in $(seq 300); do
+  [ "$(backlog)" = "0" ] && break
   sleep 1
 done
 
