@@ -8,6 +8,7 @@ using Reka.Gateway.Subscriptions;
 using Reka.Gateway.Webhooks;
 using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Passthrough;
 using Reka.Gateway.Proxy;
 using Reka.Gateway.Uploads;
@@ -40,6 +41,7 @@ public static class GatewayApplication
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            StrictJson.Configure(options.SerializerOptions);
         });
         builder.Services.AddGatewayProblemDetails();
         builder.AddTelemetry();

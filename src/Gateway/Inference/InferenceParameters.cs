@@ -1,13 +1,14 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
 using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure.Validation;
 
 namespace Reka.Gateway.Inference;
 
 /// <summary>
 /// A submit as the gateway reads it: the body parsed into a JSON object (or why it is not one).
-/// Bound from the request body with <see cref="BindAsync"/>, under the route's body cap.
+/// Bound from the request body with <see cref="BindAsync"/>, under the route's body cap, by the
+/// gateway's JSON policy (<see cref="StrictJson"/>: valid Unicode strings, no repeated members; RFC 8259).
 /// </summary>
 public sealed class SubmitInferenceRequest
 {
@@ -16,6 +17,9 @@ public sealed class SubmitInferenceRequest
 
     /// <summary>Why <see cref="Body"/> is null.</summary>
     public string? BodyError { get; private init; }
+
+    /// <summary>The field <see cref="BodyError"/> is about: <c>body</c>, or the JSON path of a member (<c>input.prompt</c>).</summary>
+    public string BodyErrorField { get; private init; } = "body";
 
     /// <summary>The client submitting.</summary>
     public GatewayClient? Client { get; private init; }
@@ -31,17 +35,10 @@ public sealed class SubmitInferenceRequest
     public static async ValueTask<SubmitInferenceRequest?> BindAsync(HttpContext context)
     {
         var client = context.Features.Get<GatewayClient>();
-        try
-        {
-            var node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-            return node is JsonObject body
-                ? new SubmitInferenceRequest { Body = body, Client = client }
-                : new SubmitInferenceRequest { BodyError = "The body must be a JSON object.", Client = client };
-        }
-        catch (JsonException e)
-        {
-            return new SubmitInferenceRequest { BodyError = $"The body is not valid JSON ({e.Message}).", Client = client };
-        }
+        var (node, error) = await StrictJson.ReadAsync(context.Request, context.RequestAborted);
+        return error is not null ? new SubmitInferenceRequest { BodyError = error.Detail, BodyErrorField = error.Field, Client = client }
+            : node is JsonObject body ? new SubmitInferenceRequest { Body = body, Client = client }
+            : new SubmitInferenceRequest { BodyError = "The body must be a JSON object.", Client = client };
     }
 }
 

@@ -62,7 +62,14 @@ public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInference
     /// <summary>Creates the validator; <paramref name="webhooks"/> says which subscriber hosts are allowed.</summary>
     public SubmitInferenceValidator(IOptions<WebhooksOptions> webhooks)
     {
-        RuleFor(r => r.Body).NotNull().WithMessage(r => r.BodyError ?? "The body must be a JSON object.").OverridePropertyName("body");
+        // Named after the member at fault when the body broke the JSON policy (a repeated or invalid member).
+        RuleFor(r => r.Body).Custom((body, context) =>
+        {
+            if (body is null)
+            {
+                context.AddFailure(context.InstanceToValidate.BodyErrorField, context.InstanceToValidate.BodyError ?? "The body must be a JSON object.");
+            }
+        });
         When(r => r.Body is not null, () =>
         {
             RuleFor(r => r.Input).Must(input => input is JsonObject)

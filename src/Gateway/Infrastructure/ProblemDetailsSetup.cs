@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Infrastructure;
@@ -18,11 +20,20 @@ public static class ProblemDetailsSetup
             .AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             var problem = context.ProblemDetails;
-            problem.Instance ??= context.HttpContext.Request.Path;
+            var request = context.HttpContext.Request;
+            problem.Instance ??= request.Path;
             switch (context.Exception)
             {
-                // Kestrel's own request errors (e.g. "Request body too large. The max request body
-                // size is N bytes.") say what the caller did wrong and hold no secret.
+                // A body minimal APIs could not bind by the JSON policy: name the member at fault,
+                // as validation problems do.
+                case BadHttpRequestException { InnerException: JsonException json } bad:
+                    var error = StrictJson.Describe(json);
+                    problem.Status = bad.StatusCode;
+                    problem.Detail = error.Detail;
+                    problem.Extensions["errors"] = new Dictionary<string, string[]> { [error.Field] = [error.Detail] };
+                    break;
+                // Kestrel's and minimal APIs' own request errors (e.g. "Request body too large. The
+                // max request body size is N bytes.") say what the caller did wrong and hold no secret.
                 case BadHttpRequestException bad:
                     problem.Status = bad.StatusCode;
                     problem.Detail = bad.Message;
@@ -33,11 +44,11 @@ public static class ProblemDetailsSetup
             }
             if (problem.Detail is null && problem.Status == StatusCodes.Status404NotFound)
             {
-                problem.Detail = $"No route of the gateway matches {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}.";
+                problem.Detail = $"No route of the gateway matches {request.Method} {request.Path}.";
             }
             else if (problem.Detail is null && problem.Status == StatusCodes.Status405MethodNotAllowed)
             {
-                problem.Detail = $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}.";
+                problem.Detail = $"{request.Method} is not allowed on {request.Path}.";
             }
         });
 

@@ -1,10 +1,10 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Infrastructure.Validation;
 
 namespace Reka.Gateway.Webhooks;
 
@@ -12,7 +12,8 @@ namespace Reka.Gateway.Webhooks;
 /// <c>POST /webhooks/inference</c>, where Reka calls back when an inference finishes. What Reka
 /// sends is not published (Reka's "Submit" reference only names <c>webhook_url</c>), so nothing in the body is trusted: the
 /// token the gateway put in the URL authenticates the call (401 without it), the body only has
-/// to be a JSON object whose <c>request_id</c> is the token's request (400 otherwise), and the
+/// to be a JSON object whose <c>request_id</c> is the token's request (400 otherwise), read by the
+/// gateway's JSON policy (valid Unicode, no repeated member: 400 otherwise), and the
 /// outcome is fetched from Reka before anything is cached or delivered. The call is recorded in
 /// Redis before the 202; when Redis cannot take it the answer is 503, so the sender retries.
 /// </summary>
@@ -52,11 +53,12 @@ public static class CallbackReceiverApi
         JsonNode? body;
         try
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            body = null;
+            JsonBodyError? error;
+            (body, error) = await StrictJson.ReadAsync(context.Request, context.RequestAborted);
+            if (error is not null)
+            {
+                return Reject(metrics, "invalid", StatusCodes.Status400BadRequest, error.Detail);
+            }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

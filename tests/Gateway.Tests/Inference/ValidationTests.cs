@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Inference;
@@ -66,6 +68,73 @@ public sealed class ValidationTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Single(_upstream.Requests);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    /// <summary><paramref name="json"/> in UTF-8, with <paramref name="raw"/> bytes in place of its '§'.</summary>
+    private static byte[] WithRawBytes(string json, params byte[] raw)
+    {
+        var at = json.IndexOf('§');
+        return [.. Encoding.UTF8.GetBytes(json[..at]), .. raw, .. Encoding.UTF8.GetBytes(json[(at + 1)..])];
+    }
+
+    public static TheoryData<string, string, string> RepeatedMembers => new()
+    {
+        { """{"input":{"prompt":"a"},"input":{"prompt":"b"}}""", "input", "$.input" },
+        { """{"input":{},"webhook_url":"http://127.0.0.1:9/a","webhook_url":"http://127.0.0.1:9/b"}""", "webhook_url", "$.webhook_url" },
+        { """{"input":{"prompt":"a","prompt":"b"}}""", "input.prompt", "$.input.prompt" },
+        { """{"input":{"prompt":"a","pro\u006dpt":"b"}}""", "input.prompt", "$.input.prompt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RepeatedMembers))]
+    public async Task Submit_WithARepeatedMember_Returns400NamingIt_AndUpstreamSeesNothing(string body, string field, string path)
+    {
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", Json(body));
+
+        var problem = await ProblemAssert.IsValidationProblemAsync(response, field);
+        Assert.Contains(path, problem.GetProperty("detail").GetString());
+        Assert.Empty(_upstream.Requests);
+        Assert.Empty(_gateway.Logs.Errors);
+    }
+
+    public static TheoryData<byte[], string> InvalidUnicode => new()
+    {
+        { WithRawBytes("""{"input":{"prompt":"fox§"}}""", 0xFF), "input.prompt" },
+        { WithRawBytes("""{"input":{"prompt":"fox§ in snow"}}""", 0xC3, 0x28), "input.prompt" },
+        { WithRawBytes("""{"input":{"prompt":"§"}}""", 0xC0, 0xAF), "input.prompt" },
+        { WithRawBytes("""{"input":{"prompt":"§"}}""", 0xED, 0xA0, 0x80), "input.prompt" },
+        { Encoding.UTF8.GetBytes("""{"input":{"prompt":"fox\ud800"}}"""), "input.prompt" },
+        { WithRawBytes("""{"input":{"images":["ok","§"]}}""", 0xFE), "input.images[1]" },
+        { WithRawBytes("""{"input":{"pr§":"fox"}}""", 0xFF), "input" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidUnicode))]
+    public async Task Submit_WithAStringThatIsNotValidUnicode_Returns400NamingIt_AndUpstreamSeesNothing(byte[] body, string field)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+
+        await ProblemAssert.IsValidationProblemAsync(response, field);
+        Assert.Empty(_upstream.Requests);
+        Assert.Empty(_gateway.Logs.Errors);
+    }
+
+    [Fact]
+    public async Task Submit_WithAByteOrderMarkAndTextBeyondAscii_IsForwardedWithTheTextUnchanged()
+    {
+        var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"input":{"prompt":"renard roux 🦊 \ud83e\udd8a"}}""")]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = JsonDocument.Parse(Assert.Single(_upstream.Requests).Body).RootElement;
+        Assert.Equal("renard roux 🦊 🦊", sent.GetProperty("input").GetProperty("prompt").GetString());
     }
 
     [Theory]

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using Reka.Gateway.Tests.Support;
 
@@ -82,5 +84,38 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
         var response = await _ops.PostAsync("/subscriptions", new StringContent("{\"url\":", System.Text.Encoding.UTF8, "application/json"));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    private static ByteArrayContent Body(byte[] utf8, string? contentType = "application/json")
+    {
+        var content = new ByteArrayContent(utf8);
+        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
+        return content;
+    }
+
+    [Theory]
+    [InlineData("""{"url":"http://127.0.0.1:9/a","url":"http://127.0.0.1:9/b"}""", "url", "$.url")]
+    [InlineData("""{"url":"http://127.0.0.1:9/a","filter":{"status":["COMPLETED"],"status":["FAILED"]}}""", "filter.status", "$.filter.status")]
+    public async Task Create_WithARepeatedMember_Returns400NamingIt_AndLogsNoError(string json, string field, string path)
+    {
+        var response = await _ops.PostAsync("/subscriptions", Body(Encoding.UTF8.GetBytes(json)));
+
+        var problem = await ProblemAssert.IsValidationProblemAsync(response, field);
+        Assert.Contains(path, problem.GetProperty("detail").GetString());
+        Assert.Empty(_gateway.Logs.Errors);
+        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+    }
+
+    [Fact]
+    public async Task Create_WithAStringThatIsNotValidUnicode_Returns400NamingIt()
+    {
+        byte[] json = [.. """{"url":"http://127.0.0.1:9/a","description":"ops"""u8, 0xFF, .. "\"}"u8];
+
+        var response = await _ops.PostAsync("/subscriptions", Body(json));
+
+        var problem = await ProblemAssert.IsValidationProblemAsync(response, "description");
+        Assert.Contains("$.description", problem.GetProperty("detail").GetString());
+        Assert.Empty(_gateway.Logs.Errors);
+        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
     }
 }

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Reka.Gateway.Tests.Support;
 
@@ -13,14 +15,18 @@ public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _factory;
 
-    private GatewayHost(WebApplicationFactory<Program> factory, Uri baseAddress)
+    private GatewayHost(WebApplicationFactory<Program> factory, Uri baseAddress, LogCapture logs)
     {
         _factory = factory;
         BaseAddress = baseAddress;
+        Logs = logs;
     }
 
     /// <summary>The gateway's address.</summary>
     public Uri BaseAddress { get; }
+
+    /// <summary>What the gateway logged (warnings and above, unless the settings say otherwise).</summary>
+    public LogCapture Logs { get; }
 
     /// <summary>The gateway's services.</summary>
     public IServiceProvider Services => _factory.Services;
@@ -42,9 +48,11 @@ public sealed class GatewayHost : IAsyncDisposable
             all[setting.Key] = setting.Value;
         }
 
+        var logs = new LogCapture();
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Testing");
+            builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs));
             foreach (var (key, value) in all)
             {
                 builder.UseSetting(key, value);
@@ -52,7 +60,7 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         factory.StartServer();
-        return new GatewayHost(factory, new Uri($"http://127.0.0.1:{port}"));
+        return new GatewayHost(factory, new Uri($"http://127.0.0.1:{port}"), logs);
     }
 
     /// <summary>

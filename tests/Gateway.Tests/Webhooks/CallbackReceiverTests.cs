@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Reka.Gateway.Infrastructure.Redis;
@@ -125,5 +126,33 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         // The callback is marked in its request's queue partition, where its processing job goes.
         var marks = redis.PartitionKey(redis.PartitionOf("req-42"), "callbacks:seen:req-42");
         Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
+    }
+
+    [Fact]
+    public async Task Callback_WithARepeatedRequestId_Returns400NamingIt_AndLogsNoError()
+    {
+        var path = await CallbackPathOfASubmitAsync();
+        var redis = (RedisStore)_gateway.Services.GetService(typeof(RedisStore))!;
+
+        var response = await _reka.PostAsync(path, Json("""{"request_id":"req-42","request_id":"req-42","status":"COMPLETED"}"""));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("$.request_id", problem.GetProperty("detail").GetString());
+        Assert.Empty(_gateway.Logs.Errors);
+        var marks = redis.PartitionKey(redis.PartitionOf("req-42"), "callbacks:seen:req-42");
+        Assert.False(await redis.Database.KeyExistsAsync(marks), "the callback is not recorded");
+    }
+
+    [Fact]
+    public async Task Callback_WithAStringThatIsNotValidUnicode_Returns400NamingIt()
+    {
+        var path = await CallbackPathOfASubmitAsync();
+        var content = new ByteArrayContent([.. """{"request_id":"req-42","status":"COMPLETED"""u8, 0xFF, .. "\"}"u8]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var response = await _reka.PostAsync(path, content);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("$.status", problem.GetProperty("detail").GetString());
     }
 }

@@ -1,0 +1,135 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Reka.Gateway.Infrastructure.Validation;
+
+/// <summary>Why a JSON body was refused.</summary>
+/// <param name="Field">The offending member as a field name for <c>errors</c>: its JSON path without <c>$.</c> (<c>input.prompt</c>), or <c>body</c> for the body as a whole.</param>
+/// <param name="Detail">What is wrong, naming the JSON path (<c>$.input.prompt</c>).</param>
+internal sealed record JsonBodyError(string Field, string Detail);
+
+/// <summary>
+/// The one policy by which the gateway reads a JSON body (a submit, Reka's callback, a
+/// subscription): RFC 8259 JSON whose strings (member names included) are all valid Unicode,
+/// and whose objects never repeat a member name.
+/// <list type="bullet">
+/// <item>Ill-formed UTF-8 (RFC 8259 §8.1, RFC 3629) and unpaired surrogate escapes such as
+/// <c>"\ud800"</c> (§8.2) are refused: System.Text.Json would otherwise replace them with U+FFFD,
+/// silently changing the caller's input, or fail when the value is written again.</item>
+/// <item>A repeated member name is refused: RFC 8259 §4 leaves its meaning to each parser, so the
+/// gateway and Reka could read one body two ways.</item>
+/// </list>
+/// A leading UTF-8 byte order mark is ignored, as §8.1 allows. Bodies bound by minimal APIs get the
+/// same rules from <see cref="Configure"/>: the serializer refuses repeated members it binds and
+/// strings that are not valid Unicode.
+/// </summary>
+internal static class StrictJson
+{
+    /// <summary>Applies the policy to the serializer options minimal APIs bind bodies with.</summary>
+    public static void Configure(JsonSerializerOptions options) => options.AllowDuplicateProperties = false;
+
+    /// <summary>
+    /// Reads the request body and parses it by the policy: the node (null for the JSON literal
+    /// <c>null</c>), or why the body was refused.
+    /// </summary>
+    /// <exception cref="BadHttpRequestException">The body exceeds the request's size limit (413).</exception>
+    public static async Task<(JsonNode? Node, JsonBodyError? Error)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken);
+        return Parse(new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length));
+    }
+
+    /// <summary>Parses <paramref name="utf8"/> by the policy: the node, or why it was refused.</summary>
+    public static (JsonNode? Node, JsonBodyError? Error) Parse(ReadOnlyMemory<byte> utf8)
+    {
+        if (utf8.Span.StartsWith("\uFEFF"u8))
+        {
+            utf8 = utf8[3..];
+        }
+        try
+        {
+            using (var document = JsonDocument.Parse(utf8))
+            {
+                if (Check(document.RootElement, "$") is { } error)
+                {
+                    return (null, error);
+                }
+            }
+            return (JsonNode.Parse(utf8.Span), null);
+        }
+        catch (JsonException e)
+        {
+            return (null, new JsonBodyError("body", $"The body is not valid JSON ({e.Message})."));
+        }
+    }
+
+    /// <summary>
+    /// The error of a body the serializer refused (<see cref="Configure"/>), naming the member at
+    /// <see cref="JsonException.Path"/>.
+    /// </summary>
+    public static JsonBodyError Describe(JsonException exception)
+    {
+        var path = string.IsNullOrEmpty(exception.Path) ? "$" : exception.Path;
+        // An invalid string surfaces as a conversion failure whose inner exception says why.
+        var reason = exception.InnerException is InvalidOperationException invalid ? invalid.Message : exception.Message;
+        return new JsonBodyError(FieldOf(path), $"The body could not be read at {path}: {reason}");
+    }
+
+    private static JsonBodyError? Check(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var member in element.EnumerateObject())
+                {
+                    if (ReadString(() => member.Name) is not { } name)
+                    {
+                        return new JsonBodyError(FieldOf(path), $"A member name in the object at {path} is not valid Unicode (ill-formed UTF-8 or an unpaired surrogate escape; RFC 8259 §8).");
+                    }
+                    var memberPath = $"{path}.{name}";
+                    if (!names.Add(name))
+                    {
+                        return new JsonBodyError(FieldOf(memberPath), $"'{name}' appears more than once in the object at {path} ({memberPath}); a member may be given once (RFC 8259 §4).");
+                    }
+                    if (Check(member.Value, memberPath) is { } error)
+                    {
+                        return error;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Check(item, $"{path}[{index++}]") is { } error)
+                    {
+                        return error;
+                    }
+                }
+                return null;
+            case JsonValueKind.String:
+                return ReadString(element.GetString) is null
+                    ? new JsonBodyError(FieldOf(path), $"The string at {path} is not valid Unicode (ill-formed UTF-8 or an unpaired surrogate escape; RFC 8259 §8); it is refused rather than altered.")
+                    : null;
+            default:
+                return null;
+        }
+    }
+
+    // System.Text.Json decodes strictly when asked for a string, and says so by throwing.
+    private static string? ReadString(Func<string?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string FieldOf(string path) => path == "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path[1..];
+}
