@@ -43,10 +43,11 @@ public static partial class InferenceRules
             ? parsed
             : null;
 
-    [GeneratedRegex("^[A-Za-z0-9._~-]{1,128}$")]
+    // Both end in \z, not $: $ also matches before a final line feed, so "abc\n" would pass.
+    [GeneratedRegex(@"^[A-Za-z0-9._~-]{1,128}\z")]
     private static partial Regex RequestIdPattern();
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?)?$")]
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?)?\z")]
     private static partial Regex Iso8601Pattern();
 }
 

@@ -67,7 +67,8 @@ public static class CallbackReceiverApi
         var requestId = (body as JsonObject)?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
         if (requestId is null || !InferenceRules.IsRequestId(requestId))
         {
-            return Reject(metrics, "invalid", StatusCodes.Status400BadRequest, "A callback body must be a JSON object with a 'request_id' string.");
+            return Reject(metrics, "invalid", StatusCodes.Status400BadRequest,
+                $"A callback body must be a JSON object with a 'request_id' string of 1-{InferenceRules.MaxRequestIdLength} characters of A-Z, a-z, 0-9, '-', '.', '_' or '~'.");
         }
         var status = body!["status"] is JsonValue s && s.TryGetValue<string>(out var statusText) ? statusText : null;
 

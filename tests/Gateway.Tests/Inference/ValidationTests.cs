@@ -148,6 +148,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("start=2024-02-01T00:00:00Z&end=2024-01-01T00:00:00Z", "end")]
     [InlineData("start=2024-01-01T00:00:00Z&end=2024-01-01T00:00:00Z", "end")]
     [InlineData("limit=0&offset=-3", "limit,offset")]
+    [InlineData("start=2024-01-15T09:30:00Z%0A", "start")]
     public async Task List_WithInvalidQuery_Returns400NamingEachField_AndUpstreamSeesNothing(string query, string fields)
     {
         var response = await _http.GetAsync("/v2/inference/requests?" + query);
@@ -178,6 +179,21 @@ public sealed class ValidationTests : IAsyncLifetime
         var method = path.EndsWith("/cancel") ? HttpMethod.Post : HttpMethod.Get;
 
         var response = await _http.SendAsync(new HttpRequestMessage(method, path));
+
+        await ProblemAssert.IsValidationProblemAsync(response, "request_id");
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("GET", "/v2/inference/requests/abc%0A/status")]
+    [InlineData("GET", "/v2/inference/requests/abc%0A")]
+    [InlineData("POST", "/v2/inference/requests/abc%0A/cancel")]
+    public async Task RequestId_EndingInALineFeed_Returns400_AndUpstreamSeesNothing(string method, string path)
+    {
+        // An admin client: for it an unknown request goes upstream, so only validation stops it.
+        using var ops = _gateway.CreateClient(TestClients.Ops);
+
+        var response = await ops.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
 
         await ProblemAssert.IsValidationProblemAsync(response, "request_id");
         Assert.Empty(_upstream.Requests);

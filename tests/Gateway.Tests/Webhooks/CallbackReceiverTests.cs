@@ -128,6 +128,21 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
     }
 
+    /// <summary>The callback path of a submit Reka has not answered with a request id, so no request is bound to it yet.</summary>
+    private async Task<string> CallbackPathOfAnUnboundSubmitAsync()
+    {
+        _upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { status = "IN_QUEUE" });
+        };
+        using var alice = _gateway.CreateClient(TestClients.Alice);
+        using var submitted = await alice.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var sent = System.Text.Json.JsonDocument.Parse(_upstream.Requests[^1].Body).RootElement;
+        return new Uri(sent.GetProperty("webhook_url").GetString()!).PathAndQuery;
+    }
+
     [Fact]
     public async Task Callback_WithARepeatedRequestId_Returns400NamingIt_AndLogsNoError()
     {
@@ -154,5 +169,16 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("$.status", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Callback_WithARequestIdEndingInALineFeed_Returns400_AndBindsNothing()
+    {
+        var path = await CallbackPathOfAnUnboundSubmitAsync();
+
+        var response = await _reka.PostAsync(path, Json("""{"request_id":"abc\n","status":"COMPLETED"}"""));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.DoesNotContain(await _gateway.RedisKeysAsync(), key => key.Contains("abc"));
     }
 }
