@@ -31,6 +31,7 @@ public static class InferenceApi
                 "Reka calls the gateway back when it finishes; a `webhook_url` given here gets a signed delivery (Standard Webhooks, signed with the client's `WebhookSecret`).")
             .WithRequestBody<SubmitInferenceBody>("application/json")
             .Produces<SubmitInferenceAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WhenRedisIsUnavailable("The submit could not be recorded, so it was not sent upstream: no quota was spent.")
             .WithValidation<SubmitInferenceRequest>()
             .ForwardedAlong(routes.Submit);

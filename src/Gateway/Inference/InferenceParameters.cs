@@ -31,9 +31,15 @@ public sealed class SubmitInferenceRequest
     public JsonNode? WebhookUrl => Body?["webhook_url"];
 
     /// <summary>Reads and parses the request body.</summary>
-    /// <exception cref="BadHttpRequestException">The body exceeds the route's cap (413).</exception>
+    /// <exception cref="BadHttpRequestException">
+    /// The body is not declared as JSON (415: <see cref="StrictJson.MediaTypes"/>), or exceeds the route's cap (413).
+    /// </exception>
     public static async ValueTask<SubmitInferenceRequest?> BindAsync(HttpContext context)
     {
+        if (!StrictJson.HasJsonContentType(context.Request))
+        {
+            throw new BadHttpRequestException(StrictJson.UnsupportedMediaType(context.Request), StatusCodes.Status415UnsupportedMediaType);
+        }
         var client = context.Features.Get<GatewayClient>();
         var (node, error) = await StrictJson.ReadAsync(context.Request, context.RequestAborted);
         return error is not null ? new SubmitInferenceRequest { BodyError = error.Detail, BodyErrorField = error.Field, Client = client }

@@ -39,7 +39,7 @@ public sealed class GatewayMetrics
             "s", "How long the oldest due job of a queue has waited past its due time.");
     }
 
-    /// <summary>Counts a callback: accepted, duplicate, unauthorized, invalid, too_large, unavailable, mismatch.</summary>
+    /// <summary>Counts a callback: accepted, duplicate, unauthorized, invalid, too_large, unsupported_media_type, unavailable, mismatch.</summary>
     public void CallbackReceived(string outcome) => _callbacks.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts a finished delivery attempt by outcome: succeeded, retrying, or the final status (dead, disabled, cancelled).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.WebUtilities;
 using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Infrastructure.Redis;
 
@@ -7,7 +8,8 @@ namespace Reka.Gateway.Infrastructure;
 
 /// <summary>
 /// Every error the gateway itself makes is RFC 9457 problem details with a useful <c>detail</c>
-/// and a <c>trace_id</c> (added by ASP.NET Core); unhandled exceptions never show their message or stack.
+/// (answers the framework makes without one get one here) and a <c>trace_id</c> (added by ASP.NET
+/// Core); unhandled exceptions never show their message or stack.
 /// </summary>
 public static class ProblemDetailsSetup
 {
@@ -32,6 +34,12 @@ public static class ProblemDetailsSetup
                     problem.Detail = error.Detail;
                     problem.Extensions["errors"] = new Dictionary<string, string[]> { [error.Field] = [error.Detail] };
                     break;
+                // Minimal APIs' words for a body without Content-Type ("Expected a supported JSON
+                // media type but got ''") do not say what to send.
+                case BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType }:
+                    problem.Status = StatusCodes.Status415UnsupportedMediaType;
+                    problem.Detail = StrictJson.UnsupportedMediaType(request);
+                    break;
                 // Kestrel's and minimal APIs' own request errors (e.g. "Request body too large. The
                 // max request body size is N bytes.") say what the caller did wrong and hold no secret.
                 case BadHttpRequestException bad:
@@ -42,17 +50,17 @@ public static class ProblemDetailsSetup
                     problem.Detail = "The gateway failed unexpectedly; the trace id identifies the failure in its logs.";
                     break;
             }
-            if (problem.Detail is null && problem.Status == StatusCodes.Status404NotFound)
+            // Answers the framework makes without a body (status code pages) get a detail too.
+            problem.Detail ??= problem.Status switch
             {
-                problem.Detail = $"No route of the gateway matches {request.Method} {request.Path}.";
-            }
-            else if (problem.Detail is null && problem.Status == StatusCodes.Status405MethodNotAllowed)
-            {
-                problem.Detail = $"{request.Method} is not allowed on {request.Path}.";
-            }
+                StatusCodes.Status404NotFound => $"No route of the gateway matches {request.Method} {request.Path}.",
+                StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {request.Path}.",
+                StatusCodes.Status415UnsupportedMediaType => StrictJson.UnsupportedMediaType(request),
+                var status => $"The gateway answered {status} {ReasonPhrases.GetReasonPhrase(status ?? 0)} to {request.Method} {request.Path}.",
+            };
         });
 
-    /// <summary>Adds the exception handler and problem details for empty error answers (404, 405).</summary>
+    /// <summary>Adds the exception handler, and problem details for error answers the framework leaves empty (404, 405, 415).</summary>
     public static IApplicationBuilder UseGatewayProblemDetails(this IApplicationBuilder app)
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions

@@ -37,6 +37,7 @@ public static class SubscriptionsApi
             .WithName("CreateSubscription")
             .WithSummary("Subscribe a URL to events")
             .WithDescription("The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme.")
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithValidation<CreateSubscriptionRequest>();
 
         subscriptions.MapGet("", async (SubscriptionStore store) => TypedResults.Ok((await store.ListAsync()).Select(s => s.ToView())))

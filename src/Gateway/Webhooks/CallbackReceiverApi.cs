@@ -13,7 +13,7 @@ namespace Reka.Gateway.Webhooks;
 /// sends is not published (Reka's "Submit" reference only names <c>webhook_url</c>), so nothing in the body is trusted: the
 /// token the gateway put in the URL authenticates the call (401 without it), the body only has
 /// to be a JSON object whose <c>request_id</c> is the token's request (400 otherwise), read by the
-/// gateway's JSON policy (valid Unicode, no repeated member: 400 otherwise), and the
+/// gateway's JSON policy (valid Unicode, no repeated member: 400 otherwise; not declared as JSON: 415), and the
 /// outcome is fetched from Reka before anything is cached or delivered. The call is recorded in
 /// Redis before the 202; when Redis cannot take it the answer is 503, so the sender retries.
 /// </summary>
@@ -31,6 +31,7 @@ public static class CallbackReceiverApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WhenRedisIsUnavailable("The callback could not be recorded; nothing was stored. Retry it.");
 
     private static async Task<IResult> ReceiveAsync(HttpContext context, CallbackTokens tokens, CallbackInbox inbox,
@@ -48,6 +49,13 @@ public static class CallbackReceiverApi
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
             limit.MaxRequestBodySize = maxBytes;
+        }
+
+        if (!StrictJson.HasJsonContentType(context.Request))
+        {
+            // Reka's format is unpublished, but its sender, like Standard Webhooks senders, posts JSON;
+            // the reconcile check (Webhooks:ReconcileAfterSeconds) still finds a result whose callback is refused.
+            return Reject(metrics, "unsupported_media_type", StatusCodes.Status415UnsupportedMediaType, StrictJson.UnsupportedMediaType(context.Request));
         }
 
         JsonNode? body;

@@ -138,6 +138,38 @@ public sealed class ValidationTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData(null)]
+    public async Task Submit_WithoutAJsonContentType_Returns415NamingApplicationJson_AndUpstreamSeesNothing(string? contentType)
+    {
+        var content = new ByteArrayContent("""{"input":{"prompt":"a red fox"}}"""u8.ToArray());
+        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+        Assert.Empty(_upstream.Requests);
+        Assert.Empty(_gateway.Logs.Errors);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/vnd.reka+json")]
+    [InlineData("Application/JSON")]
+    public async Task Submit_WithAJsonMediaType_IsForwarded(string contentType)
+    {
+        var content = new ByteArrayContent("""{"input":{"prompt":"a red fox"}}"""u8.ToArray());
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Theory]
     [InlineData("limit=0", "limit")]
     [InlineData("limit=101", "limit")]
     [InlineData("limit=ten", "limit")]

@@ -118,4 +118,16 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
         Assert.Empty(_gateway.Logs.Errors);
         Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
     }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData(null)]
+    public async Task Create_WithoutAJsonContentType_Returns415WithADetailNamingApplicationJson(string? contentType)
+    {
+        var response = await _ops.PostAsync("/subscriptions", Body("""{"url":"http://127.0.0.1:9/a"}"""u8.ToArray(), contentType));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+    }
 }

@@ -181,4 +181,19 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.DoesNotContain(await _gateway.RedisKeysAsync(), key => key.Contains("abc"));
     }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData(null)]
+    public async Task Callback_WithoutAJsonContentType_Returns415(string? contentType)
+    {
+        var path = await CallbackPathOfASubmitAsync();
+        var content = new ByteArrayContent("""{"request_id":"req-42","status":"COMPLETED"}"""u8.ToArray());
+        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await _reka.PostAsync(path, content);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+    }
 }

@@ -25,8 +25,19 @@ internal sealed record JsonBodyError(string Field, string Detail);
 /// </summary>
 internal static class StrictJson
 {
+    /// <summary>What a JSON body's <c>Content-Type</c> may be, as said in 415 answers.</summary>
+    public const string MediaTypes = "application/json (or a +json media type; a charset parameter is allowed, the body is read as UTF-8)";
+
     /// <summary>Applies the policy to the serializer options minimal APIs bind bodies with.</summary>
     public static void Configure(JsonSerializerOptions options) => options.AllowDuplicateProperties = false;
+
+    /// <summary>Whether the request declares a JSON body (<see cref="MediaTypes"/>).</summary>
+    public static bool HasJsonContentType(HttpRequest request) => request.HasJsonContentType();
+
+    /// <summary>The detail of a 415 answer to <paramref name="request"/>: what to send instead (its path only: a callback's query holds its token).</summary>
+    public static string UnsupportedMediaType(HttpRequest request) =>
+        $"{request.Method} {request.Path} takes a body whose Content-Type is {MediaTypes}; " +
+        (string.IsNullOrEmpty(request.ContentType) ? "none was given." : $"it was '{request.ContentType}'.");
 
     /// <summary>
     /// Reads the request body and parses it by the policy: the node (null for the JSON literal
