@@ -46,7 +46,7 @@ start_gateway() {
   gateway_port=$(free_port)
   Upstream__BaseUrl="http://127.0.0.1:$simulator_port" Upstream__ApiKey="$team_key" \
   Redis__Configuration="127.0.0.1:$redis_port" Webhooks__CallbackSecret="bench-callback-secret-0123456789abcdef" \
-  Webhooks__AllowedSubscriberHosts__0=127.0.0.1 Gateway__PublicBaseUrl="http://127.0.0.1:$gateway_port" \
+  Webhooks__AllowedSubscriberHosts__0='127.0.0.1:*' Gateway__PublicBaseUrl="http://127.0.0.1:$gateway_port" \
   Clients__bench__KeySha256="$(printf '%s' "$client_key" | sha256sum | cut -d' ' -f1)" \
   Clients__benchadmin__KeySha256="$(printf '%s' "$admin_key" | sha256sum | cut -d' ' -f1)" Clients__benchadmin__Admin=true \
   RateLimiting__Default__PermitLimit=100000000 \

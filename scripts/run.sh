@@ -43,7 +43,8 @@ fi
 [ -f "$state/callback-secret" ] || random >"$state/callback-secret"
 demo_key="demo-$(random)"
 export Webhooks__CallbackSecret="$(cat "$state/callback-secret")"
-export Webhooks__AllowedSubscriberHosts__0=127.0.0.1 Webhooks__AllowedSubscriberHosts__1=localhost
+# Local subscribers on any port (a host without :port would allow 80 and 443 only).
+export Webhooks__AllowedSubscriberHosts__0='127.0.0.1:*' Webhooks__AllowedSubscriberHosts__1='localhost:*'
 export Clients__demo__KeySha256="$(printf '%s' "$demo_key" | sha256sum | cut -d' ' -f1)"
 export Clients__demo__Admin=true
 export Clients__demo__WebhookSecret="whsec_$(head -c 32 /dev/urandom | base64)"

@@ -53,10 +53,10 @@ public sealed class WebhookSender(
     {
         var settings = options.Value;
         // Checked again at each attempt: the allowlist may have narrowed since the subscription was made.
-        if (!webhooks.Value.IsAllowedSubscriber(new Uri(target.Url)))
+        if (webhooks.Value.SubscriberUrlProblem(target.Url) is { } problem)
         {
             return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped",
-                "Not sent: the host is no longer in Webhooks:AllowedSubscriberHosts."), DeliveryStatus.Cancelled, retriesSoFar);
+                $"Not sent: the URL {problem}."), DeliveryStatus.Cancelled, retriesSoFar);
         }
         var (secret, stopStatus) = await ResolveSecretAsync(target);
         if (stopStatus is not null)

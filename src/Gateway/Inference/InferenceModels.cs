@@ -6,7 +6,10 @@ namespace Reka.Gateway.Inference;
 // requests", "Get inference status"). The gateway forwards bodies as they are; these records
 // document them in OpenAPI and name the fields it reads.
 
-/// <summary>Body of a submit: <c>input</c> (required object) and <c>webhook_url</c> (optional URI, 1-2083 characters).</summary>
+/// <summary>
+/// Body of a submit: <c>input</c> (required object) and <c>webhook_url</c> (optional URI, 1-2083
+/// characters, without user information, on a host and port of <c>Webhooks:AllowedSubscriberHosts</c>).
+/// </summary>
 public sealed record SubmitInferenceBody(JsonObject Input, string? WebhookUrl = null);
 
 /// <summary>202 answer of a submit. The URLs point at the gateway.</summary>

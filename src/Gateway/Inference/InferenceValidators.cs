@@ -53,13 +53,11 @@ public static partial class InferenceRules
 
 /// <summary>
 /// A submit needs a JSON object body with an <c>input</c> object; <c>webhook_url</c>, when
-/// present, must be an absolute http(s) URI of 1-2083 characters (Reka "Submit" reference).
+/// present, must be an absolute http(s) URI of 1-2083 characters (Reka "Submit" reference),
+/// and a subscriber URL the gateway may deliver to (<see cref="WebhooksOptions.SubscriberUrlProblem"/>).
 /// </summary>
 public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferenceRequest>
 {
-    /// <summary>Longest <c>webhook_url</c> Reka accepts, in characters.</summary>
-    public const int MaxWebhookUrlLength = 2083;
-
     /// <summary>Creates the validator; <paramref name="webhooks"/> says which subscriber hosts are allowed.</summary>
     public SubmitInferenceValidator(IOptions<WebhooksOptions> webhooks)
     {
@@ -75,37 +73,31 @@ public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInference
         {
             RuleFor(r => r.Input).Must(input => input is JsonObject)
                 .WithMessage("'input' is required and must be a JSON object.").OverridePropertyName("input");
-            RuleFor(r => r.WebhookUrl).Must(BeAbsoluteHttpUri)
-                .WithMessage($"'webhook_url' must be an absolute http or https URI of 1-{MaxWebhookUrlLength} characters.")
-                .OverridePropertyName("webhook_url")
-                .DependentRules(() =>
+            RuleFor(r => r.WebhookUrl).Custom((node, context) =>
+            {
+                if (node is null)
                 {
-                    RuleFor(r => WebhookUri(r)).Must(uri => uri is null || webhooks.Value.IsAllowedSubscriber(uri))
-                        .WithMessage(r => $"'webhook_url' host '{WebhookUri(r)!.Host}' is not in Webhooks:AllowedSubscriberHosts.")
-                        .OverridePropertyName("webhook_url");
-                    RuleFor(r => r.Client).Must(client => client?.Options.WebhookSecret is not null).When(r => WebhookUri(r) is not null)
-                        .WithMessage(r => $"Client '{r.Client?.Name}' has no Clients:{r.Client?.Name}:WebhookSecret to sign deliveries to its 'webhook_url'.")
-                        .OverridePropertyName("webhook_url");
-                });
+                    return; // "string or null", optional
+                }
+                var problem = node is JsonValue value && value.TryGetValue<string>(out var url)
+                    ? webhooks.Value.SubscriberUrlProblem(url)
+                    : $"must be an absolute http or https URL of 1-{WebhooksOptions.MaxSubscriberUrlLength} characters";
+                if (problem is not null)
+                {
+                    context.AddFailure("webhook_url", $"'webhook_url' {problem}.");
+                }
+                else if (context.InstanceToValidate.Client?.Options.WebhookSecret is null)
+                {
+                    var name = context.InstanceToValidate.Client?.Name;
+                    context.AddFailure("webhook_url", $"Client '{name}' has no Clients:{name}:WebhookSecret to sign deliveries to its 'webhook_url'.");
+                }
+            });
         });
     }
 
     /// <summary>The submit's <c>webhook_url</c> as a URI, when it has a valid one.</summary>
     public static Uri? WebhookUri(SubmitInferenceRequest request) =>
         request.WebhookUrl is JsonValue value && value.TryGetValue<string>(out var url) && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : null;
-
-    private static bool BeAbsoluteHttpUri(JsonNode? node)
-    {
-        if (node is null)
-        {
-            return true; // "string or null", optional
-        }
-        return node is JsonValue value && value.TryGetValue<string>(out var url)
-            && url.Length is >= 1 and <= MaxWebhookUrlLength
-            && Uri.TryCreate(url, UriKind.Absolute, out var uri)
-            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            && uri.Host.Length > 0;
-    }
 }
 
 /// <summary>

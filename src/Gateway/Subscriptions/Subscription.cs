@@ -7,7 +7,7 @@ namespace Reka.Gateway.Subscriptions;
 /// signed with <see cref="Secret"/> (Standard Webhooks).
 /// </summary>
 /// <param name="Id">Subscription id, <c>sub_</c> + 24 hex characters.</param>
-/// <param name="Url">Where deliveries go (a host in <c>Webhooks:AllowedSubscriberHosts</c>).</param>
+/// <param name="Url">Where deliveries go (a host and port <c>Webhooks:AllowedSubscriberHosts</c> allows).</param>
 /// <param name="Filter">Which events it wants; empty lists match everything.</param>
 /// <param name="Description">Free text for people.</param>
 /// <param name="CreatedAt">When it was created.</param>
@@ -70,7 +70,7 @@ public sealed record CreatedSubscription(
     string Secret);
 
 /// <summary>Body of <c>POST /subscriptions</c>.</summary>
-/// <param name="Url">Where deliveries go: an absolute http(s) URL on an allowed host.</param>
+/// <param name="Url">Where deliveries go: an absolute http(s) URL on an allowed host and port, without user information (RFC 3986 §3.2.1).</param>
 /// <param name="Filter">Optional filter.</param>
 /// <param name="Description">Optional text, up to 500 characters.</param>
 public sealed record CreateSubscriptionRequest(string? Url, SubscriptionFilter? Filter = null, string? Description = null);

@@ -106,21 +106,24 @@ public static class SubscriptionsApi
 }
 
 /// <summary>
-/// A subscription needs an absolute http(s) URL of at most 2083 characters on a host of
-/// <c>Webhooks:AllowedSubscriberHosts</c> (no deliveries to arbitrary hosts), a description of at
-/// most 500 characters, and filter lists of at most 50 non-empty values.
+/// A subscription needs a URL the gateway may deliver to (<see cref="WebhooksOptions.SubscriberUrlProblem"/>:
+/// absolute http(s), at most 2083 characters, no user information, on a host and port of
+/// <c>Webhooks:AllowedSubscriberHosts</c>), a description of at most 500 characters, and filter
+/// lists of at most 50 non-empty values.
 /// </summary>
 public sealed class CreateSubscriptionRequestValidator : AbstractValidator<CreateSubscriptionRequest>
 {
     /// <summary>Creates the validator.</summary>
     public CreateSubscriptionRequestValidator(IOptions<WebhooksOptions> webhooks)
     {
-        RuleFor(r => r.Url).NotEmpty().WithMessage("'url' is required.").OverridePropertyName("url")
-            .Must(url => Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && url!.Length <= 2083)
-            .WithMessage("'url' must be an absolute http or https URL of at most 2083 characters.")
-            .DependentRules(() => RuleFor(r => new Uri(r.Url!)).Must(webhooks.Value.IsAllowedSubscriber)
-                .WithMessage(r => $"'url' host '{new Uri(r.Url!).Host}' is not in Webhooks:AllowedSubscriberHosts.")
-                .OverridePropertyName("url"));
+        RuleFor(r => r.Url).Cascade(CascadeMode.Stop).NotEmpty().WithMessage("'url' is required.").OverridePropertyName("url")
+            .Custom((url, context) =>
+            {
+                if (webhooks.Value.SubscriberUrlProblem(url!) is { } problem)
+                {
+                    context.AddFailure("url", $"'url' {problem}.");
+                }
+            });
         RuleFor(r => r.Description).MaximumLength(500).OverridePropertyName("description");
         RuleFor(r => r.Filter).Must(filter => filter is null || new[] { filter.EndpointId, filter.ModelId, filter.Capability, filter.Status }
                 .All(list => list is null || (list.Count <= 50 && list.All(v => !string.IsNullOrWhiteSpace(v)))))

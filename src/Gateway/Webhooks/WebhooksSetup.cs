@@ -28,9 +28,10 @@ internal sealed class WebhooksOptionsValidator : SettingsValidator<WebhooksOptio
         {
             yield return "Webhooks:MaxBodyBytes must be at least 1024.";
         }
-        if (options.AllowedSubscriberHosts.Any(h => h.Length == 0 || h.Contains('/') || h == "*"))
+        foreach (var entry in options.AllowedSubscriberHosts.Where(entry => AllowedSubscriberHost.Parse(entry) is null))
         {
-            yield return "Webhooks:AllowedSubscriberHosts holds host names or '*.suffix' patterns only.";
+            yield return $"Webhooks:AllowedSubscriberHosts entry '{entry}' is not host, host:port, *.suffix or *.suffix:port " +
+                "(port 1-65535, or * for any port, for local setups; IPv6 in brackets).";
         }
         if (options.ProcessingSchedule.Any(delay => delay <= TimeSpan.Zero) || options.ReconcileAfterSeconds < 0)
         {

@@ -204,4 +204,35 @@ public sealed class RetryTests : IAsyncLifetime
         Assert.Contains("410", subscription.GetProperty("disabled_reason").GetString());
         Assert.Single(_subscriber.Received);
     }
+
+    [Fact]
+    public async Task AnAllowlistNarrowedSinceTheSubscription_StopsItsDeliveries_BeforeAnyIsSent()
+    {
+        var (subscriptionId, _) = await _ops.SubscribeAsync(_subscriber.Url()); // 127.0.0.1:<port>, allowed by 127.0.0.1:*
+        var redis = (RedisStore)_gateway.Services.GetService(typeof(RedisStore))!;
+        await _gateway.DisposeAsync();
+        // The same Redis data, now served by a gateway that allows loopback on ports 80 and 443 only.
+        _gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'),
+        [
+            new("Redis:KeyPrefix", redis.Prefix),
+            new("Redis:EventsChannel", redis.Prefix + "events"),
+            new("Webhooks:AllowedSubscriberHosts:0", "127.0.0.1"),
+            new("Webhooks:AllowedSubscriberHosts:1", "localhost"),
+        ]);
+        using var alice = _gateway.CreateClient(TestClients.Alice);
+        using var ops = _gateway.CreateClient(TestClients.Ops);
+
+        await alice.SubmitAsync();
+
+        JsonElement delivery = default;
+        await Eventually.ThatAsync(async () =>
+        {
+            delivery = (await ops.DeliveriesAsync(subscriptionId)).EnumerateArray().SingleOrDefault();
+            return delivery.ValueKind == JsonValueKind.Object && delivery.GetProperty("status").GetString() == "cancelled";
+        }, 20, "the delivery to be cancelled");
+        var attempt = Assert.Single(delivery.GetProperty("attempts").EnumerateArray());
+        Assert.Equal("skipped", attempt.GetProperty("outcome").GetString());
+        Assert.Contains("AllowedSubscriberHosts", attempt.GetProperty("error").GetString());
+        Assert.Empty(_subscriber.Received);
+    }
 }

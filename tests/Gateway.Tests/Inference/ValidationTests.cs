@@ -169,6 +169,18 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Single(_upstream.Requests);
     }
 
+    [Fact]
+    public async Task Submit_WithAWebhookUrlCarryingCredentials_Returns400WithoutRepeatingThem()
+    {
+        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video",
+            JsonContent.Create(new { input = new { }, webhook_url = "http://hook-user:hook-s3cret@127.0.0.1:9/x" }));
+
+        var problem = await ProblemAssert.IsValidationProblemAsync(response, "webhook_url");
+        Assert.DoesNotContain("hook-", problem.GetRawText());
+        Assert.DoesNotContain(_gateway.Logs.Entries, e => e.Message.Contains("hook-s3cret"));
+        Assert.Empty(_upstream.Requests);
+    }
+
     [Theory]
     [InlineData("limit=0", "limit")]
     [InlineData("limit=101", "limit")]

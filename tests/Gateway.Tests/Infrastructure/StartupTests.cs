@@ -40,6 +40,7 @@ public sealed class StartupTests
     [InlineData("Proxy:Routes:chat:TimeoutSeconds", "-1", "Proxy:Routes:chat")]
     [InlineData("Cache:ResultTtl", "00:00:00", "Cache:ResultTtl")]
     [InlineData("Redis:OperationTimeoutSeconds", "0", "Redis")]
+    [InlineData("Webhooks:AllowedSubscriberHosts:0", "hooks.example:65536", "Webhooks:AllowedSubscriberHosts entry 'hooks.example:65536'")]
     public async Task InvalidSetting_StopsStartUp_NamingIt(string key, string value, string named)
     {
         var settings = await GatewayHost.DefaultSettingsAsync("http://127.0.0.1:9");

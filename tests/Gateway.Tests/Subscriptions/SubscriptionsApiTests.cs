@@ -130,4 +130,36 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
         Assert.Contains("application/json", problem.GetProperty("detail").GetString());
         Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
     }
+
+    [Theory]
+    [InlineData("http://hook-user:hook-s3cret@127.0.0.1:9/hooks")]
+    [InlineData("http://hook-user@127.0.0.1:9/hooks")]
+    public async Task Create_WithAUrlCarryingUserInformation_Returns400WithoutRepeatingIt(string url)
+    {
+        var response = await _ops.PostAsJsonAsync("/subscriptions", new { url });
+
+        var problem = await ProblemAssert.IsValidationProblemAsync(response, "url");
+        Assert.DoesNotContain("hook-", problem.GetRawText());
+        Assert.DoesNotContain(_gateway.Logs.Entries, e => e.Message.Contains("hook-"));
+        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+    }
+
+    [Fact]
+    public async Task Create_OnAHostAllowedWithoutAPort_AcceptsItsDefaultPortsOnly()
+    {
+        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl,
+            [new("Webhooks:AllowedSubscriberHosts:0", "127.0.0.1"), new("Webhooks:AllowedSubscriberHosts:1", "localhost")]);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+
+        var redis = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:6379/" });
+        var other = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://localhost:8080/hooks" });
+        var http = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1/hooks" });
+        var https = await ops.PostAsJsonAsync("/subscriptions", new { url = "https://localhost:443/hooks" });
+
+        var problem = await ProblemAssert.IsValidationProblemAsync(redis, "url");
+        Assert.Contains("127.0.0.1:6379", problem.GetProperty("detail").GetString());
+        await ProblemAssert.IsValidationProblemAsync(other, "url");
+        Assert.Equal(HttpStatusCode.Created, http.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, https.StatusCode);
+    }
 }

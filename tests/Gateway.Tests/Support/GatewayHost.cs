@@ -66,7 +66,7 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>
     /// Settings every test gateway starts from: the test upstream and team key, the
     /// <see cref="TestClients"/>, the shared Redis under a key prefix of its own, a callback
-    /// secret, loopback subscribers allowed, generous rate limits, fast retries, warnings-only logs.
+    /// secret, loopback subscribers allowed on any port, generous rate limits, fast retries, warnings-only logs.
     /// </summary>
     public static async Task<Dictionary<string, string?>> DefaultSettingsAsync(string upstreamBaseUrl)
     {
@@ -81,8 +81,8 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Redis:KeyPrefix"] = prefix,
             ["Redis:EventsChannel"] = prefix + "events",
             ["Webhooks:CallbackSecret"] = TestClients.CallbackSecret,
-            ["Webhooks:AllowedSubscriberHosts:0"] = "127.0.0.1",
-            ["Webhooks:AllowedSubscriberHosts:1"] = "localhost",
+            ["Webhooks:AllowedSubscriberHosts:0"] = "127.0.0.1:*",
+            ["Webhooks:AllowedSubscriberHosts:1"] = "localhost:*",
             ["RateLimiting:Default:PermitLimit"] = "100000",
             ["Logging:LogLevel:Default"] = "Warning",
         };
