@@ -23,10 +23,14 @@ public sealed class CallbackSender(HttpClient http)
 
     /// <summary>
     /// Sends each callback (URL with its token, request id), <paramref name="concurrency"/> at a
-    /// time, until every one is answered 2xx; fails after <paramref name="timeoutSeconds"/>.
+    /// time and, with <paramref name="perSecond"/>, no more new ones a second than that (retries
+    /// aside), until every one is answered 2xx; fails after <paramref name="timeoutSeconds"/>.
     /// </summary>
-    public async Task SendAsync(IEnumerable<(string Url, string RequestId)> callbacks, int concurrency, double timeoutSeconds = 120)
+    public async Task SendAsync(IEnumerable<(string Url, string RequestId)> callbacks, int concurrency, double? perSecond = null, double timeoutSeconds = 120)
     {
+        var pace = new System.Diagnostics.Stopwatch();
+        var started = 0;
+        pace.Start();
         var pending = callbacks.Select(c => new Pending(c.Url, c.RequestId)).ToList();
         var queue = Channel.CreateUnbounded<Pending>();
         foreach (var callback in pending)
@@ -39,6 +43,15 @@ public sealed class CallbackSender(HttpClient http)
         {
             await foreach (var callback in queue.Reader.ReadAllAsync(deadline.Token))
             {
+                if (perSecond is { } rate && callback.Attempts == 0)
+                {
+                    // The n-th callback starts no sooner than n / rate seconds in: traffic, not a burst.
+                    var due = TimeSpan.FromSeconds(Interlocked.Increment(ref started) / rate);
+                    if (due > pace.Elapsed)
+                    {
+                        await Task.Delay(due - pace.Elapsed, deadline.Token);
+                    }
+                }
                 var accepted = await PostAsync(callback);
                 if (callback.Attempts++ == 0)
                 {

@@ -128,7 +128,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
         Assert.Equal(40, sender.AcceptedAtOnce);
         var (victim, lagging) = (await cluster.PairsAsync())[0];
         lagging.Pause();
-        var rest = sender.SendAsync(callbacks.Skip(40), concurrency: 4);
+        var rest = sender.SendAsync(callbacks.Skip(40), concurrency: 4, perSecond: 40);
         // Those touching the victim wait for its replica's confirmation in vain and are refused;
         // those that do not are acknowledged.
         await sender.WaitForRefusalsAsync(8, timeoutSeconds: 30);
