@@ -67,6 +67,13 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
         return 'bound'
         """;
 
+    // KEYS: request; ARGV: submission id, ttl.
+    private const string TouchIfBoundScript = """
+        if redis.call('HGET', KEYS[1], 'submission') ~= ARGV[1] then return 0 end
+        redis.call('EXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
+
     private static readonly string[] CopiedFields = ["subscriber", "endpoint_id", "traceparent"];
 
     /// <summary>Hash field of a cached answer.</summary>
@@ -141,6 +148,16 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
         var bound = (string?)await db.ScriptEvaluateAsync(BindRequestScript, [RequestKey(requestId)], [.. arguments]);
         return bound == "foreign" ? BindOutcome.Foreign : BindOutcome.Bound;
     }
+
+    /// <summary>
+    /// Whether the request is already bound to <paramref name="submissionId"/> (its record names
+    /// that submission), the common case of a callback after the submit's own bind; if so, its
+    /// record's TTL starts again. That write, made on <paramref name="db"/>, comes after the bind
+    /// in the primary's replication stream, so confirming it confirms the bind too.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<bool> TouchIfBoundAsync(IDatabaseAsync db, string submissionId, string requestId) =>
+        (long)await db.ScriptEvaluateAsync(TouchIfBoundScript, [RequestKey(requestId)], [submissionId, (long)Ttl.TotalSeconds]) == 1;
 
     /// <summary>The owner of a request and one cached answer (null when not cached), in one round trip.</summary>
     /// <exception cref="RedisException">Redis failed.</exception>

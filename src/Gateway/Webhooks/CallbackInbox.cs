@@ -78,8 +78,9 @@ public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
     public async Task<CallbackOutcome> AcceptAsync(string submissionId, string requestId, string? status)
     {
         var write = redis.Confirmations.Begin();
-        var bound = await records.BindAsync(write.Database, submissionId, requestId);
-        if (bound is BindOutcome.Mismatch or BindOutcome.Foreign)
+        // Usually the submit bound the request already: one call instead of the two-step bind.
+        var rebound = !await records.TouchIfBoundAsync(write.Database, submissionId, requestId);
+        if (rebound && await records.BindAsync(write.Database, submissionId, requestId) is BindOutcome.Mismatch or BindOutcome.Foreign)
         {
             return CallbackOutcome.Mismatch;
         }
@@ -92,7 +93,9 @@ public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
                 (long)records.Ttl.TotalSeconds, redis.PublishCommand, (string)Queue.WakeChannel(partition)!,
             ]);
         // A repeat is confirmed too: the first one may have been refused for want of a replica.
-        await write.ConfirmAsync(records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey(partition));
+        await write.ConfirmAsync(rebound
+            ? [records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey(partition)]
+            : [records.RequestKey(requestId), Queue.DueKey(partition)]);
         return outcome == "duplicate" ? CallbackOutcome.Duplicate : CallbackOutcome.Accepted;
     }
 
