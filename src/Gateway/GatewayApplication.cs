@@ -43,6 +43,7 @@ public static class GatewayApplication
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             StrictJson.Configure(options.SerializerOptions);
         });
+        builder.Services.AddGatewayOptions();
         builder.Services.AddGatewayProblemDetails();
         builder.AddTelemetry();
         builder.Services.AddGatewayOpenApi();
@@ -53,10 +54,12 @@ public static class GatewayApplication
         builder.AddProxy();
         builder.AddInference();
         builder.AddUploads();
+        builder.AddPassthrough();
         builder.AddWebhooks();
-        builder.AddEvents();
         builder.AddSubscriptions();
+        // Completed inferences go to Delivery's fan-out, then to the event channel.
         builder.AddDelivery();
+        builder.AddEvents();
         return builder;
     }
 
@@ -77,7 +80,7 @@ public static class GatewayApplication
         app.MapPassthroughApi();
         app.MapCallbackReceiver();
         app.MapEventsApi();
-        app.MapSubscriptionsApi();
+        app.MapDeliveriesApi(app.MapSubscriptionsApi());
         return app;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.StandardWebhooks;
 
 namespace Reka.Gateway.Clients;
 
@@ -69,7 +70,7 @@ internal sealed class ClientsOptionsValidator : SettingsValidator<ClientsOptions
             {
                 yield return $"Clients:{client}:KeySha256 must be the lowercase hex SHA-256 of the client's key (64 characters).";
             }
-            if (settings.WebhookSecret is { } secret && !Delivery.WebhookSecret.IsValid(secret))
+            if (settings.WebhookSecret is { } secret && !Infrastructure.StandardWebhooks.WebhookSecret.IsValid(secret))
             {
                 yield return $"Clients:{client}:WebhookSecret must be 'whsec_' followed by base64 of 24 to 64 random bytes.";
             }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Events;
 
 namespace Reka.Gateway.Delivery;
 
@@ -58,6 +59,9 @@ public static class DeliverySetup
     {
         builder.Services.AddCheckedOptions<DeliveryOptions, DeliveryOptionsValidator>(DeliveryOptions.SectionName);
         builder.Services.AddSingleton<Deliveries>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Deliveries>().FanOutQueue);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Deliveries>().Queue);
+        builder.Services.AddSingleton<ICompletedInferenceConsumer, FanOut>();
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService<FanOutWorker>();
         builder.Services.AddHostedService<DeliveryWorker>();

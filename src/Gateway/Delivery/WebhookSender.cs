@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Subscriptions;
-using Reka.Gateway.Webhooks;
+using Reka.Gateway.Infrastructure.StandardWebhooks;
 
 namespace Reka.Gateway.Delivery;
 
@@ -36,7 +36,7 @@ public sealed class WebhookSender(
     ClientRegistry clients,
     IHttpClientFactory httpClients,
     IOptions<DeliveryOptions> options,
-    IOptions<WebhooksOptions> webhooks,
+    IOptions<SubscriberUrlOptions> subscribers,
     GatewayMetrics metrics,
     ILogger<WebhookSender> logger)
 {
@@ -53,7 +53,7 @@ public sealed class WebhookSender(
     {
         var settings = options.Value;
         // Checked again at each attempt: the allowlist may have narrowed since the subscription was made.
-        if (webhooks.Value.SubscriberUrlProblem(target.Url) is { } problem)
+        if (subscribers.Value.SubscriberUrlProblem(target.Url) is { } problem)
         {
             return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped",
                 $"Not sent: the URL {problem}."), DeliveryStatus.Cancelled, retriesSoFar);

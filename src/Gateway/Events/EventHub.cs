@@ -20,14 +20,15 @@ public sealed record PublishedEvent(string Id, string Type, string RequestId, st
 /// what arrives to local waiters (long-polls on a request) and listeners (<c>GET /events</c> streams).
 /// Pub/sub is at-most-once per listener; waiters fall back to reading the cache at their deadline.
 /// </summary>
-public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService
+public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
 {
     private readonly ConcurrentDictionary<string, WaiterSet> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
 
-    /// <summary>Publishes <paramref name="json"/> (an <see cref="InferenceEvent"/>) to every replica.</summary>
-    /// <exception cref="RedisException">Redis failed.</exception>
-    public Task PublishAsync(byte[] json) => redis.Subscriber.PublishAsync(redis.EventsChannel, json);
+    /// <summary>Publishes a completed inference's event to every replica (its waiters and streams, and other listeners of the channel).</summary>
+    /// <exception cref="RedisException">Redis failed: the callback is processed again.</exception>
+    Task ICompletedInferenceConsumer.ConsumeAsync(CompletedInference inference, CancellationToken cancellationToken) =>
+        redis.Subscriber.PublishAsync(redis.EventsChannel, inference.Json);
 
     /// <summary>
     /// A task that completes when an event about <paramref name="requestId"/> arrives. Register

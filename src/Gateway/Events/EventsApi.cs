@@ -13,6 +13,7 @@ public static class EventsApi
     {
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventHub>());
+        builder.Services.AddSingleton<ICompletedInferenceConsumer>(sp => sp.GetRequiredService<EventHub>());
         return builder;
     }
 

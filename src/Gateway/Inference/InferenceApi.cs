@@ -4,6 +4,7 @@ using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Proxy;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Inference;
 

@@ -40,9 +40,3 @@ public sealed record InferenceStatus(string RequestId, string Status, int? Queue
 
 /// <summary>OpenAI-compatible chat request; with <c>stream: true</c> the answer is server-sent events.</summary>
 public sealed record ChatCompletionRequest(string Model, IReadOnlyList<JsonObject> Messages, bool? Stream);
-
-/// <summary>Reka's error body: <c>{"error": {"type", "message", "param"?, "details"?}}</c>. Upstream errors pass through in this shape.</summary>
-public sealed record RekaErrorResponse(RekaError Error);
-
-/// <summary>The inside of <see cref="RekaErrorResponse"/>.</summary>
-public sealed record RekaError(string Type, string Message, string? Param, JsonNode? Details);

@@ -1,5 +1,6 @@
 using FluentValidation;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Inference;
 

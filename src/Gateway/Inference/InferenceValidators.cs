@@ -3,27 +3,18 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FluentValidation;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Requests;
 using Reka.Gateway.Webhooks;
+using Reka.Gateway.Subscriptions;
 
 namespace Reka.Gateway.Inference;
 
 /// <summary>Rules shared by the inference validators.</summary>
 public static partial class InferenceRules
 {
-    /// <summary>Longest request id accepted, in characters.</summary>
-    public const int MaxRequestIdLength = 128;
-
-    /// <summary>
-    /// A request id must be one path segment of RFC 3986 unreserved characters, 1 to
-    /// <see cref="MaxRequestIdLength"/> long, and not <c>.</c> or <c>..</c>, so it can never
-    /// change which upstream path a call reaches.
-    /// </summary>
+    /// <summary>A request id must be one by <see cref="RequestIds"/>.</summary>
     public static IRuleBuilderOptions<T, string> MustBeRequestId<T>(this IRuleBuilder<T, string> rule) =>
-        rule.Must(IsRequestId)
-            .WithMessage($"'request_id' must be 1-{MaxRequestIdLength} characters of A-Z, a-z, 0-9, '-', '.', '_' or '~'.");
-
-    /// <summary>Whether <paramref name="id"/> is a safe request id (<see cref="MustBeRequestId{T}"/>).</summary>
-    public static bool IsRequestId(string id) => RequestIdPattern().IsMatch(id) && id is not ("." or "..");
+        rule.Must(RequestIds.IsValid).WithMessage($"'request_id' must be {RequestIds.Rule}.");
 
     /// <summary>Whether <paramref name="value"/> is a boolean as Reka's API reads them.</summary>
     public static bool IsBoolean(string value) => ParseBoolean(value) is not null;
@@ -43,10 +34,7 @@ public static partial class InferenceRules
             ? parsed
             : null;
 
-    // Both end in \z, not $: $ also matches before a final line feed, so "abc\n" would pass.
-    [GeneratedRegex(@"^[A-Za-z0-9._~-]{1,128}\z")]
-    private static partial Regex RequestIdPattern();
-
+    // \z, not $: $ also matches before a final line feed.
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?([Zz]|[+-]\d{2}:?\d{2})?)?\z")]
     private static partial Regex Iso8601Pattern();
 }
@@ -54,12 +42,12 @@ public static partial class InferenceRules
 /// <summary>
 /// A submit needs a JSON object body with an <c>input</c> object; <c>webhook_url</c>, when
 /// present, must be an absolute http(s) URI of 1-2083 characters (Reka "Submit" reference),
-/// and a subscriber URL the gateway may deliver to (<see cref="WebhooksOptions.SubscriberUrlProblem"/>).
+/// and a subscriber URL the gateway may deliver to (<see cref="SubscriberUrlOptions.SubscriberUrlProblem"/>).
 /// </summary>
 public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferenceRequest>
 {
-    /// <summary>Creates the validator; <paramref name="webhooks"/> says which subscriber hosts are allowed.</summary>
-    public SubmitInferenceValidator(IOptions<WebhooksOptions> webhooks)
+    /// <summary>Creates the validator; <paramref name="subscribers"/> says where deliveries may go.</summary>
+    public SubmitInferenceValidator(IOptions<SubscriberUrlOptions> subscribers)
     {
         // Named after the member at fault when the body broke the JSON policy (a repeated or invalid member).
         RuleFor(r => r.Body).Custom((body, context) =>
@@ -80,8 +68,8 @@ public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInference
                     return; // "string or null", optional
                 }
                 var problem = node is JsonValue value && value.TryGetValue<string>(out var url)
-                    ? webhooks.Value.SubscriberUrlProblem(url)
-                    : $"must be an absolute http or https URL of 1-{WebhooksOptions.MaxSubscriberUrlLength} characters";
+                    ? subscribers.Value.SubscriberUrlProblem(url)
+                    : $"must be an absolute http or https URL of 1-{SubscriberUrlOptions.MaxSubscriberUrlLength} characters";
                 if (problem is not null)
                 {
                     context.AddFailure("webhook_url", $"'webhook_url' {problem}.");

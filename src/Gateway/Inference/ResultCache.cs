@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Inference;
 

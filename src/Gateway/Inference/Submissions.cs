@@ -6,6 +6,7 @@ using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Proxy;
 using Reka.Gateway.Webhooks;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Inference;
 

@@ -35,8 +35,8 @@ internal static partial class GatewayLog
     [LoggerMessage(200, LogLevel.Warning, "Callback for request {RequestId} answered 503: Redis could not record it ({Error})")]
     public static partial void CallbackNotRecorded(ILogger logger, string requestId, string? error);
 
-    [LoggerMessage(201, LogLevel.Information, "Callback for request {RequestId} processed: {Status}, event {EventId}, {Deliveries} new deliveries")]
-    public static partial void CallbackProcessed(ILogger logger, string requestId, string status, string eventId, int deliveries);
+    [LoggerMessage(201, LogLevel.Information, "Callback for request {RequestId} processed: {Status}, event {EventId}")]
+    public static partial void CallbackProcessed(ILogger logger, string requestId, string status, string eventId);
 
     [LoggerMessage(202, LogLevel.Information, "Callback for request {RequestId} retried in {DelaySeconds:0.#} s (try {Try}): {Reason}")]
     public static partial void CallbackRetrying(ILogger logger, string requestId, double delaySeconds, int @try, string reason);
@@ -55,6 +55,9 @@ internal static partial class GatewayLog
 
     [LoggerMessage(301, LogLevel.Warning, "Delivery {DeliveryId} of event {EventId} to subscription {SubscriptionId} is a dead letter: every attempt failed")]
     public static partial void DeliveryDeadLettered(ILogger logger, string deliveryId, string? eventId, string? subscriptionId);
+
+    [LoggerMessage(303, LogLevel.Debug, "Event {EventId} fanned out: {Deliveries} new deliveries")]
+    public static partial void FannedOut(ILogger logger, string eventId, int deliveries);
 
     [LoggerMessage(302, LogLevel.Warning, "Subscription {SubscriptionId} disabled: {Reason}")]
     public static partial void SubscriptionDisabled(ILogger logger, string subscriptionId, string reason);

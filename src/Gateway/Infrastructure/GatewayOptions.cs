@@ -12,3 +12,25 @@ public sealed class GatewayOptions
     /// </summary>
     public string PublicBaseUrl { get; set; } = "http://127.0.0.1:8080";
 }
+
+/// <summary>Registration of the gateway's own settings.</summary>
+public static class GatewayOptionsSetup
+{
+    /// <summary>Registers <see cref="GatewayOptions"/>, checked at start-up.</summary>
+    public static IServiceCollection AddGatewayOptions(this IServiceCollection services)
+    {
+        services.AddCheckedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
+        return services;
+    }
+}
+
+internal sealed class GatewayOptionsValidator : SettingsValidator<GatewayOptions>
+{
+    protected override IEnumerable<string> Check(GatewayOptions options)
+    {
+        if (!(Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+        {
+            yield return "Gateway:PublicBaseUrl must be the gateway's absolute http(s) base URL, e.g. https://reka-gateway.internal.example.";
+        }
+    }
+}

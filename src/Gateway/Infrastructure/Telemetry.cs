@@ -2,9 +2,8 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Reka.Gateway.Delivery;
 using Reka.Gateway.Infrastructure.Redis;
-using Reka.Gateway.Webhooks;
+using Reka.Gateway.Infrastructure.Queues;
 
 namespace Reka.Gateway.Infrastructure;
 
@@ -16,7 +15,7 @@ namespace Reka.Gateway.Infrastructure;
 public static class Telemetry
 {
     /// <summary>Activity sources the gateway's own background work uses.</summary>
-    public static readonly string[] ActivitySources = ["Reka.Gateway.Webhooks", "Reka.Gateway.Delivery"];
+    public const string ActivitySources = "Reka.Gateway.*";
 
     /// <summary>Registers metrics, the queue sampler and, when configured, the OTLP exporters.</summary>
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
@@ -28,7 +27,7 @@ public static class Telemetry
             // The hosting package owns the providers: started with the host, flushed when it stops.
             builder.Services.AddOpenTelemetry()
                 .ConfigureResource(resource => resource.AddService("reka-gateway"))
-                .WithTracing(tracing => tracing.AddSource(["Microsoft.AspNetCore", "System.Net.Http", .. ActivitySources]))
+                .WithTracing(tracing => tracing.AddSource("Microsoft.AspNetCore", "System.Net.Http", ActivitySources))
                 .WithMetrics(metrics => metrics.AddMeter(GatewayMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel",
                     "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "System.Runtime"))
                 .UseOtlpExporter();
@@ -41,7 +40,7 @@ public static class Telemetry
 /// Samples the depth of the durable queues and the age of their oldest due job every
 /// <see cref="Interval"/>, for the <c>gateway.queue.*</c> gauges (gauge callbacks cannot call Redis).
 /// </summary>
-internal sealed class QueueMetricsSampler(Deliveries deliveries, CallbackInbox callbacks, GatewayMetrics metrics) : BackgroundService
+internal sealed class QueueMetricsSampler(IEnumerable<DurableQueue> queues, GatewayMetrics metrics) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
@@ -49,7 +48,7 @@ internal sealed class QueueMetricsSampler(Deliveries deliveries, CallbackInbox c
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var queue in new[] { deliveries.FanOutQueue, deliveries.Queue, callbacks.Queue })
+            foreach (var queue in queues)
             {
                 try
                 {

@@ -18,6 +18,13 @@ public static class PassthroughApi
     /// <summary>Prefixes forwarded when <c>Proxy:ForwardedPrefixes</c> is empty.</summary>
     public static readonly IReadOnlyList<string> DefaultPrefixes = ["/v1/", "/v2/"];
 
+    /// <summary>Registers the path validator.</summary>
+    public static WebApplicationBuilder AddPassthrough(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IValidator<PassthroughPath>, PassthroughPathValidator>();
+        return builder;
+    }
+
     /// <summary>Maps GET, POST, PUT, PATCH and DELETE under each forwarded prefix.</summary>
     public static IEndpointRouteBuilder MapPassthroughApi(this IEndpointRouteBuilder endpoints)
     {

@@ -1,4 +1,3 @@
-using Reka.Gateway.Inference;
 
 namespace Reka.Gateway.Proxy;
 

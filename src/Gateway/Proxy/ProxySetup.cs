@@ -1,7 +1,5 @@
-using FluentValidation;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
-using Reka.Gateway.Passthrough;
 
 namespace Reka.Gateway.Proxy;
 
@@ -20,7 +18,6 @@ public static class ProxySetup
                     options.ApiKey = configuration[UpstreamOptions.ApiKeyEnvironmentVariable] ?? "";
                 }
             });
-        services.AddCheckedOptions<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
         services.AddCheckedOptions<ProxyOptions, ProxyOptionsValidator>(ProxyOptions.SectionName);
 
         // AddReverseProxy registers the forwarder and the transform builder; no proxy config is
@@ -32,7 +29,6 @@ public static class ProxySetup
         services.AddSingleton<ProxyRouteFactory>();
         services.AddSingleton<UpstreamUrlRewriter>();
         services.AddSingleton<JsonResponseTransform>();
-        services.AddSingleton<IValidator<PassthroughPath>, PassthroughPathValidator>();
         return builder;
     }
 
@@ -56,17 +52,6 @@ internal sealed class UpstreamOptionsValidator : SettingsValidator<UpstreamOptio
         if (options.ConnectTimeoutSeconds <= 0 || options.Retry.MaxRetries < 0 || options.Retry.BaseDelaySeconds < 0 || options.Retry.MaxDelaySeconds < 0)
         {
             yield return "Upstream:ConnectTimeoutSeconds must be above 0, and Upstream:Retry's settings at least 0.";
-        }
-    }
-}
-
-internal sealed class GatewayOptionsValidator : SettingsValidator<GatewayOptions>
-{
-    protected override IEnumerable<string> Check(GatewayOptions options)
-    {
-        if (!ProxySetup.IsHttpUrl(options.PublicBaseUrl))
-        {
-            yield return "Gateway:PublicBaseUrl must be the gateway's absolute http(s) base URL, e.g. https://reka-gateway.internal.example.";
         }
     }
 }

@@ -2,28 +2,20 @@ using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
-using Reka.Gateway.Delivery;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.StandardWebhooks;
 using Reka.Gateway.Infrastructure.Validation;
-using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Subscriptions;
 
-/// <summary>Answer of a bulk replay.</summary>
-/// <param name="Replayed">Dead letters sent again.</param>
-public sealed record ReplayResult(int Replayed);
-
 /// <summary>
-/// Webhook subscriptions and their deliveries, for admin clients (<c>Clients:&lt;name&gt;:Admin</c>):
-/// create, list, get, delete, list deliveries with every attempt, replay one delivery or all of a
-/// subscription's dead letters.
+/// Webhook subscriptions, for admin clients (<c>Clients:&lt;name&gt;:Admin</c>): create, list,
+/// get, delete. Their deliveries are Delivery's (<c>/subscriptions/{id}/deliveries</c>).
 /// </summary>
 public static class SubscriptionsApi
 {
-    /// <summary>Longest page of deliveries.</summary>
-    public const int MaxDeliveriesPerPage = 500;
-
-    /// <summary>Maps <c>/subscriptions</c> and <c>/deliveries</c>.</summary>
-    public static IEndpointRouteBuilder MapSubscriptionsApi(this IEndpointRouteBuilder endpoints)
+    /// <summary>Maps <c>/subscriptions</c>; returns the group, for the routes of subscriptions' deliveries.</summary>
+    public static RouteGroupBuilder MapSubscriptionsApi(this IEndpointRouteBuilder endpoints)
     {
         var subscriptions = endpoints.MapGroup("/subscriptions")
             .WithTags("Subscriptions")
@@ -58,38 +50,7 @@ public static class SubscriptionsApi
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        subscriptions.MapGet("/{id}/deliveries", async Task<IResult> (string id, int? limit, SubscriptionStore store, Deliveries deliveries) =>
-            {
-                var page = Math.Clamp(limit ?? 50, 1, MaxDeliveriesPerPage);
-                var list = await deliveries.ListAsync(id, page);
-                return list.Count == 0 && await store.GetAsync(id) is null ? NotFound(id) : TypedResults.Ok(list);
-            })
-            .WithName("ListDeliveries")
-            .WithSummary("List a subscription's deliveries, newest first, with every attempt")
-            .Produces<IReadOnlyList<DeliveryView>>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
-
-        subscriptions.MapPost("/{id}/deliveries/replay", async Task<IResult> (string id, SubscriptionStore store, Deliveries deliveries) =>
-                await store.GetAsync(id) is null ? NotFound(id) : TypedResults.Accepted((string?)null, new ReplayResult(await deliveries.ReplayDeadLettersAsync(id))))
-            .WithName("ReplayDeadLetters")
-            .WithSummary("Send every dead letter of a subscription again")
-            .Produces<ReplayResult>(StatusCodes.Status202Accepted)
-            .ProducesProblem(StatusCodes.Status404NotFound);
-
-        endpoints.MapPost("/deliveries/{id}/replay", async Task<IResult> (string id, Deliveries deliveries) =>
-                await deliveries.ReplayAsync(id) is { } delivery
-                    ? TypedResults.Accepted((string?)null, delivery)
-                    : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"There is no delivery '{id}' (deliveries are kept for Delivery:Retention)."))
-            .WithTags("Subscriptions")
-            .WithName("ReplayDelivery")
-            .WithSummary("Send a delivery again, from the start of the retry schedule")
-            .Produces<DeliveryView>(StatusCodes.Status202Accepted)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .RequireAuthorization(ClientsSetup.AdminPolicy)
-            .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
-        return endpoints;
+        return subscriptions;
     }
 
     private static async Task<Created<CreatedSubscription>> CreateAsync(CreateSubscriptionRequest request, SubscriptionStore store)
@@ -101,12 +62,13 @@ public static class SubscriptionsApi
             subscription.Filter, subscription.Description, subscription.CreatedAt, subscription.Enabled, subscription.Secret));
     }
 
-    private static IResult NotFound(string id) =>
+    /// <summary>404 problem details for subscription <paramref name="id"/>.</summary>
+    public static IResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"There is no subscription '{id}'.");
 }
 
 /// <summary>
-/// A subscription needs a URL the gateway may deliver to (<see cref="WebhooksOptions.SubscriberUrlProblem"/>:
+/// A subscription needs a URL the gateway may deliver to (<see cref="SubscriberUrlOptions.SubscriberUrlProblem"/>:
 /// absolute http(s), at most 2083 characters, no user information, on a host and port of
 /// <c>Webhooks:AllowedSubscriberHosts</c>), a description of at most 500 characters, and filter
 /// lists of at most 50 non-empty values.
@@ -114,12 +76,12 @@ public static class SubscriptionsApi
 public sealed class CreateSubscriptionRequestValidator : AbstractValidator<CreateSubscriptionRequest>
 {
     /// <summary>Creates the validator.</summary>
-    public CreateSubscriptionRequestValidator(IOptions<WebhooksOptions> webhooks)
+    public CreateSubscriptionRequestValidator(IOptions<SubscriberUrlOptions> subscribers)
     {
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop).NotEmpty().WithMessage("'url' is required.").OverridePropertyName("url")
             .Custom((url, context) =>
             {
-                if (webhooks.Value.SubscriberUrlProblem(url!) is { } problem)
+                if (subscribers.Value.SubscriberUrlProblem(url!) is { } problem)
                 {
                     context.AddFailure("url", $"'url' {problem}.");
                 }
@@ -138,8 +100,21 @@ public static class SubscriptionsSetup
     /// <summary>Registers the store and validator.</summary>
     public static WebApplicationBuilder AddSubscriptions(this WebApplicationBuilder builder)
     {
+        builder.Services.AddCheckedOptions<SubscriberUrlOptions, SubscriberUrlOptionsValidator>(SubscriberUrlOptions.SectionName);
         builder.Services.AddSingleton<SubscriptionStore>();
         builder.Services.AddSingleton<IValidator<CreateSubscriptionRequest>, CreateSubscriptionRequestValidator>();
         return builder;
+    }
+}
+
+internal sealed class SubscriberUrlOptionsValidator : SettingsValidator<SubscriberUrlOptions>
+{
+    protected override IEnumerable<string> Check(SubscriberUrlOptions options)
+    {
+        foreach (var entry in options.AllowedSubscriberHosts.Where(entry => AllowedSubscriberHost.Parse(entry) is null))
+        {
+            yield return $"Webhooks:AllowedSubscriberHosts entry '{entry}' is not host, host:port, *.suffix or *.suffix:port " +
+                "(port 1-65535, or * for any port, for local setups; IPv6 in brackets).";
+        }
     }
 }

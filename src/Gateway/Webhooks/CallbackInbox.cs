@@ -1,7 +1,7 @@
-using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Webhooks;
 

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Infrastructure.Validation;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Webhooks;
 
@@ -73,10 +73,10 @@ public static class CallbackReceiverApi
             return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {maxBytes} bytes (Webhooks:MaxBodyBytes).");
         }
         var requestId = (body as JsonObject)?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
-        if (requestId is null || !InferenceRules.IsRequestId(requestId))
+        if (requestId is null || !RequestIds.IsValid(requestId))
         {
             return Reject(metrics, "invalid", StatusCodes.Status400BadRequest,
-                $"A callback body must be a JSON object with a 'request_id' string of 1-{InferenceRules.MaxRequestIdLength} characters of A-Z, a-z, 0-9, '-', '.', '_' or '~'.");
+                $"A callback body must be a JSON object with a 'request_id' string of {RequestIds.Rule}.");
         }
         var status = body!["status"] is JsonValue s && s.TryGetValue<string>(out var statusText) ? statusText : null;
 

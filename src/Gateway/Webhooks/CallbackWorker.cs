@@ -2,34 +2,31 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Reka.Gateway.Delivery;
 using Reka.Gateway.Events;
-using Reka.Gateway.Inference;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Proxy;
-using Reka.Gateway.Subscriptions;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Webhooks;
 
 /// <summary>
 /// Processes recorded callbacks on every replica: fetches the request from Reka with the team key
 /// (the callback is a trigger, not the truth), and once Reka reports a terminal status, caches
-/// the result and status answers, builds the event, queues a delivery per matching subscription
-/// and to the request's own subscriber, and publishes the event. Every step is idempotent, so a
-/// replica that dies half-way leaves work that another replica redoes without duplicates.
+/// the result and status answers, builds the event and hands it to its consumers
+/// (<see cref="ICompletedInferenceConsumer"/>: webhook fan-out, the event channel). Every step is
+/// idempotent, so a replica that dies half-way leaves work that another replica redoes without
+/// duplicates.
 /// While Reka is unreachable or not yet terminal, the job is retried on
 /// <c>Webhooks:ProcessingRetrySchedule</c>.
 /// </summary>
-public sealed class CallbackWorker(
+internal sealed class CallbackWorker(
     CallbackInbox inbox,
     UpstreamClient upstream,
     UpstreamUrlRewriter urls,
     RequestRecords records,
-    SubscriptionStore subscriptions,
-    Deliveries deliveries,
-    EventHub events,
+    IEnumerable<ICompletedInferenceConsumer> consumers,
     IOptions<CacheOptions> cache,
     IOptions<WebhooksOptions> options,
     RedisStore redis,
@@ -81,15 +78,14 @@ public sealed class CallbackWorker(
         }
         await records.StoreAnswersAsync(requestId, answers, confirm: true);
 
-        var resultNode = JsonNode.Parse(resultBody);
-        var inferenceEvent = BuildEvent(requestId, status!, resultNode, record);
-        var json = inferenceEvent.ToJson();
-        var matching = await subscriptions.MatchingAsync(inferenceEvent);
-        var own = record is { Owner: { } owner, Subscriber: { } url } ? new OwnSubscriber(owner, url) : null;
-        var queued = await deliveries.EnqueueAsync(inferenceEvent, json, matching, own, Activity.Current?.Id);
-        await events.PublishAsync(json);
+        var inferenceEvent = BuildEvent(requestId, status!, JsonNode.Parse(resultBody), record);
+        var completed = new CompletedInference(inferenceEvent, inferenceEvent.ToJson(), record.Subscriber, Activity.Current?.Id);
+        foreach (var consumer in consumers)
+        {
+            await consumer.ConsumeAsync(completed, cancellationToken);
+        }
         await Queue.DeleteAsync(job);
-        GatewayLog.CallbackProcessed(logger, requestId, status!, inferenceEvent.Id, queued);
+        GatewayLog.CallbackProcessed(logger, requestId, status!, inferenceEvent.Id);
     }
 
     // The status answer is cached too, so status calls after the callback are answered from the

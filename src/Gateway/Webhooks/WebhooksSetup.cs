@@ -11,6 +11,7 @@ public static class WebhooksSetup
         builder.Services.AddCheckedOptions<WebhooksOptions, WebhooksOptionsValidator>(WebhooksOptions.SectionName);
         builder.Services.AddSingleton<CallbackTokens>();
         builder.Services.AddSingleton<CallbackInbox>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<CallbackInbox>().Queue);
         builder.Services.AddHostedService<CallbackWorker>();
         return builder;
     }
@@ -27,11 +28,6 @@ internal sealed class WebhooksOptionsValidator : SettingsValidator<WebhooksOptio
         if (options.MaxBodyBytes < 1024)
         {
             yield return "Webhooks:MaxBodyBytes must be at least 1024.";
-        }
-        foreach (var entry in options.AllowedSubscriberHosts.Where(entry => AllowedSubscriberHost.Parse(entry) is null))
-        {
-            yield return $"Webhooks:AllowedSubscriberHosts entry '{entry}' is not host, host:port, *.suffix or *.suffix:port " +
-                "(port 1-65535, or * for any port, for local setups; IPv6 in brackets).";
         }
         if (options.ProcessingSchedule.Any(delay => delay <= TimeSpan.Zero) || options.ReconcileAfterSeconds < 0)
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using Reka.Gateway.Delivery;
+using Reka.Gateway.Infrastructure.StandardWebhooks;
 
 namespace Reka.Gateway.Tests.Delivery;
 

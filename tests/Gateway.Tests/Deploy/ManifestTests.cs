@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Tests.Support;
 using Reka.Gateway.Webhooks;
+using Reka.Gateway.Infrastructure.StandardWebhooks;
 using static Reka.Gateway.Tests.Deploy.DeployFiles;
 
 namespace Reka.Gateway.Tests.Deploy;
@@ -495,7 +496,7 @@ public sealed class ManifestTests
             {
                 "reka-api-key" => TestClients.TeamKey,
                 "callback-secret" => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)),
-                _ when key.EndsWith("-webhook-secret", StringComparison.Ordinal) => Reka.Gateway.Delivery.WebhookSecret.Generate(),
+                _ when key.EndsWith("-webhook-secret", StringComparison.Ordinal) => Reka.Gateway.Infrastructure.StandardWebhooks.WebhookSecret.Generate(),
                 _ when key.EndsWith("-key-sha256", StringComparison.Ordinal) => ClientRegistry.HashKey(keys[ClientName(name)] = $"test-key-{ClientName(name)}-{Guid.NewGuid():N}"),
                 _ => throw new Xunit.Sdk.XunitException($"no test value for the Secret's key {key}: teach this test its form"),
             };

@@ -7,6 +7,8 @@ using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Proxy;
 using Reka.Gateway.Webhooks;
+using Reka.Gateway.Requests;
+using Reka.Gateway.Subscriptions;
 
 namespace Reka.Gateway.Tests.Deploy;
 
@@ -18,18 +20,18 @@ namespace Reka.Gateway.Tests.Deploy;
 /// </summary>
 public static class SettingNames
 {
-    /// <summary>The gateway's sections and the options types they bind to.</summary>
-    public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+    /// <summary>The gateway's sections and the options types bound to each (a section may feed several).</summary>
+    public static readonly IReadOnlyDictionary<string, Type[]> Sections = new Dictionary<string, Type[]>(StringComparer.OrdinalIgnoreCase)
     {
-        [GatewayOptions.SectionName] = typeof(GatewayOptions),
-        [UpstreamOptions.SectionName] = typeof(UpstreamOptions),
-        [ProxyOptions.SectionName] = typeof(ProxyOptions),
-        [RateLimitingOptions.SectionName] = typeof(RateLimitingOptions),
-        [ClientsOptions.SectionName] = typeof(ClientsOptions),
-        [RedisOptions.SectionName] = typeof(RedisOptions),
-        [WebhooksOptions.SectionName] = typeof(WebhooksOptions),
-        [CacheOptions.SectionName] = typeof(CacheOptions),
-        [DeliveryOptions.SectionName] = typeof(DeliveryOptions),
+        [GatewayOptions.SectionName] = [typeof(GatewayOptions)],
+        [UpstreamOptions.SectionName] = [typeof(UpstreamOptions)],
+        [ProxyOptions.SectionName] = [typeof(ProxyOptions)],
+        [RateLimitingOptions.SectionName] = [typeof(RateLimitingOptions)],
+        [ClientsOptions.SectionName] = [typeof(ClientsOptions)],
+        [RedisOptions.SectionName] = [typeof(RedisOptions)],
+        [WebhooksOptions.SectionName] = [typeof(WebhooksOptions), typeof(SubscriberUrlOptions)],
+        [CacheOptions.SectionName] = [typeof(CacheOptions)],
+        [DeliveryOptions.SectionName] = [typeof(DeliveryOptions)],
     };
 
     /// <summary>Prefixes of variables read by .NET, ASP.NET Core or OpenTelemetry rather than by the gateway's options.</summary>
@@ -44,10 +46,16 @@ public static class SettingNames
             return null;
         }
         var path = variable.Split("__");
-        if (!Sections.TryGetValue(path[0], out var type))
+        if (!Sections.TryGetValue(path[0], out var types))
         {
             return $"{variable}: '{path[0]}' is not a section of the gateway ({string.Join(", ", Sections.Keys)})";
         }
+        var problems = types.Select(type => Problem(variable, path, type)).ToList();
+        return problems.Contains(null) ? null : problems[0];
+    }
+
+    private static string? Problem(string variable, string[] path, Type type)
+    {
         for (var i = 1; i < path.Length; i++)
         {
             var segment = path[i];

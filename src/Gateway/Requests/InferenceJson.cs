@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Reka.Gateway.Inference;
+namespace Reka.Gateway.Requests;
 
 /// <summary>Reads single fields of Reka's JSON answers without building a document.</summary>
 public static class InferenceJson

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Reka.Gateway.Delivery;
+namespace Reka.Gateway.Infrastructure.StandardWebhooks;
 
 /// <summary>
 /// Signs deliveries by the Standard Webhooks scheme

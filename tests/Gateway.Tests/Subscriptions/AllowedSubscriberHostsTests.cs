@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Tests.Support;
 using Reka.Gateway.Webhooks;
+using Reka.Gateway.Subscriptions;
 
-namespace Reka.Gateway.Tests.Webhooks;
+namespace Reka.Gateway.Tests.Subscriptions;
 
 public sealed class AllowedSubscriberHostsTests
 {
@@ -30,7 +31,7 @@ public sealed class AllowedSubscriberHostsTests
     [InlineData("[::1]", "http://[::1]:8080/x", false)]
     public void AnEntry_AllowsItsHostOnItsPorts_AHostAlone80And443(string entry, string url, bool allowed)
     {
-        var options = new WebhooksOptions { AllowedSubscriberHosts = [entry] };
+        var options = new SubscriberUrlOptions { AllowedSubscriberHosts = [entry] };
 
         Assert.Equal(allowed, options.SubscriberUrlProblem(url) is null);
     }
@@ -41,7 +42,7 @@ public sealed class AllowedSubscriberHostsTests
     [InlineData("http://hook-user:hook-s3cret@evil.example:6379/x")]
     public void AUrlWithUserInformation_IsRefused_WithoutRepeatingIt(string url)
     {
-        var options = new WebhooksOptions { AllowedSubscriberHosts = ["hooks.example"] };
+        var options = new SubscriberUrlOptions { AllowedSubscriberHosts = ["hooks.example"] };
 
         var problem = options.SubscriberUrlProblem(url);
 
@@ -56,7 +57,7 @@ public sealed class AllowedSubscriberHostsTests
     [InlineData("ftp://hooks.example/x")]
     [InlineData("/relative")]
     public void AUrlThatIsNotAnAbsoluteHttpUrlAsWritten_IsRefused(string url) =>
-        Assert.NotNull(new WebhooksOptions { AllowedSubscriberHosts = ["hooks.example"] }.SubscriberUrlProblem(url));
+        Assert.NotNull(new SubscriberUrlOptions { AllowedSubscriberHosts = ["hooks.example"] }.SubscriberUrlProblem(url));
 
     [Theory]
     [InlineData("hooks.example:0")]
@@ -92,13 +93,12 @@ public sealed class AllowedSubscriberHostsTests
     private static IEnumerable<string> StartUpFailures(string entry)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration["Webhooks:CallbackSecret"] = TestClients.CallbackSecret;
         builder.Configuration["Webhooks:AllowedSubscriberHosts:0"] = entry;
-        builder.AddWebhooks();
+        builder.AddSubscriptions();
         using var services = builder.Services.BuildServiceProvider();
         try
         {
-            _ = services.GetRequiredService<IOptions<WebhooksOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<SubscriberUrlOptions>>().Value;
             return [];
         }
         catch (OptionsValidationException e)

@@ -1,4 +1,4 @@
-namespace Reka.Gateway.Delivery;
+namespace Reka.Gateway.Infrastructure.StandardWebhooks;
 
 /// <summary>
 /// Signing secrets in the Standard Webhooks form: <c>whsec_</c> followed by the base64 of the key

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
 
-namespace Reka.Gateway.Inference;
+namespace Reka.Gateway.Requests;
 
 /// <summary>What the gateway knows of a submit before Reka has named the request.</summary>
 /// <param name="Owner">The client that submitted it.</param>

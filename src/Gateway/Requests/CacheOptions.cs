@@ -1,4 +1,4 @@
-namespace Reka.Gateway.Inference;
+namespace Reka.Gateway.Requests;
 
 /// <summary>Settings of the result cache (section <c>Cache</c>).</summary>
 public sealed class CacheOptions

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Reka.Gateway.Webhooks;
+namespace Reka.Gateway.Subscriptions;
 
 /// <summary>
 /// One entry of <c>Webhooks:AllowedSubscriberHosts</c>: <c>host</c>, <c>host:port</c>,
