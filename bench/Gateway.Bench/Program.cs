@@ -5,6 +5,7 @@ return args.FirstOrDefault() switch
 {
     "prepare-callbacks" => await PrepareCallbacks.RunAsync(Arguments.Parse(args[1..])),
     "fanout" => await FanOut.RunAsync(Arguments.Parse(args[1..])),
+    "gc-snapshot" => await GcSnapshot.RunAsync(Arguments.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -13,6 +14,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: Gateway.Bench prepare-callbacks --gateway URL --key KEY --simulator URL --count N --out FILE
                Gateway.Bench fanout --gateway URL --key ADMIN_KEY --callbacks FILE --rate PER_SECOND --seconds S --subscriptions M
+               Gateway.Bench gc-snapshot --pid PID
         """);
     return 2;
 }
