@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# The performance suite: the gateway beside direct calls and nginx, every side in one run.
+# The performance suite: the gateway beside direct calls, nginx and a bare YARP app, every side
+# in one run, measuring what each proxied call costs as well as how fast it is.
 #
 # Builds in Release; starts redis-server, the simulator (no added latency, jobs finish at once),
-# nginx configured as the same proxy (drops the caller's credentials, sets the team key) and
-# the gateway; then measures with wrk (-t2 -c64, 10 s after a warm-up):
-#   proxied GET (list): direct, nginx, gateway    cached result GET: gateway
-#   callback ingest (genuine callbacks, -c32)     fan-out latency: callback 2xx -> subscriber
-#   upload of a 1 GiB video: gateway and direct   idle memory of a started gateway
-# Prints a markdown table with the ratios and the targets, and writes bench/results/latest.md,
-# latest.json and latest.png (a chart of the throughput and latency figures).
-# Usage: bench/run.sh     (about 3.5 minutes on 2 cores)
+# nginx configured as the same proxy (drops the caller's credentials, sets the team key), bare
+# YARP (bench/BareYarp: one route, the same header transform, no logs) and the gateway; then
+# measures with wrk (-t2 -c64, 10 s after a 15 s warm-up):
+#   proxied GET (list): direct, nginx, bare YARP, gateway as an ordinary client (its page holds
+#     other clients' requests, which it filters out) and as an admin (unfiltered); for the
+#     proxies also the CPU time per request, and for the .NET ones the bytes allocated per
+#     request and the GCs by generation during the measured run
+#   cached result GET: gateway          callback ingest (genuine callbacks, -c32)
+#   fan-out latency: callback 2xx -> subscriber       upload of a 1 GiB video: gateway and direct
+#   start-up of bare YARP and the gateway: time from the exec to the first 200 on the list call,
+#     and the idle memory once that one call is served and the process has sat still 5 s
+# Prints markdown tables with the ratios and the targets, and writes latest.md, latest.json and
+# latest.png (a chart of the throughput, latency and CPU figures) to bench/results.
+#
+# Runtime settings: DOTNET_ variables set when calling this script (DOTNET_TieredPGO=0,
+# DOTNET_gcServer=0, ...) are given to bare YARP and the gateway alike, and to nothing else
+# (lib.sh); the notes under the tables name them.
+# Usage: bench/run.sh     (about 4.5 minutes on 2 cores)
+#   BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (15): each wrk run; BENCH_FANOUT_RATE (1000);
+#   BENCH_RESULTS_DIR (bench/results): where the results go (point short trial runs elsewhere).
 source "$(dirname "$0")/lib.sh"
-results="$root/bench/results"
+results=${BENCH_RESULTS_DIR:-$root/bench/results}
 mkdir -p "$results"
 duration=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP_SECONDS:-15}
@@ -30,19 +43,44 @@ fi
 echo "bench: building (Release)"
 build_release
 dotnet build "$root/bench/Gateway.Bench" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build "$root/bench/BareYarp" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
 bench_tool() { dotnet "$root/bench/Gateway.Bench/bin/Release/net10.0/Gateway.Bench.dll" "$@"; }
+printf '%s\n' "${runtime_env[@]}" >"$work/runtime-env.txt"
+echo "bench: runtime settings of bare YARP and the gateway: ${runtime_env[*]:-defaults (no DOTNET_ variables)}"
 
 start_redis
 start_simulator --Simulator:QueueSeconds=0 --Simulator:RunSeconds=0 --Simulator:Webhook:DropRate=1 --Simulator:MaxJobs=1000000
 
-# Idle memory: a gateway that has started and served one call, then sat still.
-start_gateway
-curl -s -o /dev/null -H "X-Api-Key: $client_key" "http://127.0.0.1:$gateway_port/v2/inference/models"
-sleep 5
-idle_kib=$(rss_kib "$gateway_pid")
-kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+list="/v2/inference/requests?limit=5"
+
+# startup <name> <process: gateway or bare_yarp> <key>: picks the process's port, then times from
+# just before launch_<process> to its first 200 on the list call (polled every 10 ms); lets it
+# sit still 5 s after that one call, reads its RSS (the idle memory) and stops it. Writes
+# startup-<name>.json.
+startup() {
+  local name=$1 process=$2 key=$3 started code=000 first_ms port_var=${2}_port pid_var=${2}_pid
+  printf -v "$port_var" '%s' "$(free_port)"
+  started=$(date +%s%N)
+  "launch_$process"
+  for _ in $(seq 3000); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Api-Key: $key" "http://127.0.0.1:${!port_var}$list" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.01
+  done
+  first_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  [ "$code" = 200 ] || { echo "bench: $name never answered the list call with 200 (last: $code)" >&2; return 1; }
+  sleep 5
+  printf '{"first_200_ms": %d, "idle_kib": %d}\n' "$first_ms" "$(rss_kib "${!pid_var}")" >"$work/startup-$name.json"
+  stop_process "${!pid_var}"
+  echo "bench: $name: first 200 on the list call $first_ms ms after the start"
+}
+startup gateway gateway "$client_key"
+startup bare-yarp bare_yarp any-caller-key
 
 start_gateway
+bare_yarp_port=$(free_port)
+launch_bare_yarp
+wait_http "http://127.0.0.1:$bare_yarp_port$list"
 
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -71,25 +109,49 @@ http {
 }
 CONF
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-children+=($!)
+nginx_pid=$!
+children+=($nginx_pid)
 wait_http "http://127.0.0.1:$nginx_port/v2/inference/models"
 
 gateway_url="http://127.0.0.1:$gateway_port"
-submit() { curl -s -H "X-Api-Key: $client_key" -H 'Content-Type: application/json' -d '{"input":{"prompt":"bench"}}' "$gateway_url/v2/inference/sora-2-pro/image-to-video"; }
-for _ in 1 2 3 4 5; do submit >/dev/null; done
+submit() { curl -s -H "X-Api-Key: ${1:-$client_key}" -H 'Content-Type: application/json' -d '{"input":{"prompt":"bench"}}' "$gateway_url/v2/inference/sora-2-pro/image-to-video"; }
+# The list page: requests of the ordinary client and of the admin, alternately, so the
+# ordinary client's page holds other clients' requests for the gateway to filter out (the
+# common case), and the admin's page all of them.
+for _ in 1 2 3 4 5; do submit >/dev/null; submit "$admin_key" >/dev/null; done
+page_items() { curl -s -H "X-Api-Key: $1" "$gateway_url$list" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))'; }
+client_items=$(page_items "$client_key"); admin_items=$(page_items "$admin_key")
+echo "bench: the list page holds $admin_items requests; the ordinary client sees $client_items of them"
+if [ "$client_items" -ge "$admin_items" ] || [ "$client_items" -eq 0 ]; then
+  echo "bench: the ordinary client's page should hold some, not all, of the page's requests" >&2; exit 1
+fi
 
-# run_wrk <name> <url> <key> [wrk args...]: warm up, then measure; keeps wrk's report.
+# run_wrk <name> <url> <key>: warm up, then measure; keeps wrk's report (wrk-<name>.txt).
+# run_wrk <name> <url> <key> <.NET pid or -> <pid>...: the same, and the cost of the measured
+# run: the CPU time the pids used during it (cpu-<name>.ticks), read just before and just after
+# it, and the .NET process's cumulative allocated bytes and GC counts, read while it is idle
+# just before and just after it (gc-<name>-before.json, gc-<name>-after.json).
 run_wrk() {
-  local name=$1 url=$2 key=$3; shift 3
-  wrk -t2 -c64 -d"${warmup}s" -H "X-Api-Key: $key" "$@" "$url" >/dev/null
-  wrk -t2 -c64 -d"${duration}s" --latency -H "X-Api-Key: $key" "$@" "$url" >"$work/wrk-$name.txt"
+  local name=$1 url=$2 key=$3 dotnet_pid=${4:--} ticks=""
+  local pids=("${@:5}")
+  wrk -t2 -c64 -d"${warmup}s" -H "X-Api-Key: $key" "$url" >/dev/null
+  [ "$dotnet_pid" = - ] || bench_tool gc-snapshot --pid "$dotnet_pid" >"$work/gc-$name-before.json"
+  [ ${#pids[@]} -eq 0 ] || ticks=$(cpu_ticks "${pids[@]}")
+  wrk -t2 -c64 -d"${duration}s" --latency -H "X-Api-Key: $key" "$url" >"$work/wrk-$name.txt"
+  [ ${#pids[@]} -eq 0 ] || echo $(( $(cpu_ticks "${pids[@]}") - ticks )) >"$work/cpu-$name.ticks"
+  [ "$dotnet_pid" = - ] || bench_tool gc-snapshot --pid "$dotnet_pid" >"$work/gc-$name-after.json"
   echo "bench: $name: $(grep -E 'Requests/sec' "$work/wrk-$name.txt" | tr -s ' ')"
 }
 
-list="/v2/inference/requests?limit=5"
 run_wrk direct "http://127.0.0.1:$simulator_port$list" "$team_key"
-run_wrk nginx "http://127.0.0.1:$nginx_port$list" "any-caller-key"
-run_wrk gateway "$gateway_url$list" "$client_key"
+# nginx's CPU time: its master's and its workers'.
+mapfile -t nginx_workers < <(pgrep -P "$nginx_pid")
+[ ${#nginx_workers[@]} -eq 2 ] || { echo "bench: nginx runs ${#nginx_workers[@]} workers, not 2" >&2; exit 1; }
+run_wrk nginx "http://127.0.0.1:$nginx_port$list" any-caller-key - "$nginx_pid" "${nginx_workers[@]}"
+run_wrk bare-yarp "http://127.0.0.1:$bare_yarp_port$list" any-caller-key "$bare_yarp_pid" "$bare_yarp_pid"
+stop_process "$bare_yarp_pid"
+run_wrk gateway "$gateway_url$list" "$client_key" "$gateway_pid" "$gateway_pid"
+run_wrk gateway-admin "$gateway_url$list" "$admin_key" "$gateway_pid" "$gateway_pid"
 
 cached_id=$(submit | python3 -c 'import json,sys; print(json.load(sys.stdin)["request_id"])')
 for _ in $(seq 50); do
@@ -149,6 +211,6 @@ cat "$work/fanout.json"
 echo "bench: upload of 1 GiB"
 measure_upload 1G
 
-python3 "$root/bench/report.py" "$work" "$results" \
-  "$idle_kib" "$upload_idle_kib" "$upload_peak_kib" "$upload_gateway_s" "$upload_direct_s" "$upload_bytes" "$fanout_rate"
+BENCH_SECONDS=$duration BENCH_WARMUP_SECONDS=$warmup python3 "$root/bench/report.py" "$work" "$results" \
+  "$upload_idle_kib" "$upload_peak_kib" "$upload_gateway_s" "$upload_direct_s" "$upload_bytes" "$fanout_rate"
 gnuplot "$work/latest.gnuplot" && echo "bench: wrote $results/latest.md, latest.json and latest.png"
