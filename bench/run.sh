@@ -90,7 +90,8 @@ pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
 events { worker_connections 4096; }
 http {
-  # Both proxies log each request, as they would in production.
+  # nginx logs each request, as the gateway does and as both would in production (bare YARP,
+  # the bare baseline, logs nothing).
   access_log $work/nginx/access.log combined buffer=64k flush=1s;
   client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
   uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
