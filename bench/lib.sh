@@ -5,7 +5,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d /tmp/gateway-bench.XXXXXX)
 children=()
 cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
+# An interrupt or a termination ends the script (through the EXIT trap), rather than running
+# the clean-up and carrying on without the processes.
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # stop_process PID: stops a child started here, waits for it, and forgets it, so that the exit
 # trap never signals a process id the system has since given to another process.
 stop_process() {
