@@ -11,6 +11,7 @@ using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Passthrough;
 using Reka.Gateway.Proxy;
+using Reka.Gateway.Requests;
 using Reka.Gateway.Uploads;
 
 namespace Reka.Gateway;
@@ -43,13 +44,14 @@ public static class GatewayApplication
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             StrictJson.Configure(options.SerializerOptions);
         });
-        builder.Services.AddGatewayOptions();
+        builder.Services.AddSettings<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
         builder.Services.AddGatewayProblemDetails();
         builder.AddTelemetry();
         builder.Services.AddGatewayOpenApi();
         builder.Services.AddGatewayHealthChecks();
 
         builder.AddRedis();
+        builder.AddRequests();
         builder.AddClients();
         builder.AddProxy();
         builder.AddInference();
@@ -100,7 +102,7 @@ public static class GatewayApplication
             var failures = e is AggregateException many
                 ? many.InnerExceptions.OfType<OptionsValidationException>().SelectMany(v => v.Failures)
                 : ((OptionsValidationException)e).Failures;
-            Console.Error.WriteLine("gateway: cannot start: " + string.Join(" ", failures));
+            Console.Error.WriteLine("gateway: cannot start: " + string.Join(" ", failures.Select(Settings.Describe)));
             return false;
         }
     }

@@ -11,9 +11,7 @@ public static class InferenceSetup
     public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddCheckedOptions<CacheOptions, CacheOptionsValidator>(CacheOptions.SectionName);
         services.AddSingleton<InferenceRoutes>();
-        services.AddSingleton<RequestRecords>();
         services.AddSingleton<ResultCache>();
         services.AddSingleton<Submissions>();
         services.AddSingleton<IValidator<InferenceResultQuery>, InferenceResultQueryValidator>();
@@ -22,16 +20,5 @@ public static class InferenceSetup
         services.AddSingleton<IValidator<InferenceRequestRoute>, InferenceRequestRouteValidator>();
         services.AddSingleton<IValidator<InferenceStatusQuery>, InferenceStatusQueryValidator>();
         return builder;
-    }
-}
-
-internal sealed class CacheOptionsValidator : SettingsValidator<CacheOptions>
-{
-    protected override IEnumerable<string> Check(CacheOptions settings)
-    {
-        if (settings.ResultTtl <= TimeSpan.Zero || settings.MemoryLimitBytes < 0)
-        {
-            yield return "Cache:ResultTtl must be above 0 and Cache:MemoryLimitBytes at least 0.";
-        }
     }
 }

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
 namespace Reka.Gateway.Requests;
 
 /// <summary>Settings of the result cache (section <c>Cache</c>).</summary>
@@ -13,6 +16,7 @@ public sealed class CacheOptions
     /// How long a terminal result, and the record of who submitted a request, stay in Redis
     /// (default 7 days).
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan ResultTtl { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
@@ -23,6 +27,7 @@ public sealed class CacheOptions
     public List<string> TerminalStatuses { get; set; } = [];
 
     /// <summary>Memory each replica may use to keep terminal answers it served, in bytes (32 MiB).</summary>
+    [Range(0, long.MaxValue)]
     public long MemoryLimitBytes { get; set; } = 32L << 20;
 
     /// <summary>Whether <paramref name="status"/> is terminal (case-insensitive).</summary>
@@ -30,3 +35,6 @@ public sealed class CacheOptions
         status is not null && (TerminalStatuses.Count > 0 ? TerminalStatuses : DefaultTerminalStatuses)
             .Contains(status, StringComparer.OrdinalIgnoreCase);
 }
+
+[OptionsValidator]
+internal sealed partial class CacheOptionsValidator : IValidateOptions<CacheOptions>;

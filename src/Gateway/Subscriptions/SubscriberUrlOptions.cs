@@ -1,10 +1,13 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
 namespace Reka.Gateway.Subscriptions;
 
 /// <summary>
 /// Where webhook deliveries may go (section <c>Webhooks</c>, beside the callback settings): the
 /// one rule for subscriptions, a submit's own <c>webhook_url</c> and each delivery attempt.
 /// </summary>
-public sealed class SubscriberUrlOptions
+public sealed class SubscriberUrlOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Webhooks";
@@ -46,4 +49,16 @@ public sealed class SubscriberUrlOptions
             ? null
             : $"names {uri.Host}:{uri.Port}, which Webhooks:AllowedSubscriberHosts does not allow (a host without a port allows 80 and 443 only)";
     }
+
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        foreach (var entry in AllowedSubscriberHosts.Where(entry => AllowedSubscriberHost.Parse(entry) is null))
+        {
+            yield return new($"Webhooks:AllowedSubscriberHosts entry '{entry}' is not host, host:port, *.suffix or *.suffix:port " +
+                "(port 1-65535, or * for any port, for local setups; IPv6 in brackets).");
+        }
+    }
 }
+
+[OptionsValidator]
+internal sealed partial class SubscriberUrlOptionsValidator : IValidateOptions<SubscriberUrlOptions>;

@@ -100,21 +100,9 @@ public static class SubscriptionsSetup
     /// <summary>Registers the store and validator.</summary>
     public static WebApplicationBuilder AddSubscriptions(this WebApplicationBuilder builder)
     {
-        builder.Services.AddCheckedOptions<SubscriberUrlOptions, SubscriberUrlOptionsValidator>(SubscriberUrlOptions.SectionName);
+        builder.Services.AddSettings<SubscriberUrlOptions, SubscriberUrlOptionsValidator>(SubscriberUrlOptions.SectionName);
         builder.Services.AddSingleton<SubscriptionStore>();
         builder.Services.AddSingleton<IValidator<CreateSubscriptionRequest>, CreateSubscriptionRequestValidator>();
         return builder;
-    }
-}
-
-internal sealed class SubscriberUrlOptionsValidator : SettingsValidator<SubscriberUrlOptions>
-{
-    protected override IEnumerable<string> Check(SubscriberUrlOptions options)
-    {
-        foreach (var entry in options.AllowedSubscriberHosts.Where(entry => AllowedSubscriberHost.Parse(entry) is null))
-        {
-            yield return $"Webhooks:AllowedSubscriberHosts entry '{entry}' is not host, host:port, *.suffix or *.suffix:port " +
-                "(port 1-65535, or * for any port, for local setups; IPv6 in brackets).";
-        }
     }
 }

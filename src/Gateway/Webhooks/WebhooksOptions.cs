@@ -1,9 +1,11 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Queues;
 
 namespace Reka.Gateway.Webhooks;
 
 /// <summary>Settings of Reka's callbacks (section <c>Webhooks</c>).</summary>
-public sealed class WebhooksOptions
+public sealed class WebhooksOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Webhooks";
@@ -12,9 +14,11 @@ public sealed class WebhooksOptions
     /// Key of the HMAC that authenticates Reka's callbacks (the token in the <c>webhook_url</c> the
     /// gateway gives Reka). The same on every replica; at least 32 characters.
     /// </summary>
+    [MinLength(32, ErrorMessage = "Webhooks:CallbackSecret must be set, the same on every replica, at least 32 characters (e.g. `openssl rand -base64 32`).")]
     public string CallbackSecret { get; set; } = "";
 
     /// <summary>Largest callback body accepted, in bytes (1 MiB).</summary>
+    [Range(1024, 1L << 30)]
     public long MaxBodyBytes { get; set; } = 1 << 20;
 
     /// <summary>Retry delays used when <see cref="ProcessingRetrySchedule"/> is empty (about 22 h in all).</summary>
@@ -37,8 +41,21 @@ public sealed class WebhooksOptions
     /// Seconds after a submit at which the gateway asks Reka about the request itself, should its
     /// callback not have come by then (Reka does not document retrying lost callbacks). 0 turns it off.
     /// </summary>
+    [Range(0, 30 * 86_400)]
     public double ReconcileAfterSeconds { get; set; } = 600;
 
     /// <summary>How each replica works the callback queue.</summary>
+    [ValidateObjectMembers]
     public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
+
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (ProcessingSchedule.Any(delay => delay <= TimeSpan.Zero))
+        {
+            yield return new("Webhooks:ProcessingRetrySchedule delays must be above 0.");
+        }
+    }
 }
+
+[OptionsValidator]
+internal sealed partial class WebhooksOptionsValidator : IValidateOptions<WebhooksOptions>;

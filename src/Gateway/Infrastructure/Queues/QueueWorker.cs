@@ -3,22 +3,6 @@ using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Infrastructure.Queues;
 
-/// <summary>How a replica works one <see cref="DurableQueue"/>.</summary>
-public sealed class QueueWorkerOptions
-{
-    /// <summary>Jobs handled at once by this replica.</summary>
-    public int MaxConcurrency { get; set; } = 32;
-
-    /// <summary>How long a claimed job stays with its worker before another replica may retake it, in seconds.</summary>
-    public double LeaseSeconds { get; set; } = 60;
-
-    /// <summary>Longest sleep between looks at the queue when no wake-up arrives, in seconds.</summary>
-    public double PollSeconds { get; set; } = 1;
-
-    /// <summary>On shutdown, how long in-flight jobs may run to completion before their leases are handed back, in seconds.</summary>
-    public double DrainSeconds { get; set; } = 10;
-}
-
 /// <summary>
 /// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (from the partition a
 /// wake-up on the queue's pub/sub channel names, at once; else from every partition, at the next

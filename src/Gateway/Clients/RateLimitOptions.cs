@@ -1,0 +1,15 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Reka.Gateway.Clients;
+
+/// <summary>A fixed-window request limit: <see cref="PermitLimit"/> requests per <see cref="WindowSeconds"/>.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Requests allowed per window.</summary>
+    [Range(1, int.MaxValue)]
+    public int PermitLimit { get; set; } = 600;
+
+    /// <summary>Window length in seconds.</summary>
+    [Range(1, int.MaxValue)]
+    public int WindowSeconds { get; set; } = 60;
+}
