@@ -17,7 +17,7 @@ using Reka.Gateway.Uploads;
 namespace Reka.Gateway;
 
 /// <summary>The gateway's composition: each feature wires itself; this file orders them.</summary>
-public static class GatewayApplication
+internal static class GatewayApplication
 {
     /// <summary>Registers every feature's services and settings.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
@@ -74,7 +74,6 @@ public static class GatewayApplication
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
-        app.UseProxyRouteBodyLimits();
 
         app.MapHealthEndpoints();
         app.MapInferenceApi();

@@ -14,7 +14,7 @@ namespace Reka.Gateway.Clients;
 /// "Authentication"), so Reka clients and curl examples work unchanged.
 /// Failures answer 401 problem details (RFC 9457); the key itself is never logged or echoed.
 /// </summary>
-public sealed class ApiKeyAuthenticationHandler(
+internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
@@ -90,7 +90,7 @@ public sealed class ApiKeyAuthenticationHandler(
 }
 
 /// <summary>Access to the authenticated client of a request.</summary>
-public static class GatewayClientHttpContextExtensions
+internal static class GatewayClientHttpContextExtensions
 {
     /// <summary>The client that authenticated this request.</summary>
     /// <exception cref="InvalidOperationException">The endpoint does not require authentication.</exception>

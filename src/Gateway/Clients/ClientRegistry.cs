@@ -7,13 +7,13 @@ namespace Reka.Gateway.Clients;
 /// <summary>An authenticated internal client.</summary>
 /// <param name="Name">The client's name, the key of its <c>Clients:&lt;name&gt;</c> section.</param>
 /// <param name="Options">Its configuration.</param>
-public sealed record GatewayClient(string Name, ClientOptions Options);
+internal sealed record GatewayClient(string Name, ClientOptions Options);
 
 /// <summary>
 /// Looks clients up by key. Keys are compared by their SHA-256, so configuration holds no secret
 /// and a lookup leaks nothing useful through timing.
 /// </summary>
-public sealed class ClientRegistry
+internal sealed class ClientRegistry
 {
     private readonly FrozenDictionary<string, GatewayClient> _byKeyHash;
     private readonly FrozenDictionary<string, GatewayClient> _byName;

@@ -8,13 +8,13 @@ using Reka.Gateway.Infrastructure.StandardWebhooks;
 namespace Reka.Gateway.Clients;
 
 /// <summary>Wires client authentication, the admin policy and per-client rate limits.</summary>
-public static class ClientsSetup
+internal static class ClientsSetup
 {
     /// <summary>Authorization policy of admin-only endpoints.</summary>
     public const string AdminPolicy = "admin";
 
     /// <summary>Rate limiter policy partitioned by client.</summary>
-    public const string PerClientRateLimit = "per-client";
+    public const string PerClientRateLimit = ClientRateLimitPolicy.Name;
 
     /// <summary>Registers clients, authentication, authorization and rate limiting.</summary>
     public static WebApplicationBuilder AddClients(this WebApplicationBuilder builder)
@@ -30,21 +30,7 @@ public static class ClientsSetup
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
 
-        services.AddRateLimiter(options =>
-        {
-            options.AddPolicy(PerClientRateLimit, context =>
-            {
-                var client = context.Features.Get<GatewayClient>();
-                if (client is null)
-                {
-                    return RateLimitPartition.GetNoLimiter("anonymous");
-                }
-                var limits = context.RequestServices.GetRequiredService<ClientRateLimits>();
-                return limits.PartitionFor(client);
-            });
-            options.OnRejected = ClientRateLimits.OnRejectedAsync;
-        });
-        services.AddSingleton<ClientRateLimits>();
+        services.AddRateLimiter(options => options.AddPolicy<string, ClientRateLimitPolicy>(PerClientRateLimit));
         return builder;
     }
 }

@@ -16,7 +16,7 @@ namespace Reka.Gateway.Clients;
 /// then get up to the limit per replica), asking Redis again after 5 s. A window Redis said is used
 /// up is refused without asking again.
 /// </summary>
-public sealed class SharedWindowRateLimiter : RateLimiter
+internal sealed class SharedWindowRateLimiter : RateLimiter
 {
     // KEYS: the window's counter; ARGV: permits wanted, limit, window seconds.
     // Returns the permits granted (0 when the window is spent).

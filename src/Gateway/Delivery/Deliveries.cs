@@ -15,7 +15,7 @@ namespace Reka.Gateway.Delivery;
 /// <summary>A request's own subscriber: the caller's <c>webhook_url</c>, signed with its client's secret.</summary>
 /// <param name="Client">The owning client.</param>
 /// <param name="Url">The caller's <c>webhook_url</c>.</param>
-public sealed record OwnSubscriber(string Client, string Url);
+internal sealed record OwnSubscriber(string Client, string Url);
 
 /// <summary>
 /// Deliveries and their queues. Fanning an event out stores it once (<c>event:{id}</c>), creates a
@@ -28,7 +28,7 @@ public sealed record OwnSubscriber(string Client, string Url);
 /// subscriber, so fanning the same event out twice (a repeated callback, a replica retaking the
 /// work) creates nothing new.
 /// </summary>
-public sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
+internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
 {
     // KEYS: event, fan-out due, fan-out job. ARGV: event JSON, retention s, now ms, delivery
     // record prefix, publish command, fan-out wake channel, event id, event type, request id,

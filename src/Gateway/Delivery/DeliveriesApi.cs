@@ -11,7 +11,7 @@ public sealed record ReplayResult(int Replayed);
 /// A subscription's deliveries, for admin clients: list them with every attempt, replay one
 /// delivery or all of a subscription's dead letters.
 /// </summary>
-public static class DeliveriesApi
+internal static class DeliveriesApi
 {
     /// <summary>Longest page of deliveries.</summary>
     public const int MaxDeliveriesPerPage = 500;

@@ -58,7 +58,7 @@ public sealed record DeliveryView(
 }
 
 /// <summary>Statuses of a delivery.</summary>
-public static class DeliveryStatus
+internal static class DeliveryStatus
 {
     /// <summary>Waiting for its first attempt or a retry.</summary>
     public const string Pending = "pending";
@@ -73,7 +73,7 @@ public static class DeliveryStatus
 }
 
 /// <summary>Fields of a delivery's record in Redis.</summary>
-public static class DeliveryFields
+internal static class DeliveryFields
 {
 #pragma warning disable CS1591 // Field names; DeliveryView documents their meaning.
     public const string EventId = "event_id";

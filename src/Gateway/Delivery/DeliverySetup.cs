@@ -4,7 +4,7 @@ using Reka.Gateway.Infrastructure;
 namespace Reka.Gateway.Delivery;
 
 /// <summary>Wires the delivery queues, their workers and their HttpClient.</summary>
-public static class DeliverySetup
+internal static class DeliverySetup
 {
     /// <summary>Registers the delivery feature.</summary>
     public static WebApplicationBuilder AddDelivery(this WebApplicationBuilder builder)

@@ -13,7 +13,7 @@ namespace Reka.Gateway.Delivery;
 /// one goes on as a single delivery on its retry schedule (<see cref="DeliveryWorker"/>). A replica
 /// that dies mid fan-out leaves the job to another, which sends the event again (at least once).
 /// </summary>
-public sealed class FanOutWorker(Deliveries deliveries, WebhookSender sender, IOptions<DeliveryOptions> options, RedisStore redis, ILogger<FanOutWorker> logger)
+internal sealed class FanOutWorker(Deliveries deliveries, WebhookSender sender, IOptions<DeliveryOptions> options, RedisStore redis, ILogger<FanOutWorker> logger)
     : QueueWorker(deliveries.FanOutQueue, redis, options.Value.FanOut, logger)
 {
     /// <inheritdoc />

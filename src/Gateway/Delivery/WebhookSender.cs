@@ -16,14 +16,14 @@ namespace Reka.Gateway.Delivery;
 /// <param name="Client">For a request's own <c>webhook_url</c>, the client whose secret signs it.</param>
 /// <param name="Url">The subscriber's URL.</param>
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, or null.</param>
-public sealed record DeliveryTarget(string DeliveryId, string EventId, string? SubscriptionId, string? Client, string Url, string? TraceParent);
+internal sealed record DeliveryTarget(string DeliveryId, string EventId, string? SubscriptionId, string? Client, string Url, string? TraceParent);
 
 /// <summary>What one attempt led to.</summary>
 /// <param name="Attempt">The attempt, as recorded on the delivery.</param>
 /// <param name="Status">The delivery's new status (<see cref="DeliveryStatus"/>); <c>pending</c> means retry at <paramref name="NextAttemptAt"/>.</param>
 /// <param name="NextAttemptAt">When to retry, for a pending delivery.</param>
 /// <param name="Retries">Retries used of the schedule, this one included.</param>
-public sealed record AttemptOutcome(DeliveryAttempt Attempt, string Status, DateTimeOffset? NextAttemptAt, int Retries);
+internal sealed record AttemptOutcome(DeliveryAttempt Attempt, string Status, DateTimeOffset? NextAttemptAt, int Retries);
 
 /// <summary>
 /// Makes one delivery attempt: signs the event by the Standard Webhooks scheme and POSTs it;
@@ -31,7 +31,7 @@ public sealed record AttemptOutcome(DeliveryAttempt Attempt, string Status, Date
 /// <c>Delivery:AttemptTimeoutSeconds</c>) is retried on <c>Delivery:RetrySchedule</c> with
 /// jitter, never sooner than the subscriber's <c>Retry-After</c>; after the last retry, a dead letter.
 /// </summary>
-public sealed class WebhookSender(
+internal sealed class WebhookSender(
     SubscriptionStore subscriptions,
     ClientRegistry clients,
     IHttpClientFactory httpClients,

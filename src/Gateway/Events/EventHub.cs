@@ -12,7 +12,7 @@ namespace Reka.Gateway.Events;
 /// <param name="RequestId">The request it is about.</param>
 /// <param name="Client">The client that owns the request, or null.</param>
 /// <param name="Json">The whole event.</param>
-public sealed record PublishedEvent(string Id, string Type, string RequestId, string? Client, string Json);
+internal sealed record PublishedEvent(string Id, string Type, string RequestId, string? Client, string Json);
 
 /// <summary>
 /// Every replica's window on events, whichever replica produced them: it publishes each event on
@@ -20,7 +20,7 @@ public sealed record PublishedEvent(string Id, string Type, string RequestId, st
 /// what arrives to local waiters (long-polls on a request) and listeners (<c>GET /events</c> streams).
 /// Pub/sub is at-most-once per listener; waiters fall back to reading the cache at their deadline.
 /// </summary>
-public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
+internal sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
 {
     private readonly ConcurrentDictionary<string, WaiterSet> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
@@ -144,7 +144,7 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
     }
 
     /// <summary>A registered wait for one request's event.</summary>
-    public sealed class Waiter(Task signal, Action unregister) : IDisposable
+    internal sealed class Waiter(Task signal, Action unregister) : IDisposable
     {
         /// <summary>Completes when the event arrives.</summary>
         public Task Signal => signal;
@@ -154,7 +154,7 @@ public sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Backg
     }
 
     /// <summary>A registered stream of events.</summary>
-    public sealed class Listener(ChannelReader<PublishedEvent> reader, Action unregister) : IDisposable
+    internal sealed class Listener(ChannelReader<PublishedEvent> reader, Action unregister) : IDisposable
     {
         /// <summary>The events.</summary>
         public ChannelReader<PublishedEvent> Reader => reader;

@@ -6,7 +6,7 @@ using Reka.Gateway.Clients;
 namespace Reka.Gateway.Events;
 
 /// <summary><c>GET /events</c>: a server-sent event stream of the calling client's events.</summary>
-public static class EventsApi
+internal static class EventsApi
 {
     /// <summary>Registers the event hub (one Redis subscription per replica).</summary>
     public static WebApplicationBuilder AddEvents(this WebApplicationBuilder builder)

@@ -12,7 +12,7 @@ namespace Reka.Gateway.Inference;
 /// Reka's inference API on its own paths (<c>/v2/inference/...</c>), each call checked and then
 /// forwarded upstream with the team key.
 /// </summary>
-public static class InferenceApi
+internal static class InferenceApi
 {
     private const string NotForwarded = "Who owns this request could not be checked, so the call was not forwarded.";
 

@@ -10,7 +10,7 @@ namespace Reka.Gateway.Inference;
 /// Bound from the request body with <see cref="BindAsync"/>, under the route's body cap, by the
 /// gateway's JSON policy (<see cref="StrictJson"/>: valid Unicode strings, no repeated members; RFC 8259).
 /// </summary>
-public sealed class SubmitInferenceRequest
+internal sealed class SubmitInferenceRequest
 {
     /// <summary>The parsed body, or null when it is not a JSON object.</summary>
     public JsonObject? Body { get; private init; }
@@ -49,7 +49,7 @@ public sealed class SubmitInferenceRequest
 }
 
 /// <summary>Query of the list call, as raw strings so that bad values get named errors.</summary>
-public sealed class ListInferenceQuery
+internal sealed class ListInferenceQuery
 {
     /// <summary>Exact-match endpoint filter, e.g. <c>kling-v3-pro/image-to-video</c>.</summary>
     [FromQuery(Name = "endpoint_id")] public string? EndpointId { get; init; }
@@ -80,14 +80,14 @@ public sealed class ListInferenceQuery
 }
 
 /// <summary>A path that names one inference request.</summary>
-public sealed class InferenceRequestRoute
+internal sealed class InferenceRequestRoute
 {
     /// <summary>The request's id, as Reka assigned it.</summary>
     [FromRoute(Name = "request_id")] public required string RequestId { get; init; }
 }
 
 /// <summary>Parameters of the status call.</summary>
-public sealed class InferenceStatusQuery
+internal sealed class InferenceStatusQuery
 {
     /// <summary>The request's id.</summary>
     [FromRoute(Name = "request_id")] public required string RequestId { get; init; }
@@ -100,7 +100,7 @@ public sealed class InferenceStatusQuery
 }
 
 /// <summary>Parameters of the result call.</summary>
-public sealed class InferenceResultQuery
+internal sealed class InferenceResultQuery
 {
     /// <summary>The request's id.</summary>
     [FromRoute(Name = "request_id")] public required string RequestId { get; init; }

@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Transforms.Builder;
 namespace Reka.Gateway.Inference;
 
 /// <summary>The forwarded routes of Reka's inference API and their transforms.</summary>
-public sealed class InferenceRoutes
+internal sealed class InferenceRoutes
 {
     /// <summary>Creates the routes.</summary>
     public InferenceRoutes(ProxyRouteFactory factory, JsonResponseTransform json, ResultCache cache, Submissions submissions)

@@ -5,7 +5,7 @@ using Reka.Gateway.Requests;
 namespace Reka.Gateway.Inference;
 
 /// <summary>Registers the inference routes and their validators.</summary>
-public static class InferenceSetup
+internal static class InferenceSetup
 {
     /// <summary>Registers the inference feature.</summary>
     public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)

@@ -10,7 +10,7 @@ using Reka.Gateway.Subscriptions;
 namespace Reka.Gateway.Inference;
 
 /// <summary>Rules shared by the inference validators.</summary>
-public static partial class InferenceRules
+internal static partial class InferenceRules
 {
     /// <summary>A request id must be one by <see cref="RequestIds"/>.</summary>
     public static IRuleBuilderOptions<T, string> MustBeRequestId<T>(this IRuleBuilder<T, string> rule) =>
@@ -44,7 +44,7 @@ public static partial class InferenceRules
 /// present, must be an absolute http(s) URI of 1-2083 characters (Reka "Submit" reference),
 /// and a subscriber URL the gateway may deliver to (<see cref="SubscriberUrlOptions.SubscriberUrlProblem"/>).
 /// </summary>
-public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferenceRequest>
+internal sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferenceRequest>
 {
     /// <summary>Creates the validator; <paramref name="subscribers"/> says where deliveries may go.</summary>
     public SubmitInferenceValidator(IOptions<SubscriberUrlOptions> subscribers)
@@ -92,7 +92,7 @@ public sealed class SubmitInferenceValidator : AbstractValidator<SubmitInference
 /// The list call needs <c>limit</c> 1-100, <c>offset</c> &gt;= 0 and <c>start</c>/<c>end</c> in
 /// ISO 8601 with start before end (Reka "List inference requests" reference).
 /// </summary>
-public sealed class ListInferenceQueryValidator : AbstractValidator<ListInferenceQuery>
+internal sealed class ListInferenceQueryValidator : AbstractValidator<ListInferenceQuery>
 {
     /// <summary>Creates the validator.</summary>
     public ListInferenceQueryValidator()
@@ -112,14 +112,14 @@ public sealed class ListInferenceQueryValidator : AbstractValidator<ListInferenc
 }
 
 /// <summary>A request id must be a single safe path segment (<see cref="InferenceRules.MustBeRequestId{T}"/>).</summary>
-public sealed class InferenceRequestRouteValidator : AbstractValidator<InferenceRequestRoute>
+internal sealed class InferenceRequestRouteValidator : AbstractValidator<InferenceRequestRoute>
 {
     /// <summary>Creates the validator.</summary>
     public InferenceRequestRouteValidator() => RuleFor(r => r.RequestId).MustBeRequestId().OverridePropertyName("request_id");
 }
 
 /// <summary>Status parameters: a safe request id and a boolean <c>with_logs</c>.</summary>
-public sealed class InferenceStatusQueryValidator : AbstractValidator<InferenceStatusQuery>
+internal sealed class InferenceStatusQueryValidator : AbstractValidator<InferenceStatusQuery>
 {
     /// <summary>Creates the validator.</summary>
     public InferenceStatusQueryValidator()
@@ -131,7 +131,7 @@ public sealed class InferenceStatusQueryValidator : AbstractValidator<InferenceS
 }
 
 /// <summary>Result parameters: a safe request id and <c>wait</c> of 0-60 seconds.</summary>
-public sealed class InferenceResultQueryValidator : AbstractValidator<InferenceResultQuery>
+internal sealed class InferenceResultQueryValidator : AbstractValidator<InferenceResultQuery>
 {
     /// <summary>Longest <c>wait</c>, in seconds.</summary>
     public const int MaxWaitSeconds = 60;

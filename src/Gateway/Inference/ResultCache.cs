@@ -13,7 +13,7 @@ namespace Reka.Gateway.Inference;
 /// <param name="RequestId">The request.</param>
 /// <param name="Answer">The cache field (<see cref="RequestRecords.Answers"/>).</param>
 /// <param name="Owner">The request's owner, when the gateway knows it.</param>
-public sealed record CacheableAnswer(string RequestId, string Answer, string? Owner);
+internal sealed record CacheableAnswer(string RequestId, string Answer, string? Owner);
 
 /// <summary>
 /// Ownership and the result cache. Status, result and cancel of a request another client
@@ -25,7 +25,7 @@ public sealed record CacheableAnswer(string RequestId, string Answer, string? Ow
 /// replica also keeps those it saw in memory (bounded by <c>Cache:MemoryLimitBytes</c>) and
 /// answers repeats without a Redis round trip.
 /// </summary>
-public sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> options, GatewayMetrics metrics,
+internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions> options, GatewayMetrics metrics,
     ILogger<ResultCache> logger) : IDisposable
 {
     /// <summary>Header telling whether an answer came from the cache.</summary>

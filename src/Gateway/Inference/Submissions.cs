@@ -12,7 +12,7 @@ namespace Reka.Gateway.Inference;
 
 /// <summary>Marks a submit in flight with the id of its submission record.</summary>
 /// <param name="SubmissionId">The record's id, the one in the callback token.</param>
-public sealed record PendingSubmission(string SubmissionId);
+internal sealed record PendingSubmission(string SubmissionId);
 
 /// <summary>
 /// The gateway's part in a submit: before it goes upstream, the submit is recorded in Redis
@@ -20,7 +20,7 @@ public sealed record PendingSubmission(string SubmissionId);
 /// gateway's callback URL, so every result reaches the gateway; after upstream's 202, the
 /// request id it names is bound to the record, before the caller sees the answer.
 /// </summary>
-public sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, IOptions<WebhooksOptions> webhooks,
+internal sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, IOptions<WebhooksOptions> webhooks,
     RedisStore redis, ILogger<Submissions> logger)
 {
     /// <summary>

@@ -10,7 +10,7 @@ namespace Reka.Gateway.Infrastructure;
 /// the gateway adds a <c>gateway.client</c> tag; the cache hit ratio is
 /// <c>gateway.cache.lookups{result="hit"}</c> over all lookups.
 /// </summary>
-public sealed class GatewayMetrics
+internal sealed class GatewayMetrics
 {
     /// <summary>Name of the meter.</summary>
     public const string MeterName = "Reka.Gateway";

@@ -11,7 +11,7 @@ public sealed record HealthAnswer(string Status, IReadOnlyDictionary<string, str
 /// <c>/healthz</c> (liveness: the process answers) and <c>/readyz</c> (readiness: every check
 /// tagged <see cref="ReadyTag"/> passes; 503 problem details otherwise, e.g. while shutting down).
 /// </summary>
-public static class HealthEndpoints
+internal static class HealthEndpoints
 {
     /// <summary>Tag of the checks that decide readiness.</summary>
     public const string ReadyTag = "ready";

@@ -8,7 +8,7 @@ namespace Reka.Gateway.Infrastructure;
 /// and Swagger UI (<c>/swagger</c>, from Swashbuckle.AspNetCore), with the gateway key as the
 /// security scheme so that "Try it out" works against the running gateway.
 /// </summary>
-public static class OpenApiSetup
+internal static class OpenApiSetup
 {
     private const string ApiKeyScheme = "ApiKey";
     private const string BearerScheme = "Bearer";
@@ -115,4 +115,4 @@ public static class OpenApiSetup
 /// <summary>Endpoint metadata: the documented request body.</summary>
 /// <param name="Type">The body's shape.</param>
 /// <param name="ContentTypes">Media types it comes in.</param>
-public sealed record DocumentedRequestBody(Type Type, IReadOnlyList<string> ContentTypes);
+internal sealed record DocumentedRequestBody(Type Type, IReadOnlyList<string> ContentTypes);

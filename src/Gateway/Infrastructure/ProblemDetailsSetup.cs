@@ -11,7 +11,7 @@ namespace Reka.Gateway.Infrastructure;
 /// (answers the framework makes without one get one here) and a <c>trace_id</c> (added by ASP.NET
 /// Core); unhandled exceptions never show their message or stack.
 /// </summary>
-public static class ProblemDetailsSetup
+internal static class ProblemDetailsSetup
 {
     /// <summary>Registers the problem details service.</summary>
     public static IServiceCollection AddGatewayProblemDetails(this IServiceCollection services) =>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Reka.Gateway.Infrastructure;
 
 /// <summary>Writes the gateway's own errors: RFC 9457 problem details, through ASP.NET Core's <see cref="IProblemDetailsService"/>.</summary>
-public static class Problems
+internal static class Problems
 {
     /// <summary>
     /// Answers <paramref name="status"/> with <paramref name="detail"/>, and a <c>Retry-After</c>

@@ -12,7 +12,7 @@ namespace Reka.Gateway.Infrastructure;
 /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, OTLP export of traces and metrics (the standard
 /// <c>OTEL_*</c> variables configure it: protocol, headers, service name, intervals).
 /// </summary>
-public static class Telemetry
+internal static class Telemetry
 {
     /// <summary>Activity sources the gateway's own background work uses.</summary>
     public const string ActivitySources = "Reka.Gateway.*";

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Reka.Gateway.Infrastructure;
 
 /// <summary>Activities for the gateway's background work.</summary>
-public static class Tracing
+internal static class Tracing
 {
     /// <summary>
     /// Starts an activity under the W3C <paramref name="traceParent"/> (null: a new trace). It is

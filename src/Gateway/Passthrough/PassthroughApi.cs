@@ -13,7 +13,7 @@ namespace Reka.Gateway.Passthrough;
 /// The rest of Reka's Vision API (videos, groups, search, images...) forwarded as it is, for
 /// every path under a prefix of <c>Proxy:ForwardedPrefixes</c>, so nothing a caller used breaks.
 /// </summary>
-public static class PassthroughApi
+internal static class PassthroughApi
 {
     /// <summary>Prefixes forwarded when <c>Proxy:ForwardedPrefixes</c> is empty.</summary>
     public static readonly IReadOnlyList<string> DefaultPrefixes = ["/v1/", "/v2/"];
@@ -65,7 +65,7 @@ public static class PassthroughApi
 
 /// <summary>The path of a forwarded call, with <c>%2F</c> decoded.</summary>
 /// <param name="Path">The decoded path.</param>
-public sealed record PassthroughPath(string Path)
+internal sealed record PassthroughPath(string Path)
 {
     /// <summary>Binds from the request path.</summary>
     public static ValueTask<PassthroughPath?> BindAsync(HttpContext context) =>
@@ -83,7 +83,7 @@ public sealed record PassthroughPath(string Path)
 /// (validation, ownership, callback URL). Kestrel has already decoded <c>%2E</c> and removed
 /// dot segments; <c>%2F</c>, decoded here, is what could hide them.
 /// </summary>
-public sealed class PassthroughPathValidator : AbstractValidator<PassthroughPath>
+internal sealed class PassthroughPathValidator : AbstractValidator<PassthroughPath>
 {
     /// <summary>Creates the validator.</summary>
     public PassthroughPathValidator()

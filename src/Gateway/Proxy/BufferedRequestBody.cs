@@ -7,7 +7,7 @@ namespace Reka.Gateway.Proxy;
 /// of the original. Being in memory, it can be sent again by a retry
 /// (<see cref="UpstreamRetryHandler"/>).
 /// </summary>
-public static class BufferedRequestBody
+internal static class BufferedRequestBody
 {
     private static readonly HttpRequestOptionsKey<byte[]> OptionsKey = new("reka-gateway.buffered-body");
 

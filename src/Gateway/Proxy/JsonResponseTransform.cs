@@ -10,7 +10,7 @@ namespace Reka.Gateway.Proxy;
 /// (cache a terminal result, drop another client's items, refuse the answer), and writes what
 /// remains to the caller. Other answers, errors included, stream through untouched.
 /// </summary>
-public sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
+internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
 {
     /// <summary>Largest body buffered, in bytes; a larger one streams through unchanged.</summary>
     public const int MaxBufferedBytes = 8 * 1024 * 1024;

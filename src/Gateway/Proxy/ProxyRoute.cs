@@ -12,7 +12,7 @@ namespace Reka.Gateway.Proxy;
 /// <param name="Transformer">YARP transforms applied to the upstream request and its answer.</param>
 /// <param name="RequestConfig">Per-call forwarding settings; <c>ActivityTimeout</c> is the route's timeout.</param>
 /// <param name="MaxBodyBytes">Largest request body accepted, in bytes.</param>
-public sealed record ProxyRoute(string Name, HttpTransformer Transformer, ForwarderRequestConfig RequestConfig, long MaxBodyBytes)
+internal sealed record ProxyRoute(string Name, HttpTransformer Transformer, ForwarderRequestConfig RequestConfig, long MaxBodyBytes)
 {
     /// <summary>The route's timeout.</summary>
     public TimeSpan Timeout => RequestConfig.ActivityTimeout ?? TimeSpan.FromSeconds(100);
@@ -22,7 +22,7 @@ public sealed record ProxyRoute(string Name, HttpTransformer Transformer, Forwar
 /// Builds <see cref="ProxyRoute"/>s whose transforms always strip the caller's credentials
 /// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>) and set <c>X-Api-Key</c> to the team key.
 /// </summary>
-public sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOptions<UpstreamOptions> upstream, IOptions<ProxyOptions> proxy)
+internal sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOptions<UpstreamOptions> upstream, IOptions<ProxyOptions> proxy)
 {
     /// <summary>Creates route <paramref name="name"/> with the credential transforms plus <paramref name="configure"/>'s.</summary>
     public ProxyRoute Create(string name, Action<TransformBuilderContext>? configure = null)

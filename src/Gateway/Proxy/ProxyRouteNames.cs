@@ -1,7 +1,7 @@
 namespace Reka.Gateway.Proxy;
 
 /// <summary>Names of the gateway's routes, used in configuration, logs and metrics.</summary>
-public static class ProxyRouteNames
+internal static class ProxyRouteNames
 {
     /// <summary><c>POST /v2/inference/{model}/{capability}</c>.</summary>
     public const string Submit = "submit";

@@ -4,7 +4,7 @@ using Reka.Gateway.Infrastructure;
 namespace Reka.Gateway.Proxy;
 
 /// <summary>Wires YARP's forwarder, the upstream connection pool and the route settings.</summary>
-public static class ProxySetup
+internal static class ProxySetup
 {
     /// <summary>Registers the proxy's services and settings.</summary>
     public static WebApplicationBuilder AddProxy(this WebApplicationBuilder builder)

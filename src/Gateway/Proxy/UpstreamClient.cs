@@ -5,7 +5,7 @@ namespace Reka.Gateway.Proxy;
 /// <summary>An answer from upstream to one of the gateway's own calls.</summary>
 /// <param name="Status">HTTP status.</param>
 /// <param name="Body">The body.</param>
-public sealed record UpstreamAnswer(int Status, byte[] Body)
+internal sealed record UpstreamAnswer(int Status, byte[] Body)
 {
     /// <summary>Whether the status is 2xx.</summary>
     public bool IsSuccess => Status is >= 200 and < 300;
@@ -15,7 +15,7 @@ public sealed record UpstreamAnswer(int Status, byte[] Body)
 /// The gateway's own calls to Reka (fetching a request after its callback), with the team key,
 /// over the same connection pool and retries as forwarded calls.
 /// </summary>
-public sealed class UpstreamClient(UpstreamInvoker invoker, IOptions<UpstreamOptions> options)
+internal sealed class UpstreamClient(UpstreamInvoker invoker, IOptions<UpstreamOptions> options)
 {
     private readonly string _baseUrl = options.Value.BaseUrl.TrimEnd('/');
 

@@ -13,7 +13,7 @@ namespace Reka.Gateway.Proxy;
 /// gateway itself sees become RFC 9457 problem details: 413 (body over the route's cap),
 /// 502 (upstream unreachable or its answer unreadable), 504 (route timeout).
 /// </summary>
-public sealed class UpstreamForwarder(
+internal sealed class UpstreamForwarder(
     IHttpForwarder forwarder,
     UpstreamInvoker invoker,
     IOptions<UpstreamOptions> upstream,
@@ -55,24 +55,6 @@ public sealed class UpstreamForwarder(
             _ => $"Upstream's answer could not be relayed ({error}).",
         };
         await Problems.WriteAsync(context, status, detail);
-    }
-
-    /// <summary>
-    /// Applies the route's body cap: 413 at once when <c>Content-Length</c> says too much, and a
-    /// read limit for bodies of unknown length (Kestrel then fails the read with 413).
-    /// </summary>
-    public async ValueTask<bool> AdmitBodyAsync(HttpContext context, ProxyRoute route)
-    {
-        if (context.Request.ContentLength > route.MaxBodyBytes)
-        {
-            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(route));
-            return false;
-        }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = route.MaxBodyBytes;
-        }
-        return true;
     }
 
     private static string TooLarge(ProxyRoute route) =>

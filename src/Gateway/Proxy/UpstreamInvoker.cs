@@ -10,7 +10,7 @@ namespace Reka.Gateway.Proxy;
 /// a <see cref="SocketsHttpHandler"/> set up as YARP recommends (no proxy, redirects, cookies or
 /// decompression; W3C <c>traceparent</c> propagated), behind <see cref="UpstreamRetryHandler"/>.
 /// </summary>
-public sealed class UpstreamInvoker : HttpMessageInvoker
+internal sealed class UpstreamInvoker : HttpMessageInvoker
 {
     /// <summary>Creates the invoker from <c>Upstream</c> settings.</summary>
     public UpstreamInvoker(IOptions<UpstreamOptions> options, ILogger<UpstreamRetryHandler> logger)

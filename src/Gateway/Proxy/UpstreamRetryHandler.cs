@@ -11,7 +11,7 @@ namespace Reka.Gateway.Proxy;
 /// and 504, with exponential backoff and jitter (<see cref="UpstreamRetryOptions"/>); a
 /// <c>Retry-After</c> longer than the largest delay is not waited for, the answer passes through.
 /// </summary>
-public sealed class UpstreamRetryHandler : DelegatingHandler
+internal sealed class UpstreamRetryHandler : DelegatingHandler
 {
     /// <summary>Header naming the idempotency key of a submit.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";

@@ -11,7 +11,7 @@ namespace Reka.Gateway.Proxy;
 /// so that no caller is sent around the gateway. Only those fields change; everything else in
 /// the body is left as upstream wrote it.
 /// </summary>
-public sealed class UpstreamUrlRewriter(IOptions<UpstreamOptions> upstream, IOptions<GatewayOptions> gateway)
+internal sealed class UpstreamUrlRewriter(IOptions<UpstreamOptions> upstream, IOptions<GatewayOptions> gateway)
 {
     private static readonly string[] UrlFields = ["status_url", "response_url", "cancel_url"];
     private static readonly byte[][] Markers = [.. UrlFields.Select(f => System.Text.Encoding.UTF8.GetBytes($"\"{f}\""))];

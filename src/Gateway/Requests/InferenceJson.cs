@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Reka.Gateway.Requests;
 
 /// <summary>Reads single fields of Reka's JSON answers without building a document.</summary>
-public static class InferenceJson
+internal static class InferenceJson
 {
     /// <summary>The top-level string property <paramref name="name"/> of a JSON object, or null.</summary>
     public static string? ReadTopLevelString(ReadOnlySpan<byte> json, string name)

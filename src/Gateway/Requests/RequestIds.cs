@@ -8,7 +8,7 @@ namespace Reka.Gateway.Requests;
 /// <c>.</c> or <c>..</c>, so it can never change which upstream path a call reaches nor break
 /// out of a Redis hash tag.
 /// </summary>
-public static partial class RequestIds
+internal static partial class RequestIds
 {
     /// <summary>Longest request id accepted, in characters.</summary>
     public const int MaxLength = 128;

@@ -9,13 +9,13 @@ namespace Reka.Gateway.Requests;
 /// <param name="Subscriber">The caller's own <c>webhook_url</c>, or null.</param>
 /// <param name="EndpointId"><c>{model}/{capability}</c>.</param>
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, so the callback and its deliveries join its trace.</param>
-public sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent);
+internal sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent);
 
 /// <summary>What the gateway knows of one request: who owns it and where its own webhook goes.</summary>
-public sealed record RequestRecord(string? Owner, string? Subscriber, string? EndpointId, string? TraceParent);
+internal sealed record RequestRecord(string? Owner, string? Subscriber, string? EndpointId, string? TraceParent);
 
 /// <summary>Outcome of binding a request id to a submission.</summary>
-public enum BindOutcome
+internal enum BindOutcome
 {
     /// <summary>The submission now names this request (or already did).</summary>
     Bound,
@@ -40,7 +40,7 @@ public enum BindOutcome
 /// <c>answer:status_logs</c>), all for <c>Cache:ResultTtl</c>. Each record is one key, tagged by
 /// its id, so records spread over a Redis Cluster and each script touches one of them.
 /// </summary>
-public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cache)
+internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cache)
 {
     // KEYS: submission; ARGV: request id. Names the submission's request (first writer wins) and
     // returns the submission's fields, or 'unknown' (no record) or 'mismatch' (another request).
@@ -77,7 +77,7 @@ public sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cach
     private static readonly string[] CopiedFields = ["subscriber", "endpoint_id", "traceparent"];
 
     /// <summary>Hash field of a cached answer.</summary>
-    public static class Answers
+    internal static class Answers
     {
         /// <summary>The result call's answer.</summary>
         public const string Result = "answer:result";

@@ -3,7 +3,7 @@ using Reka.Gateway.Infrastructure;
 namespace Reka.Gateway.Requests;
 
 /// <summary>Registers the records of requests and the settings of their cached answers.</summary>
-public static class RequestsSetup
+internal static class RequestsSetup
 {
     /// <summary>Registers <see cref="RequestRecords"/> and <c>Cache</c> settings.</summary>
     public static WebApplicationBuilder AddRequests(this WebApplicationBuilder builder)

@@ -14,7 +14,7 @@ namespace Reka.Gateway.Subscriptions;
 /// <param name="Enabled">False once the endpoint answered 410 Gone.</param>
 /// <param name="DisabledReason">Why it was disabled.</param>
 /// <param name="Secret">Signing secret, <c>whsec_</c> + base64; shown once, at creation.</param>
-public sealed record Subscription(
+internal sealed record Subscription(
     string Id,
     string Url,
     SubscriptionFilter Filter,

@@ -11,7 +11,7 @@ namespace Reka.Gateway.Subscriptions;
 /// signing). Fan-out and deliveries read them all the time, so each replica keeps a copy for
 /// <see cref="SnapshotLifetime"/>: a change made through another replica applies within that time.
 /// </summary>
-public sealed class SubscriptionStore(RedisStore redis)
+internal sealed class SubscriptionStore(RedisStore redis)
 {
     /// <summary>How long a replica uses its copy of the subscriptions for fan-out.</summary>
     public static readonly TimeSpan SnapshotLifetime = TimeSpan.FromSeconds(2);

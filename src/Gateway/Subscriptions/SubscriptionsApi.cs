@@ -12,7 +12,7 @@ namespace Reka.Gateway.Subscriptions;
 /// Webhook subscriptions, for admin clients (<c>Clients:&lt;name&gt;:Admin</c>): create, list,
 /// get, delete. Their deliveries are Delivery's (<c>/subscriptions/{id}/deliveries</c>).
 /// </summary>
-public static class SubscriptionsApi
+internal static class SubscriptionsApi
 {
     /// <summary>Maps <c>/subscriptions</c>; returns the group, for the routes of subscriptions' deliveries.</summary>
     public static RouteGroupBuilder MapSubscriptionsApi(this IEndpointRouteBuilder endpoints)
@@ -73,7 +73,7 @@ public static class SubscriptionsApi
 /// <c>Webhooks:AllowedSubscriberHosts</c>), a description of at most 500 characters, and filter
 /// lists of at most 50 non-empty values.
 /// </summary>
-public sealed class CreateSubscriptionRequestValidator : AbstractValidator<CreateSubscriptionRequest>
+internal sealed class CreateSubscriptionRequestValidator : AbstractValidator<CreateSubscriptionRequest>
 {
     /// <summary>Creates the validator.</summary>
     public CreateSubscriptionRequestValidator(IOptions<SubscriberUrlOptions> subscribers)
@@ -95,7 +95,7 @@ public sealed class CreateSubscriptionRequestValidator : AbstractValidator<Creat
 }
 
 /// <summary>Registers subscriptions.</summary>
-public static class SubscriptionsSetup
+internal static class SubscriptionsSetup
 {
     /// <summary>Registers the store and validator.</summary>
     public static WebApplicationBuilder AddSubscriptions(this WebApplicationBuilder builder)

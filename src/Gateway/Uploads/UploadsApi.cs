@@ -11,7 +11,7 @@ namespace Reka.Gateway.Uploads;
 /// Image and video uploads: multipart bodies stream to upstream as they arrive, never buffered in
 /// memory or on disk, under the route's size cap (<c>Proxy:Routes:image-upload|video-upload:MaxBodyBytes</c>).
 /// </summary>
-public static class UploadsApi
+internal static class UploadsApi
 {
     /// <summary>Maps <c>POST /v1/images/upload</c> and <c>POST /v2/videos</c>.</summary>
     public static RouteGroupBuilder MapUploadsApi(this IEndpointRouteBuilder endpoints)
@@ -46,7 +46,7 @@ public static class UploadsApi
 
 /// <summary>An upload's <c>Content-Type</c>, read without touching the body.</summary>
 /// <param name="ContentType">The header's value, if any.</param>
-public sealed record MultipartUpload(string? ContentType)
+internal sealed record MultipartUpload(string? ContentType)
 {
     /// <summary>Binds from the request headers only.</summary>
     public static ValueTask<MultipartUpload?> BindAsync(HttpContext context) =>
@@ -57,7 +57,7 @@ public sealed record MultipartUpload(string? ContentType)
 /// An upload must be <c>multipart/form-data</c> with a boundary of 1-70 characters (RFC 2046
 /// section 5.1.1), or upstream could not read it.
 /// </summary>
-public sealed class MultipartUploadValidator : AbstractValidator<MultipartUpload>
+internal sealed class MultipartUploadValidator : AbstractValidator<MultipartUpload>
 {
     /// <summary>Creates the validator.</summary>
     public MultipartUploadValidator() =>

@@ -3,7 +3,7 @@ using FluentValidation;
 namespace Reka.Gateway.Uploads;
 
 /// <summary>Registers the upload feature.</summary>
-public static class UploadsSetup
+internal static class UploadsSetup
 {
     /// <summary>Registers the upload validator.</summary>
     public static WebApplicationBuilder AddUploads(this WebApplicationBuilder builder)

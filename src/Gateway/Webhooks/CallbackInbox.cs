@@ -6,7 +6,7 @@ using Reka.Gateway.Requests;
 namespace Reka.Gateway.Webhooks;
 
 /// <summary>What happened to a callback.</summary>
-public enum CallbackOutcome
+internal enum CallbackOutcome
 {
     /// <summary>Recorded; it will be processed.</summary>
     Accepted,
@@ -27,7 +27,7 @@ public enum CallbackOutcome
 /// (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted callback survives a
 /// Redis restart.
 /// </summary>
-public sealed class CallbackInbox(RedisStore redis, RequestRecords records)
+internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
 {
     // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
     // now ms, ttl, publish command, wake channel.

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
@@ -17,7 +17,7 @@ namespace Reka.Gateway.Webhooks;
 /// outcome is fetched from Reka before anything is cached or delivered. The call is recorded in
 /// Redis before the 202; when Redis cannot take it the answer is 503, so the sender retries.
 /// </summary>
-public static class CallbackReceiverApi
+internal static class CallbackReceiverApi
 {
     /// <summary>Maps the receiver (no gateway key: Reka authenticates by the token).</summary>
     public static RouteHandlerBuilder MapCallbackReceiver(this IEndpointRouteBuilder endpoints) =>
@@ -32,7 +32,9 @@ public static class CallbackReceiverApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .WhenRedisIsUnavailable("The callback could not be recorded; nothing was stored. Retry it.");
+            .WhenRedisIsUnavailable("The callback could not be recorded; nothing was stored. Retry it.")
+            // Applied by routing; Kestrel answers a longer body with 413 as it is read (after the token is checked).
+            .WithMetadata(new RequestSizeLimitAttribute(endpoints.ServiceProvider.GetRequiredService<IOptions<WebhooksOptions>>().Value.MaxBodyBytes));
 
     private static async Task<IResult> ReceiveAsync(HttpContext context, CallbackTokens tokens, CallbackInbox inbox,
         IOptions<WebhooksOptions> options, GatewayMetrics metrics, ILoggerFactory loggers)
@@ -40,15 +42,6 @@ public static class CallbackReceiverApi
         if (!tokens.TryVerify(context.Request.Query[CallbackTokens.QueryParameter], out var submissionId))
         {
             return Reject(metrics, "unauthorized", StatusCodes.Status401Unauthorized, "The callback's token is missing or was not minted by this gateway.");
-        }
-        var maxBytes = options.Value.MaxBodyBytes;
-        if (context.Request.ContentLength > maxBytes)
-        {
-            return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {maxBytes} bytes (Webhooks:MaxBodyBytes).");
-        }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = maxBytes;
         }
 
         if (!StrictJson.HasJsonContentType(context.Request))
@@ -70,7 +63,7 @@ public static class CallbackReceiverApi
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {maxBytes} bytes (Webhooks:MaxBodyBytes).");
+            return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {options.Value.MaxBodyBytes} bytes (Webhooks:MaxBodyBytes).");
         }
         var requestId = (body as JsonObject)?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
         if (requestId is null || !RequestIds.IsValid(requestId))

@@ -13,7 +13,7 @@ namespace Reka.Gateway.Webhooks;
 /// base64url. The submission id names the gateway's record of the submit, which binds the
 /// request id Reka assigns.
 /// </summary>
-public sealed class CallbackTokens(IOptions<WebhooksOptions> webhooks, IOptions<GatewayOptions> gateway)
+internal sealed class CallbackTokens(IOptions<WebhooksOptions> webhooks, IOptions<GatewayOptions> gateway)
 {
     /// <summary>Query parameter carrying the token.</summary>
     public const string QueryParameter = "token";

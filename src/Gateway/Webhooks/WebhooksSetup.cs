@@ -3,7 +3,7 @@ using Reka.Gateway.Infrastructure;
 namespace Reka.Gateway.Webhooks;
 
 /// <summary>Wires the callback receiver's services and the callback worker.</summary>
-public static class WebhooksSetup
+internal static class WebhooksSetup
 {
     /// <summary>Registers the webhooks feature; a missing or short <c>Webhooks:CallbackSecret</c> stops start-up.</summary>
     public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)

@@ -9,7 +9,7 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// <param name="Id">The job's id, unique in its queue.</param>
 /// <param name="LeaseToken">Proves this worker still holds the lease when it finishes the job.</param>
 /// <param name="Fields">The job's record at the time it was claimed.</param>
-public sealed record LeasedJob(int Partition, string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
+internal sealed record LeasedJob(int Partition, string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
 {
     /// <summary>A field of the record, or null.</summary>
     public string? this[string field] => Fields.GetValueOrDefault(field);
@@ -30,7 +30,7 @@ public sealed record LeasedJob(int Partition, string Id, string LeaseToken, IRea
 /// (feature scripts that create jobs together with their own records) publish on the partition's
 /// <see cref="WakeChannel"/>.
 /// </summary>
-public sealed class DurableQueue(RedisStore redis, string name)
+internal sealed class DurableQueue(RedisStore redis, string name)
 {
     // KEYS: due, wake channel; ARGV: now ms, lease ms, max, job key prefix, lease token prefix.
     private const string ClaimScript = """

@@ -12,7 +12,7 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// back (due at once) so another replica takes them. A job whose handler throws is retried: after
 /// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
 /// </summary>
-public abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, ILogger logger) : BackgroundService
+internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, ILogger logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentDictionary<LeasedJob, Task> _inFlight = new();

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Reka.Gateway.Infrastructure.Redis;
 
 /// <summary>Registers the Redis connection and its readiness check.</summary>
-public static class RedisSetup
+internal static class RedisSetup
 {
     /// <summary>Registers <see cref="RedisStore"/>; <c>/readyz</c> fails while Redis is unreachable.</summary>
     public static WebApplicationBuilder AddRedis(this WebApplicationBuilder builder)

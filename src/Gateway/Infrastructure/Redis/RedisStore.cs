@@ -14,7 +14,7 @@ namespace Reka.Gateway.Infrastructure.Redis;
 /// reconnects by itself: a replica starts, and keeps serving what needs no Redis, while Redis is
 /// away. Calls time out by the client's own <c>AsyncTimeout</c> (<c>Redis:OperationTimeoutSeconds</c>).
 /// </summary>
-public sealed class RedisStore : IDisposable
+internal sealed class RedisStore : IDisposable
 {
     private readonly RedisConnection _connection;
     private bool? _cluster;

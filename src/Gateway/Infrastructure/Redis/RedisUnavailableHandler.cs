@@ -32,10 +32,10 @@ internal sealed class RedisUnavailableHandler(ILogger<RedisUnavailableHandler> l
 
 /// <summary>Endpoint metadata: what a 503 for Redis being unavailable says was not done.</summary>
 /// <param name="Detail">One sentence, e.g. "The submit was not sent upstream."</param>
-public sealed record RedisUnavailableDetail(string Detail);
+internal sealed record RedisUnavailableDetail(string Detail);
 
 /// <summary>Endpoint conventions for Redis failures.</summary>
-public static class RedisUnavailableEndpointExtensions
+internal static class RedisUnavailableEndpointExtensions
 {
     /// <summary>Documents the 503 and says, in its <c>detail</c>, what was not done.</summary>
     public static TBuilder WhenRedisIsUnavailable<TBuilder>(this TBuilder builder, string detail) where TBuilder : IEndpointConventionBuilder =>

@@ -19,7 +19,7 @@ namespace Reka.Gateway.Infrastructure.Redis;
 /// and one <c>WAIT</c> at a time per primary covers every write finished before it was sent
 /// (group commit), so confirming costs one round trip to a replica, shared by concurrent callers.
 /// </remarks>
-public sealed class ReplicaConfirmations : IDisposable
+internal sealed class ReplicaConfirmations : IDisposable
 {
     private static readonly TimeSpan RoleLifetime = TimeSpan.FromSeconds(1);
     private readonly RedisConnection _connection;
@@ -150,7 +150,7 @@ public sealed class ReplicaConfirmations : IDisposable
 }
 
 /// <summary>Writes to be confirmed by a replica; see <see cref="ReplicaConfirmations"/>.</summary>
-public readonly struct ConfirmedWrite
+internal readonly struct ConfirmedWrite
 {
     private readonly ReplicaConfirmations _confirmations;
     private readonly long _lossesBefore;
@@ -170,4 +170,4 @@ public readonly struct ConfirmedWrite
 }
 
 /// <summary>A write was made but no replica confirmed it in time: the caller should retry (503).</summary>
-public sealed class ReplicaNotConfirmedException(string message) : Exception(message);
+internal sealed class ReplicaNotConfirmedException(string message) : Exception(message);

@@ -4,7 +4,7 @@ namespace Reka.Gateway.Infrastructure.StandardWebhooks;
 /// Signing secrets in the Standard Webhooks form: <c>whsec_</c> followed by the base64 of the key
 /// (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md, "Signature scheme").
 /// </summary>
-public static class WebhookSecret
+internal static class WebhookSecret
 {
     /// <summary>Prefix of every secret.</summary>
     public const string Prefix = "whsec_";

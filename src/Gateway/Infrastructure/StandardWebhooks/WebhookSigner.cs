@@ -10,7 +10,7 @@ namespace Reka.Gateway.Infrastructure.StandardWebhooks;
 /// keyed by the base64-decoded part of the <c>whsec_</c> secret. The official
 /// <c>standardwebhooks</c> and <c>svix</c> libraries verify it.
 /// </summary>
-public static class WebhookSigner
+internal static class WebhookSigner
 {
     /// <summary>Header carrying the message id (the event id; the same on every retry).</summary>
     public const string IdHeader = "webhook-id";

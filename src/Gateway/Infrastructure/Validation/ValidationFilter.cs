@@ -7,7 +7,7 @@ namespace Reka.Gateway.Infrastructure.Validation;
 /// handler runs, so invalid input never reaches upstream (no quota spent). Invalid input gets
 /// 400 problem details (RFC 9457) whose <c>errors</c> name each bad field.
 /// </summary>
-public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilter
+internal sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilter
 {
     /// <inheritdoc />
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -31,7 +31,7 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
 }
 
 /// <summary>Endpoint conventions for validation.</summary>
-public static class ValidationEndpointExtensions
+internal static class ValidationEndpointExtensions
 {
     /// <summary>Validates the <typeparamref name="T"/> argument and documents the 400 answer.</summary>
     public static RouteHandlerBuilder WithValidation<T>(this RouteHandlerBuilder builder) =>
