@@ -42,6 +42,7 @@ internal static class GatewayApplication
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            options.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
             StrictJson.Configure(options.SerializerOptions);
         });
         builder.Services.AddSettings<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);

@@ -30,25 +30,31 @@ internal sealed record OwnSubscriber(string Client, string Url);
 /// </summary>
 internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
 {
+    // Fields of a fan-out job's record.
+    private const string TargetsField = "targets";
+    private const string EventIdField = "event_id";
+    private const string TraceParentField = "traceparent";
+
     // KEYS: event, fan-out due, fan-out job. ARGV: event JSON, retention s, now ms, delivery
     // record prefix, publish command, fan-out wake channel, event id, event type, request id,
-    // created at, traceparent, fan-out job id, then 4 per subscriber: delivery id, subscription
-    // id, client, url. Each call that finds new deliveries makes a job of its own: a job already
-    // leased by a worker is never added to (it would finish without the new ones).
-    private const string FanOutScript = """
+    // created at, traceparent, fan-out job id, pending status, then 4 per subscriber: delivery
+    // id, subscription id, client, url. Each call that finds new deliveries makes a job of its
+    // own: a job already leased by a worker is never added to (it would finish without the new ones).
+    private const string FanOutScript = $$"""
         redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
         local targets = {}
-        for i = 13, #ARGV, 4 do
+        for i = 14, #ARGV, 4 do
           local key = ARGV[4] .. ARGV[i]
           if redis.call('EXISTS', key) == 0 then
-            redis.call('HSET', key, 'event_id', ARGV[7], 'event_type', ARGV[8], 'request_id', ARGV[9],
-              'subscription_id', ARGV[i + 1], 'client', ARGV[i + 2], 'url', ARGV[i + 3], 'status', 'pending',
-              'created_at', ARGV[10], 'next_attempt_at', ARGV[10], 'retries', '0', 'attempts', '[]', 'traceparent', ARGV[11])
+            redis.call('HSET', key, '{{DeliveryFields.EventId}}', ARGV[7], '{{DeliveryFields.EventType}}', ARGV[8], '{{DeliveryFields.RequestId}}', ARGV[9],
+              '{{DeliveryFields.SubscriptionId}}', ARGV[i + 1], '{{DeliveryFields.Client}}', ARGV[i + 2], '{{DeliveryFields.Url}}', ARGV[i + 3],
+              '{{DeliveryFields.Status}}', ARGV[13], '{{DeliveryFields.CreatedAt}}', ARGV[10], '{{DeliveryFields.NextAttemptAt}}', ARGV[10],
+              '{{DeliveryFields.Retries}}', '0', '{{DeliveryFields.Attempts}}', '[]', '{{DeliveryFields.TraceParent}}', ARGV[11])
             targets[#targets + 1] = { ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] }
           end
         end
         if #targets == 0 then return 0 end
-        redis.call('HSET', KEYS[3], 'targets', cjson.encode(targets), 'event_id', ARGV[7], 'traceparent', ARGV[11])
+        redis.call('HSET', KEYS[3], '{{TargetsField}}', cjson.encode(targets), '{{EventIdField}}', ARGV[7], '{{TraceParentField}}', ARGV[11])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[12])
         redis.call(ARGV[5], ARGV[6], '1')
         return #targets
@@ -57,13 +63,14 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     // KEYS: fan-out due, fan-out job, deliveries due. ARGV: job id, lease token, retention s,
     // delivery record prefix, publish command, deliveries wake channel, then 6 per delivery: id,
     // status, attempts, next attempt at, due ms ('' when finished), retries.
-    private const string FinishFanOutScript = """
-        if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
+    private const string FinishFanOutScript = $$"""
+        if redis.call('HGET', KEYS[2], '{{DurableQueue.LeaseField}}') ~= ARGV[2] then return 0 end
         local retry = false
         for i = 7, #ARGV, 6 do
           local key = ARGV[4] .. ARGV[i]
           if redis.call('EXISTS', key) == 1 then
-            redis.call('HSET', key, 'status', ARGV[i + 1], 'attempts', ARGV[i + 2], 'next_attempt_at', ARGV[i + 3], 'retries', ARGV[i + 5])
+            redis.call('HSET', key, '{{DeliveryFields.Status}}', ARGV[i + 1], '{{DeliveryFields.Attempts}}', ARGV[i + 2],
+              '{{DeliveryFields.NextAttemptAt}}', ARGV[i + 3], '{{DeliveryFields.Retries}}', ARGV[i + 5])
             if ARGV[i + 4] ~= '' then
               redis.call('ZADD', KEYS[3], ARGV[i + 4], ARGV[i])
               retry = true
@@ -120,6 +127,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         {
             json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), Queue.JobPrefix(partition), redis.PublishCommand,
             (string)FanOutQueue.WakeChannel(partition)!, e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
+            DeliveryFields.Wire(DeliveryStatus.Pending),
         };
         var db = redis.Database;
         var indexed = new List<Task>();
@@ -148,8 +156,8 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     public static IReadOnlyList<DeliveryTarget> ReadTargets(LeasedJob job)
     {
         static string? Text(string value) => value.Length == 0 ? null : value;
-        var targets = JsonSerializer.Deserialize<string[][]>(job["targets"] ?? "[]") ?? [];
-        return [.. targets.Select(t => new DeliveryTarget(t[0], job["event_id"]!, Text(t[1]), Text(t[2]), t[3], Text(job["traceparent"] ?? "")))];
+        var targets = JsonSerializer.Deserialize<string[][]>(job[TargetsField] ?? "[]") ?? [];
+        return [.. targets.Select(t => new DeliveryTarget(t[0], job[EventIdField]!, Text(t[1]), Text(t[2]), t[3], Text(job[TraceParentField] ?? "")))];
     }
 
     /// <summary>
@@ -237,7 +245,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         var db = write.Database;
         if (!await Queue.RequeueAsync(db, partition, deliveryId,
             [
-                new(DeliveryFields.Status, DeliveryStatus.Pending),
+                new(DeliveryFields.Status, DeliveryFields.Wire(DeliveryStatus.Pending)),
                 new(DeliveryFields.Retries, "0"),
                 new(DeliveryFields.NextAttemptAt, now.ToString("O", CultureInfo.InvariantCulture)),
             ]))

@@ -9,9 +9,44 @@ namespace Reka.Gateway.Delivery;
 /// <param name="At">When it started.</param>
 /// <param name="StatusCode">The subscriber's HTTP status, or null when no answer came.</param>
 /// <param name="DurationMs">How long it took, in milliseconds.</param>
-/// <param name="Outcome"><c>succeeded</c>, <c>failed</c>, <c>gone</c> (410) or <c>skipped</c>.</param>
+/// <param name="Outcome">How it ended.</param>
 /// <param name="Error">Why it failed, when it did.</param>
-public sealed record DeliveryAttempt(int Attempt, DateTimeOffset At, int? StatusCode, double DurationMs, string Outcome, string? Error);
+public sealed record DeliveryAttempt(int Attempt, DateTimeOffset At, int? StatusCode, double DurationMs, AttemptResult Outcome, string? Error);
+
+/// <summary>How one delivery attempt ended (written in snake_case: <c>succeeded</c>...).</summary>
+public enum AttemptResult
+{
+    /// <summary>The subscriber answered 2xx.</summary>
+    Succeeded,
+
+    /// <summary>Another status, or no answer within <c>Delivery:AttemptTimeoutSeconds</c>.</summary>
+    Failed,
+
+    /// <summary>The subscriber answered 410 Gone: its subscription is disabled.</summary>
+    Gone,
+
+    /// <summary>Not sent (the URL is no longer allowed, the subscription is gone, the event expired).</summary>
+    Skipped,
+}
+
+/// <summary>Where a delivery stands (written in snake_case: <c>pending</c>...).</summary>
+public enum DeliveryStatus
+{
+    /// <summary>Waiting for its first attempt or a retry.</summary>
+    Pending,
+
+    /// <summary>A 2xx came back.</summary>
+    Succeeded,
+
+    /// <summary>Every attempt of the schedule failed: a dead letter, kept for replay.</summary>
+    Dead,
+
+    /// <summary>The endpoint answered 410 Gone, or its subscription was disabled.</summary>
+    Disabled,
+
+    /// <summary>Its subscription was deleted, or its URL is no longer allowed.</summary>
+    Cancelled,
+}
 
 /// <summary>A delivery of one event to one subscriber, with every attempt.</summary>
 /// <param name="Id">Delivery id, <c>dlv_</c> + 24 hex characters (the same for an event and subscriber on every replica).</param>
@@ -21,7 +56,7 @@ public sealed record DeliveryAttempt(int Attempt, DateTimeOffset At, int? Status
 /// <param name="SubscriptionId">The subscription, or null for a request's own <c>webhook_url</c>.</param>
 /// <param name="Client">For a request's own <c>webhook_url</c>, the client whose secret signs it.</param>
 /// <param name="Url">Where it goes.</param>
-/// <param name="Status"><c>pending</c>, <c>succeeded</c>, <c>dead</c> (attempts exhausted), <c>disabled</c> (410 Gone or subscription disabled) or <c>cancelled</c> (subscription deleted).</param>
+/// <param name="Status">Where it stands.</param>
 /// <param name="CreatedAt">When it was queued.</param>
 /// <param name="NextAttemptAt">When the next attempt is due, while pending.</param>
 /// <param name="Attempts">Every attempt so far, oldest first.</param>
@@ -33,7 +68,7 @@ public sealed record DeliveryView(
     string? SubscriptionId,
     string? Client,
     string Url,
-    string Status,
+    DeliveryStatus Status,
     DateTimeOffset CreatedAt,
     DateTimeOffset? NextAttemptAt,
     IReadOnlyList<DeliveryAttempt> Attempts)
@@ -50,32 +85,16 @@ public sealed record DeliveryView(
             Get(DeliveryFields.SubscriptionId),
             Get(DeliveryFields.Client),
             Get(DeliveryFields.Url) ?? "",
-            Get(DeliveryFields.Status) ?? DeliveryStatus.Pending,
+            Get(DeliveryFields.Status) is { } status ? Enum.Parse<DeliveryStatus>(status, ignoreCase: true) : DeliveryStatus.Pending,
             DateTimeOffset.Parse(Get(DeliveryFields.CreatedAt) ?? "1970-01-01T00:00:00Z", CultureInfo.InvariantCulture),
             Get(DeliveryFields.NextAttemptAt) is { } next ? DateTimeOffset.Parse(next, CultureInfo.InvariantCulture) : null,
             DeliveryFields.ReadAttempts(Get(DeliveryFields.Attempts)));
     }
 }
 
-/// <summary>Statuses of a delivery.</summary>
-internal static class DeliveryStatus
-{
-    /// <summary>Waiting for its first attempt or a retry.</summary>
-    public const string Pending = "pending";
-    /// <summary>A 2xx came back.</summary>
-    public const string Succeeded = "succeeded";
-    /// <summary>Every attempt of the schedule failed: a dead letter, kept for replay.</summary>
-    public const string Dead = "dead";
-    /// <summary>The endpoint answered 410 Gone, or its subscription was disabled.</summary>
-    public const string Disabled = "disabled";
-    /// <summary>Its subscription was deleted.</summary>
-    public const string Cancelled = "cancelled";
-}
-
 /// <summary>Fields of a delivery's record in Redis.</summary>
 internal static class DeliveryFields
 {
-#pragma warning disable CS1591 // Field names; DeliveryView documents their meaning.
     public const string EventId = "event_id";
     public const string EventType = "event_type";
     public const string RequestId = "request_id";
@@ -88,7 +107,6 @@ internal static class DeliveryFields
     public const string Attempts = "attempts";
     public const string Retries = "retries";
     public const string TraceParent = "traceparent";
-#pragma warning restore CS1591
 
     /// <summary>Parses the attempts list.</summary>
     public static IReadOnlyList<DeliveryAttempt> ReadAttempts(string? json) =>
@@ -97,9 +115,12 @@ internal static class DeliveryFields
     /// <summary>The fields that record <paramref name="outcome"/> on a delivery whose attempts were <paramref name="attempts"/>.</summary>
     public static IEnumerable<KeyValuePair<string, string>> Outcome(string? attempts, AttemptOutcome outcome)
     {
-        yield return new(Status, outcome.Status);
+        yield return new(Status, Wire(outcome.Status));
         yield return new(Attempts, JsonSerializer.Serialize((List<DeliveryAttempt>)[.. ReadAttempts(attempts), outcome.Attempt], InferenceEvent.Json));
         yield return new(Retries, outcome.Retries.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return new(NextAttemptAt, outcome.NextAttemptAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "");
     }
+
+    /// <summary>How an enum value is written, in Redis as in JSON (<see cref="InferenceEvent.Json"/>): snake_case.</summary>
+    public static string Wire<T>(T value) where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
 }

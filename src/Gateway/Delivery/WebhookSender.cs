@@ -20,10 +20,10 @@ internal sealed record DeliveryTarget(string DeliveryId, string EventId, string?
 
 /// <summary>What one attempt led to.</summary>
 /// <param name="Attempt">The attempt, as recorded on the delivery.</param>
-/// <param name="Status">The delivery's new status (<see cref="DeliveryStatus"/>); <c>pending</c> means retry at <paramref name="NextAttemptAt"/>.</param>
+/// <param name="Status">The delivery's new status; <see cref="DeliveryStatus.Pending"/> means retry at <paramref name="NextAttemptAt"/>.</param>
 /// <param name="NextAttemptAt">When to retry, for a pending delivery.</param>
 /// <param name="Retries">Retries used of the schedule, this one included.</param>
-internal sealed record AttemptOutcome(DeliveryAttempt Attempt, string Status, DateTimeOffset? NextAttemptAt, int Retries);
+internal sealed record AttemptOutcome(DeliveryAttempt Attempt, DeliveryStatus Status, DateTimeOffset? NextAttemptAt, int Retries);
 
 /// <summary>
 /// Makes one delivery attempt: signs the event by the Standard Webhooks scheme and POSTs it;
@@ -55,17 +55,18 @@ internal sealed class WebhookSender(
         // Checked again at each attempt: the allowlist may have narrowed since the subscription was made.
         if (subscribers.Value.SubscriberUrlProblem(target.Url) is { } problem)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped",
+            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, AttemptResult.Skipped,
                 $"Not sent: the URL {problem}."), DeliveryStatus.Cancelled, retriesSoFar);
         }
-        var (secret, stopStatus) = await ResolveSecretAsync(target);
-        if (stopStatus is not null)
+        var (secret, stop) = await ResolveSecretAsync(target);
+        if (stop is { } stopStatus)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped", $"Not sent: delivery {stopStatus}."), stopStatus, retriesSoFar);
+            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, AttemptResult.Skipped,
+                $"Not sent: delivery {DeliveryFields.Wire(stopStatus)}."), stopStatus, retriesSoFar);
         }
         if (body is null)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, "skipped", "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
+            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, AttemptResult.Skipped, "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
         }
 
         // The delivery joins the trace of the submit whose callback produced it.
@@ -103,22 +104,22 @@ internal sealed class WebhookSender(
             error = e.Message;
         }
         var attempt = new DeliveryAttempt(attemptNumber, started, status, Math.Round(timer.Elapsed.TotalMilliseconds, 1),
-            status is >= 200 and < 300 ? "succeeded" : status == 410 ? "gone" : "failed",
+            status is >= 200 and < 300 ? AttemptResult.Succeeded : status == 410 ? AttemptResult.Gone : AttemptResult.Failed,
             error ?? (status is >= 200 and < 300 ? null : $"HTTP {status}"));
-        if (attempt.Outcome == "succeeded")
+        if (attempt.Outcome == AttemptResult.Succeeded)
         {
-            GatewayLog.DeliverySucceeded(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, attempt.Outcome, attempt.DurationMs);
+            GatewayLog.DeliverySucceeded(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, DeliveryFields.Wire(attempt.Outcome), attempt.DurationMs);
         }
         else
         {
-            GatewayLog.DeliveryFailed(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, attempt.Outcome, attempt.DurationMs);
+            GatewayLog.DeliveryFailed(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, DeliveryFields.Wire(attempt.Outcome), attempt.DurationMs);
         }
 
         switch (attempt.Outcome)
         {
-            case "succeeded":
+            case AttemptResult.Succeeded:
                 return Finished(attempt, DeliveryStatus.Succeeded, retriesSoFar);
-            case "gone":
+            case AttemptResult.Gone:
                 await DisableSubscriptionAsync(target, $"The endpoint answered 410 Gone at {started:O}.");
                 return Finished(attempt, DeliveryStatus.Disabled, retriesSoFar);
         }
@@ -135,13 +136,13 @@ internal sealed class WebhookSender(
         return new AttemptOutcome(attempt, DeliveryStatus.Pending, DateTimeOffset.UtcNow + delay, retriesSoFar + 1);
     }
 
-    private AttemptOutcome Finished(DeliveryAttempt attempt, string status, int retries)
+    private AttemptOutcome Finished(DeliveryAttempt attempt, DeliveryStatus status, int retries)
     {
-        metrics.DeliveryFinished(status);
+        metrics.DeliveryFinished(DeliveryFields.Wire(status));
         return new AttemptOutcome(attempt, status, null, retries);
     }
 
-    private async Task<(string? Secret, string? StopStatus)> ResolveSecretAsync(DeliveryTarget target)
+    private async Task<(string? Secret, DeliveryStatus? Stop)> ResolveSecretAsync(DeliveryTarget target)
     {
         if (target.SubscriptionId is { } subscriptionId)
         {
@@ -149,7 +150,7 @@ internal sealed class WebhookSender(
             {
                 null => (null, DeliveryStatus.Cancelled),
                 { Enabled: false } => (null, DeliveryStatus.Disabled),
-                var subscription => (subscription.Secret, null),
+                var subscription => (subscription.Secret, (DeliveryStatus?)null),
             };
         }
         var client = target.Client is { } name ? clients.ByName.GetValueOrDefault(name) : null;

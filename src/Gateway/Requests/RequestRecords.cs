@@ -42,39 +42,47 @@ internal enum BindOutcome
 /// </summary>
 internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> cache)
 {
+    // Hash fields of the records, spelled once: the scripts below interpolate them.
+    private const string Owner = "owner";
+    private const string Subscriber = "subscriber";
+    private const string EndpointId = "endpoint_id";
+    private const string TraceParent = "traceparent";
+    private const string RequestId = "request_id";
+    private const string SubmissionId = "submission";
+
     // KEYS: submission; ARGV: request id. Names the submission's request (first writer wins) and
     // returns the submission's fields, or 'unknown' (no record) or 'mismatch' (another request).
-    private const string BindSubmissionScript = """
+    private const string BindSubmissionScript = $$"""
         local fields = redis.call('HGETALL', KEYS[1])
         if #fields == 0 then return 'unknown' end
-        local current = redis.call('HGET', KEYS[1], 'request_id')
+        local current = redis.call('HGET', KEYS[1], '{{RequestId}}')
         if current and current ~= ARGV[1] then return 'mismatch' end
-        if not current then redis.call('HSET', KEYS[1], 'request_id', ARGV[1]) end
+        if not current then redis.call('HSET', KEYS[1], '{{RequestId}}', ARGV[1]) end
         return fields
         """;
 
     // KEYS: request; ARGV: ttl, submission id, owner, then field/value pairs. Copies a submission
     // to the request's record (first writer wins), or 'foreign' when another client owns it.
-    private const string BindRequestScript = """
-        local owner = redis.call('HGET', KEYS[1], 'owner')
+    private const string BindRequestScript = $$"""
+        local owner = redis.call('HGET', KEYS[1], '{{Owner}}')
         if owner and owner ~= ARGV[3] then return 'foreign' end
-        redis.call('HSETNX', KEYS[1], 'owner', ARGV[3])
+        redis.call('HSETNX', KEYS[1], '{{Owner}}', ARGV[3])
         for i = 4, #ARGV, 2 do
           if ARGV[i + 1] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
         end
-        redis.call('HSETNX', KEYS[1], 'submission', ARGV[2])
+        redis.call('HSETNX', KEYS[1], '{{SubmissionId}}', ARGV[2])
         redis.call('EXPIRE', KEYS[1], ARGV[1])
         return 'bound'
         """;
 
     // KEYS: request; ARGV: submission id, ttl.
-    private const string TouchIfBoundScript = """
-        if redis.call('HGET', KEYS[1], 'submission') ~= ARGV[1] then return 0 end
+    private const string TouchIfBoundScript = $$"""
+        if redis.call('HGET', KEYS[1], '{{SubmissionId}}') ~= ARGV[1] then return 0 end
         redis.call('EXPIRE', KEYS[1], ARGV[2])
         return 1
         """;
 
-    private static readonly string[] CopiedFields = ["subscriber", "endpoint_id", "traceparent"];
+    private static readonly string[] CopiedFields = [Subscriber, EndpointId, TraceParent];
 
     /// <summary>Hash field of a cached answer.</summary>
     internal static class Answers
@@ -108,10 +116,10 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         var key = SubmissionKey(submissionId);
         var record = write.Database.HashSetAsync(key,
         [
-            new("owner", submission.Owner),
-            new("subscriber", submission.Subscriber ?? ""),
-            new("endpoint_id", submission.EndpointId),
-            new("traceparent", submission.TraceParent ?? ""),
+            new(Owner, submission.Owner),
+            new(Subscriber, submission.Subscriber ?? ""),
+            new(EndpointId, submission.EndpointId),
+            new(TraceParent, submission.TraceParent ?? ""),
         ]);
         var expire = write.Database.KeyExpireAsync(key, Ttl);
         await record;
@@ -139,7 +147,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         {
             fields[(string)pairs[i]!] = (string)pairs[i + 1]!;
         }
-        var arguments = new List<RedisValue> { (long)Ttl.TotalSeconds, submissionId, fields.GetValueOrDefault("owner", "") };
+        var arguments = new List<RedisValue> { (long)Ttl.TotalSeconds, submissionId, fields.GetValueOrDefault(Owner, "") };
         foreach (var field in CopiedFields)
         {
             arguments.Add(field);
@@ -163,7 +171,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<(string? Owner, byte[]? Answer)> LookupAsync(string requestId, string? answer)
     {
-        var values = await redis.Database.HashGetAsync(RequestKey(requestId), answer is null ? ["owner"] : ["owner", answer]);
+        var values = await redis.Database.HashGetAsync(RequestKey(requestId), answer is null ? [Owner] : [Owner, answer]);
         return ((string?)values[0], answer is null ? null : (byte[]?)values[1]);
     }
 
@@ -172,7 +180,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     public async Task<string?[]> OwnersAsync(IReadOnlyList<string> requestIds)
     {
         var db = redis.Database;
-        var owners = await Task.WhenAll(requestIds.Select(id => db.HashGetAsync(RequestKey(id), "owner")));
+        var owners = await Task.WhenAll(requestIds.Select(id => db.HashGetAsync(RequestKey(id), Owner)));
         return [.. owners.Select(o => (string?)o)];
     }
 
@@ -180,7 +188,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<RequestRecord> GetAsync(string requestId)
     {
-        var values = await redis.Database.HashGetAsync(RequestKey(requestId), ["owner", "subscriber", "endpoint_id", "traceparent"]);
+        var values = await redis.Database.HashGetAsync(RequestKey(requestId), [Owner, Subscriber, EndpointId, TraceParent]);
         static string? Text(RedisValue value) => value.IsNullOrEmpty ? null : (string?)value;
         return new RequestRecord(Text(values[0]), Text(values[1]), Text(values[2]), Text(values[3]));
     }

@@ -29,16 +29,25 @@ internal enum CallbackOutcome
 /// </summary>
 internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
 {
+    /// <summary>Fields of a callback job's record.</summary>
+    public static class JobFields
+    {
+        public const string RequestId = "request_id";
+        public const string Status = "status";
+        public const string ReceivedAt = "received_at";
+        public const string Tries = "tries";
+    }
+
     // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
     // now ms, ttl, publish command, wake channel.
-    private const string AcceptScript = """
+    private const string AcceptScript = $$"""
         if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 'duplicate' end
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         if redis.call('EXISTS', KEYS[3]) == 0 then
-          redis.call('HSET', KEYS[3], 'request_id', ARGV[1], 'status', ARGV[2], 'received_at', ARGV[3], 'tries', '0')
+          redis.call('HSET', KEYS[3], '{{JobFields.RequestId}}', ARGV[1], '{{JobFields.Status}}', ARGV[2], '{{JobFields.ReceivedAt}}', ARGV[3], '{{JobFields.Tries}}', '0')
         else
           -- A job for this request is waiting or in hand: this callback is news, and starts its tries over.
-          redis.call('HSET', KEYS[3], 'status', ARGV[2], 'received_at', ARGV[3], 'tries', '0', 'due_now', '1')
+          redis.call('HSET', KEYS[3], '{{JobFields.Status}}', ARGV[2], '{{JobFields.ReceivedAt}}', ARGV[3], '{{JobFields.Tries}}', '0', '{{DurableQueue.DueNowField}}', '1')
         end
         -- LT: a job already waiting for a later retry becomes due now, this callback is news (Redis >= 6.2).
         redis.call('ZADD', KEYS[2], 'LT', ARGV[4], ARGV[1])
@@ -47,9 +56,9 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
         """;
 
     // KEYS: due, job; ARGV: request id, due ms.
-    private const string ExpectScript = """
+    private const string ExpectScript = $$"""
         if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-        redis.call('HSET', KEYS[2], 'request_id', ARGV[1], 'status', '', 'received_at', '', 'tries', '0')
+        redis.call('HSET', KEYS[2], '{{JobFields.RequestId}}', ARGV[1], '{{JobFields.Status}}', '', '{{JobFields.ReceivedAt}}', '', '{{JobFields.Tries}}', '0')
         redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
         return 1
         """;

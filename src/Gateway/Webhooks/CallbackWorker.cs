@@ -41,7 +41,7 @@ internal sealed class CallbackWorker(
     /// <inheritdoc />
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
     {
-        var requestId = job["request_id"]!;
+        var requestId = job[CallbackInbox.JobFields.RequestId]!;
         var record = await records.GetAsync(requestId);
         // Processing joins the trace of the submit (its traceparent was recorded with the submission).
         using var activity = Activities.StartUnder("callback.process", ActivityKind.Consumer, record.TraceParent).SetTag("request.id", requestId);
@@ -127,19 +127,19 @@ internal sealed class CallbackWorker(
 
     private async Task RetryLaterAsync(LeasedJob job, string reason)
     {
-        var requestId = job["request_id"]!;
-        var tries = int.Parse(job["tries"] ?? "0", CultureInfo.InvariantCulture);
+        var requestId = job[CallbackInbox.JobFields.RequestId]!;
+        var tries = int.Parse(job[CallbackInbox.JobFields.Tries] ?? "0", CultureInfo.InvariantCulture);
         var schedule = options.Value.ProcessingSchedule;
         if (tries >= schedule.Count)
         {
             // Forget that this callback came, so that Reka's next one is not taken for a repeat.
-            await inbox.ForgetCallbackAsync(requestId, job["status"] ?? "");
+            await inbox.ForgetCallbackAsync(requestId, job[CallbackInbox.JobFields.Status] ?? "");
             await Queue.DeleteAsync(job);
             GatewayLog.CallbackAbandoned(logger, requestId, tries, reason);
             return;
         }
         var delay = schedule[tries];
-        await Queue.RetryAsync(job, DateTimeOffset.UtcNow + delay, [new("tries", (tries + 1).ToString(CultureInfo.InvariantCulture))]);
+        await Queue.RetryAsync(job, DateTimeOffset.UtcNow + delay, [new(CallbackInbox.JobFields.Tries, (tries + 1).ToString(CultureInfo.InvariantCulture))]);
         GatewayLog.CallbackRetrying(logger, requestId, delay.TotalSeconds, tries + 1, reason);
     }
 }

@@ -32,8 +32,14 @@ internal sealed record LeasedJob(int Partition, string Id, string LeaseToken, IR
 /// </summary>
 internal sealed class DurableQueue(RedisStore redis, string name)
 {
+    /// <summary>Field of a job's record holding its lease token while a worker has it.</summary>
+    public const string LeaseField = "lease";
+
+    /// <summary>Field a producer sets on a leased job to have its retry run at once (news for it).</summary>
+    public const string DueNowField = "due_now";
+
     // KEYS: due, wake channel; ARGV: now ms, lease ms, max, job key prefix, lease token prefix.
-    private const string ClaimScript = """
+    private const string ClaimScript = $$"""
         local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
         local out = {}
         for i, id in ipairs(ids) do
@@ -43,7 +49,7 @@ internal sealed class DurableQueue(RedisStore redis, string name)
           else
             local token = ARGV[5] .. i
             redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
-            redis.call('HSET', key, 'lease', token)
+            redis.call('HSET', key, '{{LeaseField}}', token)
             out[#out + 1] = id
             out[#out + 1] = token
             out[#out + 1] = redis.call('HGETALL', key)
@@ -54,19 +60,19 @@ internal sealed class DurableQueue(RedisStore redis, string name)
 
     // KEYS: due, job; ARGV: id, token, mode (retry|done|delete), due ms (retry) or TTL seconds (done, 0 = none),
     // then field/value pairs to set.
-    private const string FinishScript = """
-        if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
+    private const string FinishScript = $$"""
+        if redis.call('HGET', KEYS[2], '{{LeaseField}}') ~= ARGV[2] then return 0 end
         if ARGV[3] == 'delete' then
           redis.call('ZREM', KEYS[1], ARGV[1])
           redis.call('DEL', KEYS[2])
           return 1
         end
         for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-        redis.call('HDEL', KEYS[2], 'lease')
+        redis.call('HDEL', KEYS[2], '{{LeaseField}}')
         if ARGV[3] == 'retry' then
           local due = ARGV[4]
           -- A producer marked the job while it was leased (news for it): run it again at once.
-          if redis.call('HDEL', KEYS[2], 'due_now') == 1 then
+          if redis.call('HDEL', KEYS[2], '{{DueNowField}}') == 1 then
             local now = redis.call('TIME')
             due = now[1] * 1000 + math.floor(now[2] / 1000)
           end
@@ -79,10 +85,10 @@ internal sealed class DurableQueue(RedisStore redis, string name)
         """;
 
     // KEYS: due, job; ARGV: id, due ms, then field/value pairs. Makes a finished job due again.
-    private const string RequeueScript = """
+    private const string RequeueScript = $$"""
         if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
         for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-        redis.call('HDEL', KEYS[2], 'lease')
+        redis.call('HDEL', KEYS[2], '{{LeaseField}}')
         redis.call('PERSIST', KEYS[2])
         redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
         return 1
