@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
@@ -45,6 +46,8 @@ internal static class GatewayApplication
             options.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
             StrictJson.Configure(options.SerializerOptions);
         });
+        // Every clock the gateway reads (due times, retries, windows); tests put a fake one in its place.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSettings<GatewayOptions, GatewayOptionsValidator>(GatewayOptions.SectionName);
         builder.Services.AddGatewayProblemDetails();
         builder.AddTelemetry();

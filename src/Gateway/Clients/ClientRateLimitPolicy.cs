@@ -13,14 +13,14 @@ namespace Reka.Gateway.Clients;
 /// replicas through Redis (<see cref="SharedWindowRateLimiter"/>). A rejected request gets 429
 /// problem details with <c>Retry-After</c> (seconds).
 /// </summary>
-internal sealed class ClientRateLimitPolicy(IOptions<RateLimitingOptions> options, RedisStore redis) : IRateLimiterPolicy<string>
+internal sealed class ClientRateLimitPolicy(IOptions<RateLimitingOptions> options, RedisStore redis, TimeProvider time) : IRateLimiterPolicy<string>
 {
     /// <summary>The policy's name on endpoints.</summary>
     public const string Name = "per-client";
 
     public RateLimitPartition<string> GetPartition(HttpContext httpContext) =>
         httpContext.Features.Get<GatewayClient>() is { } client
-            ? RateLimitPartition.Get(client.Name, name => new SharedWindowRateLimiter(redis, name, LimitOf(client)))
+            ? RateLimitPartition.Get(client.Name, name => new SharedWindowRateLimiter(redis, name, LimitOf(client), time))
             : RateLimitPartition.GetNoLimiter("anonymous");
 
     public Func<OnRejectedContext, CancellationToken, ValueTask> OnRejected => async (context, cancellationToken) =>

@@ -28,7 +28,7 @@ internal sealed record OwnSubscriber(string Client, string Url);
 /// subscriber, so fanning the same event out twice (a repeated callback, a replica retaking the
 /// work) creates nothing new.
 /// </summary>
-internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options) : IDisposable
+internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> options, TimeProvider time) : IDisposable
 {
     // Fields of a fan-out job's record.
     private const string TargetsField = "targets";
@@ -89,10 +89,10 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     private readonly MemoryCache _events = new(new MemoryCacheOptions { SizeLimit = 16L << 20 });
 
     /// <summary>The queue of single deliveries (retries and replays); a job is a delivery's record.</summary>
-    public DurableQueue Queue { get; } = new(redis, "deliveries");
+    public DurableQueue Queue { get; } = new(redis, "deliveries", time);
 
     /// <summary>The queue of fan-outs; a job is an event's first attempts to all its subscribers.</summary>
-    public DurableQueue FanOutQueue { get; } = new(redis, "fanout");
+    public DurableQueue FanOutQueue { get; } = new(redis, "fanout", time);
 
     private TimeSpan Retention => options.Value.Retention;
 
@@ -120,7 +120,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     /// <exception cref="RedisException">Redis failed; nothing is lost, the caller retries.</exception>
     public async Task<int> EnqueueAsync(InferenceEvent e, byte[] json, IReadOnlyList<Subscription> subscriptions, OwnSubscriber? own, string? traceParent)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         var partition = FanOutQueue.PartitionOf(e.RequestId);
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
         var arguments = new List<RedisValue>
@@ -240,7 +240,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         {
             return null;
         }
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         var write = redis.Confirmations.Begin();
         var db = write.Database;
         if (!await Queue.RequeueAsync(db, partition, deliveryId,

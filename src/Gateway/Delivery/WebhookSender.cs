@@ -38,6 +38,7 @@ internal sealed class WebhookSender(
     IOptions<DeliveryOptions> options,
     IOptions<SubscriberUrlOptions> subscribers,
     GatewayMetrics metrics,
+    TimeProvider time,
     ILogger<WebhookSender> logger)
 {
     /// <summary>Name of the HttpClient deliveries go through (no redirects: a redirect could leave the allowed hosts).</summary>
@@ -55,31 +56,31 @@ internal sealed class WebhookSender(
         // Checked again at each attempt: the allowlist may have narrowed since the subscription was made.
         if (subscribers.Value.SubscriberUrlProblem(target.Url) is { } problem)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, AttemptResult.Skipped,
+            return Finished(new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped,
                 $"Not sent: the URL {problem}."), DeliveryStatus.Cancelled, retriesSoFar);
         }
         var (secret, stop) = await ResolveSecretAsync(target);
         if (stop is { } stopStatus)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, AttemptResult.Skipped,
+            return Finished(new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped,
                 $"Not sent: delivery {DeliveryFields.Wire(stopStatus)}."), stopStatus, retriesSoFar);
         }
         if (body is null)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, DateTimeOffset.UtcNow, null, 0, AttemptResult.Skipped, "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
+            return Finished(new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped, "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
         }
 
         // The delivery joins the trace of the submit whose callback produced it.
         using var activity = Activities.StartUnder("webhook.delivery", ActivityKind.Producer, target.TraceParent).SetTag("delivery.id", target.DeliveryId);
-        var started = DateTimeOffset.UtcNow;
+        var started = time.GetUtcNow();
         var timer = Stopwatch.StartNew();
         int? status = null;
         string? error = null;
         TimeSpan? retryAfter = null;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(settings.AttemptTimeoutSeconds));
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(settings.AttemptTimeoutSeconds), time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             var timestamp = started.ToUnixTimeSeconds();
@@ -91,7 +92,7 @@ internal sealed class WebhookSender(
             retryAfter = response.Headers.RetryAfter switch
             {
                 { Delta: { } delta } => delta,
-                { Date: { } date } => date - DateTimeOffset.UtcNow,
+                { Date: { } date } => date - time.GetUtcNow(),
                 _ => null,
             };
         }
@@ -133,7 +134,7 @@ internal sealed class WebhookSender(
             ? TimeSpan.FromSeconds(Math.Min(wait.TotalSeconds, settings.MaxRetryAfterSeconds))
             : scheduled;
         metrics.DeliveryFinished("retrying");
-        return new AttemptOutcome(attempt, DeliveryStatus.Pending, DateTimeOffset.UtcNow + delay, retriesSoFar + 1);
+        return new AttemptOutcome(attempt, DeliveryStatus.Pending, time.GetUtcNow() + delay, retriesSoFar + 1);
     }
 
     private AttemptOutcome Finished(DeliveryAttempt attempt, DeliveryStatus status, int retries)

@@ -53,10 +53,10 @@ internal static class SubscriptionsApi
         return subscriptions;
     }
 
-    private static async Task<Created<CreatedSubscription>> CreateAsync(CreateSubscriptionRequest request, SubscriptionStore store)
+    private static async Task<Created<CreatedSubscription>> CreateAsync(CreateSubscriptionRequest request, SubscriptionStore store, TimeProvider time)
     {
         var subscription = new Subscription(SubscriptionStore.NewId(), request.Url!, request.Filter ?? new SubscriptionFilter(),
-            request.Description, DateTimeOffset.UtcNow, Enabled: true, DisabledReason: null, WebhookSecret.Generate());
+            request.Description, time.GetUtcNow(), Enabled: true, DisabledReason: null, WebhookSecret.Generate());
         await store.CreateAsync(subscription);
         return TypedResults.Created($"/subscriptions/{subscription.Id}", new CreatedSubscription(subscription.Id, subscription.Url,
             subscription.Filter, subscription.Description, subscription.CreatedAt, subscription.Enabled, subscription.Secret));

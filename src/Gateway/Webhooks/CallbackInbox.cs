@@ -27,7 +27,7 @@ internal enum CallbackOutcome
 /// (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted callback survives a
 /// Redis restart.
 /// </summary>
-internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
+internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, TimeProvider time)
 {
     /// <summary>Fields of a callback job's record.</summary>
     public static class JobFields
@@ -64,7 +64,7 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
         """;
 
     /// <summary>The processing queue; a job's id is the request id.</summary>
-    public DurableQueue Queue { get; } = new(redis, "callbacks");
+    public DurableQueue Queue { get; } = new(redis, "callbacks", time);
 
     private RedisKey MarksKey(int partition, string requestId) => redis.PartitionKey(partition, "callbacks:seen:" + requestId);
 
@@ -78,7 +78,7 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
     {
         var partition = Queue.PartitionOf(requestId);
         return redis.Database.ScriptEvaluateAsync(ExpectScript, [Queue.DueKey(partition), Queue.JobKey(partition, requestId)],
-            [requestId, (DateTimeOffset.UtcNow + after).ToUnixTimeMilliseconds()]);
+            [requestId, (time.GetUtcNow() + after).ToUnixTimeMilliseconds()]);
     }
 
     /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>, confirmed by a replica.</summary>
@@ -93,7 +93,7 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records)
         {
             return CallbackOutcome.Mismatch;
         }
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         var partition = Queue.PartitionOf(requestId);
         var outcome = (string?)await write.Database.ScriptEvaluateAsync(AcceptScript,
             [MarksKey(partition, requestId), Queue.DueKey(partition), Queue.JobKey(partition, requestId)],

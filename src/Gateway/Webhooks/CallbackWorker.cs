@@ -107,7 +107,7 @@ internal sealed class CallbackWorker(
         return null;
     }
 
-    private static InferenceEvent BuildEvent(string requestId, string status, JsonNode? result, RequestRecord record)
+    private InferenceEvent BuildEvent(string requestId, string status, JsonNode? result, RequestRecord record)
     {
         string? Field(string name) => result?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         var endpointId = Field("endpoint_id") ?? record.EndpointId;
@@ -121,7 +121,7 @@ internal sealed class CallbackWorker(
             Field("model_id") ?? (slash > 0 ? endpointId![..slash] : null),
             Field("capability") ?? (slash > 0 ? endpointId![(slash + 1)..] : null),
             result,
-            DateTimeOffset.UtcNow,
+            Queue.Time.GetUtcNow(),
             record.Owner);
     }
 
@@ -139,7 +139,7 @@ internal sealed class CallbackWorker(
             return;
         }
         var delay = schedule[tries];
-        await Queue.RetryAsync(job, DateTimeOffset.UtcNow + delay, [new(CallbackInbox.JobFields.Tries, (tries + 1).ToString(CultureInfo.InvariantCulture))]);
+        await Queue.RetryAsync(job, Queue.Time.GetUtcNow() + delay, [new(CallbackInbox.JobFields.Tries, (tries + 1).ToString(CultureInfo.InvariantCulture))]);
         GatewayLog.CallbackRetrying(logger, requestId, delay.TotalSeconds, tries + 1, reason);
     }
 }

@@ -30,7 +30,7 @@ internal sealed record LeasedJob(int Partition, string Id, string LeaseToken, IR
 /// (feature scripts that create jobs together with their own records) publish on the partition's
 /// <see cref="WakeChannel"/>.
 /// </summary>
-internal sealed class DurableQueue(RedisStore redis, string name)
+internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider time)
 {
     /// <summary>Field of a job's record holding its lease token while a worker has it.</summary>
     public const string LeaseField = "lease";
@@ -97,6 +97,9 @@ internal sealed class DurableQueue(RedisStore redis, string name)
     /// <summary>The queue's name.</summary>
     public string Name => name;
 
+    /// <summary>The clock its due times are read on.</summary>
+    public TimeProvider Time => time;
+
     /// <summary>Its partitions.</summary>
     public int Partitions => redis.Partitions;
 
@@ -124,7 +127,7 @@ internal sealed class DurableQueue(RedisStore redis, string name)
     {
         var tokenPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + ":";
         var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(ClaimScript, [DueKey(partition)],
-            [DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, JobPrefix(partition), tokenPrefix]))!;
+            [time.GetUtcNow().ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, JobPrefix(partition), tokenPrefix]))!;
         var jobs = new List<LeasedJob>(result.Length / 3);
         for (var i = 0; i + 2 < result.Length; i += 3)
         {
@@ -154,7 +157,7 @@ internal sealed class DurableQueue(RedisStore redis, string name)
     public async Task<bool> RequeueAsync(IDatabaseAsync db, int partition, string id, IEnumerable<KeyValuePair<string, string>> fields)
     {
         var done = (long)await db.ScriptEvaluateAsync(RequeueScript, [DueKey(partition), JobKey(partition, id)],
-            [id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
+            [id, time.GetUtcNow().ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
         return done == 1;
     }
 
@@ -168,7 +171,7 @@ internal sealed class DurableQueue(RedisStore redis, string name)
         var depth = (await Task.WhenAll(lengths)).Sum();
         var oldest = (await Task.WhenAll(firsts)).Where(first => first.Length > 0).Select(first => first[0].Score).DefaultIfEmpty(double.NaN).Min();
         var age = double.IsNaN(oldest) ? TimeSpan.Zero
-            : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - oldest));
+            : TimeSpan.FromMilliseconds(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - oldest));
         return (depth, age);
     }
 
@@ -179,7 +182,7 @@ internal sealed class DurableQueue(RedisStore redis, string name)
         var firsts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => db.SortedSetRangeByRankWithScoresAsync(DueKey(p), 0, 0)));
         var due = firsts.Where(first => first.Length > 0).Select(first => first[0].Score).DefaultIfEmpty(double.NaN).Min();
         return double.IsNaN(due) ? null
-            : TimeSpan.FromMilliseconds(Math.Max(0, due - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            : TimeSpan.FromMilliseconds(Math.Max(0, due - time.GetUtcNow().ToUnixTimeMilliseconds()));
     }
 
     private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)

@@ -89,14 +89,23 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                 GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
                 sleep = poll;
             }
-            try
+            // A timeout (a job's due time, a lease expiring, the poll): look at every partition.
+            using (var timeout = new CancellationTokenSource(sleep < poll ? sleep : poll, queue.Time))
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token))
             {
-                // A timeout (a job's due time, a lease expiring, the poll): look at every partition.
-                everyPartition = !await _wake.WaitAsync(sleep < poll ? sleep : poll, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
+                try
+                {
+                    await _wake.WaitAsync(wait.Token);
+                    everyPartition = false;
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    everyPartition = true;
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
         }
         await DrainAsync();
@@ -124,7 +133,7 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
         catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
         {
             // Shutting down: hand the job back so another replica takes it now, not after the lease.
-            await ((Task)queue.RetryAsync(job, DateTimeOffset.UtcNow, [])).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await ((Task)queue.RetryAsync(job, queue.Time.GetUtcNow(), [])).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
@@ -146,17 +155,17 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     private async Task HandBackAsync(LeasedJob job)
     {
         var poll = TimeSpan.FromSeconds(options.PollSeconds);
-        var until = DateTimeOffset.UtcNow.AddSeconds(options.LeaseSeconds);
-        while (DateTimeOffset.UtcNow + poll < until && !_abandon.IsCancellationRequested)
+        var until = queue.Time.GetUtcNow().AddSeconds(options.LeaseSeconds);
+        while (queue.Time.GetUtcNow() + poll < until && !_abandon.IsCancellationRequested)
         {
             try
             {
-                await queue.RetryAsync(job, DateTimeOffset.UtcNow + poll, []);
+                await queue.RetryAsync(job, queue.Time.GetUtcNow() + poll, []);
                 return;
             }
             catch (Exception e) when (RedisStore.IsUnavailable(e))
             {
-                await Task.Delay(poll, _abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await Task.Delay(poll, queue.Time, _abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
     }
@@ -166,7 +175,7 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
         var pending = _inFlight.Values.ToArray();
         GatewayLog.QueueDraining(logger, queue.Name, pending.Length, options.DrainSeconds);
         var drained = Task.WhenAll(pending);
-        if (await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(options.DrainSeconds))) != drained)
+        if (await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(options.DrainSeconds), queue.Time)) != drained)
         {
             await _abandon.CancelAsync();
         }
@@ -189,7 +198,7 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(options.PollSeconds), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await Task.Delay(TimeSpan.FromSeconds(options.PollSeconds), queue.Time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
     }
