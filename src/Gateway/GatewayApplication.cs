@@ -13,6 +13,7 @@ using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Passthrough;
 using Reka.Gateway.Proxy;
 using Reka.Gateway.Requests;
+using Reka.Gateway.Usage;
 using Reka.Gateway.Uploads;
 
 namespace Reka.Gateway;
@@ -57,6 +58,7 @@ internal static class GatewayApplication
         builder.AddRedis();
         builder.AddRequests();
         builder.AddClients();
+        builder.AddUsage();
         builder.AddProxy();
         builder.AddInference();
         builder.AddUploads();
@@ -80,6 +82,8 @@ internal static class GatewayApplication
         app.UseRateLimiter();
 
         app.MapHealthEndpoints();
+        app.MapClientsApi();
+        app.MapUsageApi();
         app.MapInferenceApi();
         app.MapUploadsApi();
         app.MapPassthroughApi();

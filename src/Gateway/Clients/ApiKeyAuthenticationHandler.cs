@@ -44,15 +44,15 @@ internal sealed class ApiKeyAuthenticationHandler(
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
-        var client = clients.FindByKey(key);
+        var client = clients.FindByKey(key, out var expiredAt);
         if (client is null)
         {
-            return Task.FromResult(AuthenticateResult.Fail(UnknownKey));
+            return Task.FromResult(AuthenticateResult.Fail(expiredAt is { } at ? $"The gateway key expired at {at:O}." : UnknownKey));
         }
         Context.Features.Set(client);
         Context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GatewayMetrics.ClientTag, client.Name));
         var identity = new ClaimsIdentity(
-            [new Claim(ClientClaim, client.Name), new Claim(AdminClaim, client.Options.Admin ? "true" : "false")],
+            [new Claim(ClientClaim, client.Name), new Claim(AdminClaim, client.Admin ? "true" : "false")],
             SchemeName, ClientClaim, roleType: null);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }

@@ -20,4 +20,10 @@ public sealed class ClientOptions
 
     /// <summary>The client's own rate limit; <c>RateLimiting:Default</c> applies when absent.</summary>
     public RateLimitOptions? RateLimit { get; set; }
+
+    /// <summary>The <c>{model}/{capability}</c> the client may submit to (e.g. <c>sora-2-pro/image-to-video</c>); absent: all.</summary>
+    public List<string>? AllowedEndpoints { get; set; }
+
+    /// <summary>The client's quotas; absent: none.</summary>
+    public QuotaOptions? Quotas { get; set; }
 }

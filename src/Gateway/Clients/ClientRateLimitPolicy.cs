@@ -20,7 +20,9 @@ internal sealed class ClientRateLimitPolicy(IOptions<RateLimitingOptions> option
 
     public RateLimitPartition<string> GetPartition(HttpContext httpContext) =>
         httpContext.Features.Get<GatewayClient>() is { } client
-            ? RateLimitPartition.Get(client.Name, name => new SharedWindowRateLimiter(redis, name, LimitOf(client), time))
+            // The limit is part of the partition: a client whose limit changes gets a limiter of the new limit.
+            ? RateLimitPartition.Get($"{client.Name}|{LimitOf(client).PermitLimit}|{LimitOf(client).WindowSeconds}",
+                _ => new SharedWindowRateLimiter(redis, client.Name, LimitOf(client), time))
             : RateLimitPartition.GetNoLimiter("anonymous");
 
     public Func<OnRejectedContext, CancellationToken, ValueTask> OnRejected => async (context, cancellationToken) =>
@@ -37,5 +39,5 @@ internal sealed class ClientRateLimitPolicy(IOptions<RateLimitingOptions> option
             seconds);
     };
 
-    private RateLimitOptions LimitOf(GatewayClient client) => client.Options.RateLimit ?? options.Value.Default;
+    private RateLimitOptions LimitOf(GatewayClient client) => client.RateLimit ?? options.Value.Default;
 }

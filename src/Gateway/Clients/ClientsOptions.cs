@@ -17,6 +17,10 @@ public sealed class ClientsOptions : Dictionary<string, ClientOptions>, IValidat
     {
         foreach (var (client, settings) in this)
         {
+            if (!ClientNames.IsValid(client))
+            {
+                yield return new($"Clients:{client}: a client name is {ClientNames.Rule}.");
+            }
             if (settings.KeySha256.Length != 64 || !settings.KeySha256.All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c)))
             {
                 yield return new($"Clients:{client}:KeySha256 must be the lowercase hex SHA-256 of the client's key (64 characters).");
@@ -28,6 +32,14 @@ public sealed class ClientsOptions : Dictionary<string, ClientOptions>, IValidat
             if (settings.RateLimit is { } limit && (limit.PermitLimit < 1 || limit.WindowSeconds < 1))
             {
                 yield return new($"Clients:{client}:RateLimit needs PermitLimit >= 1 and WindowSeconds >= 1.");
+            }
+            if (settings.Quotas is { } quotas && (quotas.MaxInFlight < 1 || quotas.DailySubmits < 1))
+            {
+                yield return new($"Clients:{client}:Quotas: MaxInFlight and DailySubmits must be at least 1 when set.");
+            }
+            if (settings.AllowedEndpoints?.FirstOrDefault(e => !ClientNames.IsEndpointId(e)) is { } endpoint)
+            {
+                yield return new($"Clients:{client}:AllowedEndpoints: '{endpoint}' is not {{model}}/{{capability}}.");
             }
         }
         if (Values.GroupBy(c => c.KeySha256).FirstOrDefault(g => g.Count() > 1) is { } duplicate)

@@ -22,7 +22,9 @@ internal static class ClientsSetup
         var services = builder.Services;
         services.AddSettings<ClientsOptions, ClientsOptionsValidator>(ClientsOptions.SectionName);
         services.AddSettings<RateLimitingOptions, RateLimitingOptionsValidator>(RateLimitingOptions.SectionName);
-        services.AddSingleton(sp => new ClientRegistry(sp.GetRequiredService<IOptions<ClientsOptions>>().Value));
+        services.AddSingleton<ClientStore>();
+        services.AddSingleton<ClientRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClientRegistry>());
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
@@ -31,6 +33,8 @@ internal static class ClientsSetup
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
 
         services.AddRateLimiter(options => options.AddPolicy<string, ClientRateLimitPolicy>(PerClientRateLimit));
+        services.AddSingleton<FluentValidation.IValidator<CreateClientRequest>, CreateClientRequestValidator>();
+        services.AddSingleton<FluentValidation.IValidator<CreateKeyRequest>, CreateKeyRequestValidator>();
         return builder;
     }
 }

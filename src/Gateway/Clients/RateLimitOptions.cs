@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Reka.Gateway.Clients;
 
 /// <summary>A fixed-window request limit: <see cref="PermitLimit"/> requests per <see cref="WindowSeconds"/>.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed class RateLimitOptions
 {
     /// <summary>Requests allowed per window.</summary>

@@ -34,27 +34,29 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     private const string TargetsField = "targets";
     private const string EventIdField = "event_id";
     private const string TraceParentField = "traceparent";
+    private const string OwnerField = "owner";
 
     // KEYS: event, fan-out due, fan-out job. ARGV: event JSON, retention s, now ms, delivery
     // record prefix, publish command, fan-out wake channel, event id, event type, request id,
-    // created at, traceparent, fan-out job id, pending status, then 4 per subscriber: delivery
-    // id, subscription id, client, url. Each call that finds new deliveries makes a job of its
+    // created at, traceparent, fan-out job id, pending status, owner, then 4 per subscriber:
+    // delivery id, subscription id, client, url. Each call that finds new deliveries makes a job of its
     // own: a job already leased by a worker is never added to (it would finish without the new ones).
     private const string FanOutScript = $$"""
         redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
         local targets = {}
-        for i = 14, #ARGV, 4 do
+        for i = 15, #ARGV, 4 do
           local key = ARGV[4] .. ARGV[i]
           if redis.call('EXISTS', key) == 0 then
             redis.call('HSET', key, '{{DeliveryFields.EventId}}', ARGV[7], '{{DeliveryFields.EventType}}', ARGV[8], '{{DeliveryFields.RequestId}}', ARGV[9],
               '{{DeliveryFields.SubscriptionId}}', ARGV[i + 1], '{{DeliveryFields.Client}}', ARGV[i + 2], '{{DeliveryFields.Url}}', ARGV[i + 3],
               '{{DeliveryFields.Status}}', ARGV[13], '{{DeliveryFields.CreatedAt}}', ARGV[10], '{{DeliveryFields.NextAttemptAt}}', ARGV[10],
-              '{{DeliveryFields.Retries}}', '0', '{{DeliveryFields.Attempts}}', '[]', '{{DeliveryFields.TraceParent}}', ARGV[11])
+              '{{DeliveryFields.Retries}}', '0', '{{DeliveryFields.Attempts}}', '[]', '{{DeliveryFields.TraceParent}}', ARGV[11],
+              '{{DeliveryFields.Owner}}', ARGV[14])
             targets[#targets + 1] = { ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] }
           end
         end
         if #targets == 0 then return 0 end
-        redis.call('HSET', KEYS[3], '{{TargetsField}}', cjson.encode(targets), '{{EventIdField}}', ARGV[7], '{{TraceParentField}}', ARGV[11])
+        redis.call('HSET', KEYS[3], '{{TargetsField}}', cjson.encode(targets), '{{EventIdField}}', ARGV[7], '{{TraceParentField}}', ARGV[11], '{{OwnerField}}', ARGV[14])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[12])
         redis.call(ARGV[5], ARGV[6], '1')
         return #targets
@@ -127,7 +129,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         {
             json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), Queue.JobPrefix(partition), redis.PublishCommand,
             (string)FanOutQueue.WakeChannel(partition)!, e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
-            DeliveryFields.Wire(DeliveryStatus.Pending),
+            DeliveryFields.Wire(DeliveryStatus.Pending), e.Client ?? "",
         };
         var db = redis.Database;
         var indexed = new List<Task>();
@@ -157,7 +159,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     {
         static string? Text(string value) => value.Length == 0 ? null : value;
         var targets = JsonSerializer.Deserialize<string[][]>(job[TargetsField] ?? "[]") ?? [];
-        return [.. targets.Select(t => new DeliveryTarget(t[0], job[EventIdField]!, Text(t[1]), Text(t[2]), t[3], Text(job[TraceParentField] ?? "")))];
+        return [.. targets.Select(t => new DeliveryTarget(t[0], job[EventIdField]!, Text(t[1]), Text(t[2]), t[3], Text(job[TraceParentField] ?? ""), Text(job[OwnerField] ?? "")))];
     }
 
     /// <summary>

@@ -107,6 +107,7 @@ internal static class DeliveryFields
     public const string Attempts = "attempts";
     public const string Retries = "retries";
     public const string TraceParent = "traceparent";
+    public const string Owner = "owner";
 
     /// <summary>Parses the attempts list.</summary>
     public static IReadOnlyList<DeliveryAttempt> ReadAttempts(string? json) =>

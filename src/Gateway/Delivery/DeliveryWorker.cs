@@ -18,7 +18,7 @@ internal sealed class DeliveryWorker(Deliveries deliveries, WebhookSender sender
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
     {
         var target = new DeliveryTarget(job.Id, job[DeliveryFields.EventId]!, NullIfEmpty(job[DeliveryFields.SubscriptionId]),
-            NullIfEmpty(job[DeliveryFields.Client]), job[DeliveryFields.Url]!, NullIfEmpty(job[DeliveryFields.TraceParent]));
+            NullIfEmpty(job[DeliveryFields.Client]), job[DeliveryFields.Url]!, NullIfEmpty(job[DeliveryFields.TraceParent]), NullIfEmpty(job[DeliveryFields.Owner]));
         var attemptNumber = DeliveryFields.ReadAttempts(job[DeliveryFields.Attempts]).Count + 1;
         var retries = int.Parse(job[DeliveryFields.Retries] ?? "0", CultureInfo.InvariantCulture);
         var outcome = await sender.AttemptAsync(target, await deliveries.GetEventAsync(job.Partition, target.EventId), attemptNumber, retries, cancellationToken);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Subscriptions;
+using Reka.Gateway.Usage;
 using Reka.Gateway.Infrastructure.StandardWebhooks;
 
 namespace Reka.Gateway.Delivery;
@@ -16,7 +17,8 @@ namespace Reka.Gateway.Delivery;
 /// <param name="Client">For a request's own <c>webhook_url</c>, the client whose secret signs it.</param>
 /// <param name="Url">The subscriber's URL.</param>
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, or null.</param>
-internal sealed record DeliveryTarget(string DeliveryId, string EventId, string? SubscriptionId, string? Client, string Url, string? TraceParent);
+/// <param name="Owner">The client whose request the event is about (its usage counts the delivery), or null.</param>
+internal sealed record DeliveryTarget(string DeliveryId, string EventId, string? SubscriptionId, string? Client, string Url, string? TraceParent, string? Owner);
 
 /// <summary>What one attempt led to.</summary>
 /// <param name="Attempt">The attempt, as recorded on the delivery.</param>
@@ -38,6 +40,7 @@ internal sealed class WebhookSender(
     IOptions<DeliveryOptions> options,
     IOptions<SubscriberUrlOptions> subscribers,
     GatewayMetrics metrics,
+    UsageLedger usage,
     TimeProvider time,
     ILogger<WebhookSender> logger)
 {
@@ -56,18 +59,18 @@ internal sealed class WebhookSender(
         // Checked again at each attempt: the allowlist may have narrowed since the subscription was made.
         if (subscribers.Value.SubscriberUrlProblem(target.Url) is { } problem)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped,
+            return Finished(target, new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped,
                 $"Not sent: the URL {problem}."), DeliveryStatus.Cancelled, retriesSoFar);
         }
         var (secret, stop) = await ResolveSecretAsync(target);
         if (stop is { } stopStatus)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped,
+            return Finished(target, new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped,
                 $"Not sent: delivery {DeliveryFields.Wire(stopStatus)}."), stopStatus, retriesSoFar);
         }
         if (body is null)
         {
-            return Finished(new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped, "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
+            return Finished(target, new DeliveryAttempt(attemptNumber, time.GetUtcNow(), null, 0, AttemptResult.Skipped, "The event expired (Delivery:Retention)."), DeliveryStatus.Dead, retriesSoFar);
         }
 
         // The delivery joins the trace of the submit whose callback produced it.
@@ -119,27 +122,31 @@ internal sealed class WebhookSender(
         switch (attempt.Outcome)
         {
             case AttemptResult.Succeeded:
-                return Finished(attempt, DeliveryStatus.Succeeded, retriesSoFar);
+                return Finished(target, attempt, DeliveryStatus.Succeeded, retriesSoFar);
             case AttemptResult.Gone:
                 await DisableSubscriptionAsync(target, $"The endpoint answered 410 Gone at {started:O}.");
-                return Finished(attempt, DeliveryStatus.Disabled, retriesSoFar);
+                return Finished(target, attempt, DeliveryStatus.Disabled, retriesSoFar);
         }
         if (retriesSoFar >= settings.Schedule.Count)
         {
             GatewayLog.DeliveryDeadLettered(logger, target.DeliveryId, target.EventId, target.SubscriptionId);
-            return Finished(attempt, DeliveryStatus.Dead, retriesSoFar);
+            return Finished(target, attempt, DeliveryStatus.Dead, retriesSoFar);
         }
         var scheduled = settings.Schedule[retriesSoFar] * (1 + settings.JitterFraction * (2 * Random.Shared.NextDouble() - 1));
         var delay = retryAfter is { } wait && wait > scheduled
             ? TimeSpan.FromSeconds(Math.Min(wait.TotalSeconds, settings.MaxRetryAfterSeconds))
             : scheduled;
-        metrics.DeliveryFinished("retrying");
+        metrics.DeliveryFinished("retrying", target.Owner);
         return new AttemptOutcome(attempt, DeliveryStatus.Pending, time.GetUtcNow() + delay, retriesSoFar + 1);
     }
 
-    private AttemptOutcome Finished(DeliveryAttempt attempt, DeliveryStatus status, int retries)
+    private AttemptOutcome Finished(DeliveryTarget target, DeliveryAttempt attempt, DeliveryStatus status, int retries)
     {
-        metrics.DeliveryFinished(DeliveryFields.Wire(status));
+        metrics.DeliveryFinished(DeliveryFields.Wire(status), target.Owner);
+        if (target.Owner is { } owner)
+        {
+            usage.Count(owner, UsageFields.Of(UsageFields.Deliveries, DeliveryFields.Wire(status)));
+        }
         return new AttemptOutcome(attempt, status, null, retries);
     }
 
@@ -154,8 +161,8 @@ internal sealed class WebhookSender(
                 var subscription => (subscription.Secret, (DeliveryStatus?)null),
             };
         }
-        var client = target.Client is { } name ? clients.ByName.GetValueOrDefault(name) : null;
-        return client?.Options.WebhookSecret is { } secret ? (secret, null) : (null, DeliveryStatus.Dead);
+        var client = target.Client is { } name ? clients.FindByName(name) : null;
+        return client?.WebhookSecret is { } secret ? (secret, null) : (null, DeliveryStatus.Dead);
     }
 
     private async Task DisableSubscriptionAsync(DeliveryTarget target, string reason)

@@ -5,7 +5,8 @@ namespace Reka.Gateway.Events;
 /// <param name="Json">The event as UTF-8 JSON, the exact bytes delivered and published.</param>
 /// <param name="OwnWebhookUrl">The submit's own <c>webhook_url</c>, for the owner's delivery, or null.</param>
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, so consumers join its trace.</param>
-internal sealed record CompletedInference(InferenceEvent Event, byte[] Json, string? OwnWebhookUrl, string? TraceParent);
+/// <param name="SubmissionId">The gateway's id of the submit that made the request, when known.</param>
+internal sealed record CompletedInference(InferenceEvent Event, byte[] Json, string? OwnWebhookUrl, string? TraceParent, string? SubmissionId);
 
 /// <summary>
 /// The one seam between the callback path and what follows a completed inference (webhook

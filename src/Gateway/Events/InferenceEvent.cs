@@ -32,12 +32,7 @@ public sealed record InferenceEvent(
     string? Client)
 {
     /// <summary>How events are written: snake_case, as Reka writes its own fields.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    public static readonly JsonSerializerOptions Json = Infrastructure.GatewayJson.Options;
 
     /// <summary>The event type for a terminal <paramref name="status"/>.</summary>
     public static string TypeFor(string status) => status.ToUpperInvariant() switch

@@ -29,10 +29,12 @@ internal static class InferenceApi
             .WithName("SubmitInference")
             .WithSummary("Submit an inference request")
             .WithDescription("Queues a request for `{model}/{capability}` (e.g. `sora-2-pro/image-to-video`). An `Idempotency-Key` is added when the caller sends none, and echoed in the answer. " +
-                "Reka calls the gateway back when it finishes; a `webhook_url` given here gets a signed delivery (Standard Webhooks, signed with the client's `WebhookSecret`).")
+                "Reka calls the gateway back when it finishes; a `webhook_url` given here gets a signed delivery (Standard Webhooks, signed with the client's `WebhookSecret`). " +
+                "An endpoint outside the client's `allowed_endpoints` is 403; over its `max_in_flight` or `daily_submits` quota, 429 with `Retry-After`: nothing reaches Reka.")
             .WithRequestBody<SubmitInferenceBody>("application/json")
             .Produces<SubmitInferenceAccepted>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .WhenRedisIsUnavailable("The submit could not be recorded, so it was not sent upstream: no quota was spent.")
             .WithValidation<SubmitInferenceRequest>()
             .ForwardedAlong(routes.Submit);
@@ -102,8 +104,13 @@ internal static class InferenceApi
         {
             headers[UpstreamRetryHandler.IdempotencyKeyHeader] = Guid.NewGuid().ToString();
         }
-        await submissions.PrepareAsync(context, request, $"{model}/{capability}");
+        if (await submissions.PrepareAsync(context, request, $"{model}/{capability}") is { } refused)
+        {
+            await refused.ExecuteAsync(context);
+            return;
+        }
         await forwarder.ForwardAsync(context, routes.Submit);
+        await submissions.SettleUnstartedAsync(context);
     }
 
     private static Task List([AsParameters] ListInferenceQuery query, HttpContext context, InferenceRoutes routes, UpstreamForwarder forwarder) =>
@@ -144,11 +151,15 @@ internal static class InferenceApi
     }
 
     private static async Task Cancel([AsParameters] InferenceRequestRoute request, HttpContext context, InferenceRoutes routes,
-        UpstreamForwarder forwarder, ResultCache cache)
+        UpstreamForwarder forwarder, ResultCache cache, Submissions submissions)
     {
         if (!await cache.TryAnswerAsync(context, request.RequestId, answer: null))
         {
             await forwarder.ForwardAsync(context, routes.Cancel);
+            if (context.Response.StatusCode is >= 200 and < 300)
+            {
+                await submissions.EndCancelledAsync(request.RequestId);
+            }
         }
     }
 }

@@ -74,7 +74,7 @@ internal sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferen
                 {
                     context.AddFailure("webhook_url", $"'webhook_url' {problem}.");
                 }
-                else if (context.InstanceToValidate.Client?.Options.WebhookSecret is null)
+                else if (context.InstanceToValidate.Client?.WebhookSecret is null)
                 {
                     var name = context.InstanceToValidate.Client?.Name;
                     context.AddFailure("webhook_url", $"Client '{name}' has no Clients:{name}:WebhookSecret to sign deliveries to its 'webhook_url'.");

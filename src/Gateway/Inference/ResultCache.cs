@@ -102,7 +102,7 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
     public async ValueTask<ReadOnlyMemory<byte>?> FilterListAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
         var client = context.GetClient();
-        if (client.Options.Admin)
+        if (client.Admin)
         {
             return body;
         }
@@ -163,7 +163,7 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
             ? id.GetString() : null;
 
     /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>
-    public static bool MayAccess(GatewayClient client, string? owner) => client.Options.Admin || owner == client.Name;
+    public static bool MayAccess(GatewayClient client, string? owner) => client.Admin || owner == client.Name;
 
     private async Task<IReadOnlyList<string?>> OwnersAsync(IReadOnlyList<string?> requestIds)
     {

@@ -5,48 +5,90 @@ using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Proxy;
-using Reka.Gateway.Webhooks;
 using Reka.Gateway.Requests;
+using Reka.Gateway.Usage;
+using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Inference;
 
-/// <summary>Marks a submit in flight with the id of its submission record.</summary>
+/// <summary>A submit in flight: its submission record, and its quota reservation until the outcome settles it.</summary>
 /// <param name="SubmissionId">The record's id, the one in the callback token.</param>
-internal sealed record PendingSubmission(string SubmissionId);
+/// <param name="EndpointId"><c>{model}/{capability}</c>.</param>
+/// <param name="Reservation">Its quota reservation, for a client with quotas.</param>
+internal sealed record PendingSubmission(string SubmissionId, string EndpointId, QuotaReservation? Reservation)
+{
+    /// <summary>Whether the submit's outcome has been dealt with (the reservation kept or given back).</summary>
+    public bool Settled { get; set; }
+}
 
 /// <summary>
-/// The gateway's part in a submit: before it goes upstream, the submit is recorded in Redis
-/// (owner, the caller's own <c>webhook_url</c>) and its <c>webhook_url</c> is replaced by the
-/// gateway's callback URL, so every result reaches the gateway; after upstream's 202, the
-/// request id it names is bound to the record, before the caller sees the answer.
+/// The gateway's part in a submit. Before it goes upstream: the client must be allowed the
+/// endpoint (<c>allowed_endpoints</c>, else 403) and be within its quotas (else 429), and the
+/// submit is recorded in Redis (owner, the caller's own <c>webhook_url</c>) with its
+/// <c>webhook_url</c> replaced by the gateway's callback URL, so every result reaches the
+/// gateway. After upstream's 202, the request id it names is bound to the record, before the
+/// caller sees the answer; a submit that did not start an inference gives its quota back.
 /// </summary>
-internal sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, IOptions<WebhooksOptions> webhooks,
-    RedisStore redis, ILogger<Submissions> logger)
+internal sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, QuotaGate quotas, UsageLedger usage,
+    IOptions<WebhooksOptions> webhooks, RedisStore redis, GatewayMetrics metrics, ILogger<Submissions> logger)
 {
     /// <summary>
-    /// Records the submit (confirmed by a replica) and rewrites its body. When Redis cannot take
-    /// the record it throws, and the submit must not be forwarded (its result could not be routed).
+    /// Admits the submit: the problem to answer instead (403 for an endpoint outside the client's
+    /// <c>allowed_endpoints</c>, 429 over a quota), or null when it may go upstream.
+    /// Then records it (confirmed by a replica) and rewrites its body.
     /// </summary>
-    /// <exception cref="StackExchange.Redis.RedisException">Redis failed.</exception>
+    /// <exception cref="StackExchange.Redis.RedisException">Redis failed: the submit must not be forwarded (its result could not be routed); nothing is held.</exception>
     /// <exception cref="ReplicaNotConfirmedException">No replica confirmed the record in time.</exception>
-    public async Task PrepareAsync(HttpContext context, SubmitInferenceRequest request, string endpointId)
+    public async Task<IResult?> PrepareAsync(HttpContext context, SubmitInferenceRequest request, string endpointId)
     {
+        var client = context.GetClient();
+        if (!client.MaySubmitTo(endpointId))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,
+                detail: $"Client '{client.Name}' may not submit to '{endpointId}': it is not among the client's allowed_endpoints.");
+        }
+        var submissionId = CallbackTokens.NewSubmissionId();
+        var (reservation, refusal) = await quotas.AdmitAsync(client, submissionId);
+        if (refusal is not null)
+        {
+            metrics.QuotaRefused(client.Name, refusal.Detail.Contains("max_in_flight", StringComparison.Ordinal) ? "max_in_flight" : "daily_submits");
+            context.Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, detail: refusal.Detail);
+        }
+        var pending = new PendingSubmission(submissionId, endpointId, reservation);
+        context.Features.Set(pending);
         var body = request.Body!;
         // The caller's URL as the caller wrote it (Uri.ToString() would unescape it).
         var subscriber = SubmitInferenceValidator.WebhookUri(request)?.OriginalString;
-        var submissionId = CallbackTokens.NewSubmissionId();
-        await records.RecordSubmissionAsync(submissionId, new Submission(context.GetClient().Name, subscriber, endpointId, Activity.Current?.Id));
+        try
+        {
+            await records.RecordSubmissionAsync(submissionId, new Submission(client.Name, subscriber, endpointId, Activity.Current?.Id));
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            await SettleUnstartedAsync(pending);
+            throw;
+        }
         body["webhook_url"] = tokens.CallbackUrl(submissionId);
-        context.Features.Set(new PendingSubmission(submissionId));
         BufferedRequestBody.Replace(context, JsonSerializer.SerializeToUtf8Bytes(body));
+        return null;
     }
 
     /// <summary>
+    /// Gives the quota back when the submit ended without upstream accepting it (an error
+    /// answer, upstream unreachable): to call after forwarding.
+    /// </summary>
+    public Task SettleUnstartedAsync(HttpContext context) =>
+        context.Features.Get<PendingSubmission>() is { Settled: false } pending ? SettleUnstartedAsync(pending) : Task.CompletedTask;
+
+    /// <summary>
     /// Response handler of the submit route: binds the request id of a 2xx answer to the
-    /// submission, before the caller sees it. When the request belongs to another client (Reka
-    /// replayed that client's submit for a reused <c>Idempotency-Key</c>), the caller gets 409
-    /// problem details instead, and learns nothing of the other client's request. A Redis
-    /// failure here is logged, not the caller's problem: the callback binds the request too.
+    /// submission, before the caller sees it, and counts the submit in its client's usage. When
+    /// the request belongs to another client (Reka replayed that client's submit for a reused
+    /// <c>Idempotency-Key</c>), the caller gets 409 problem details instead, and learns nothing of
+    /// the other client's request; when it repeats one of this client's own submits, nothing new
+    /// is counted. A Redis failure here is logged, not the caller's problem: the callback binds
+    /// the request too.
     /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>?> BindAcceptedAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
@@ -55,6 +97,7 @@ internal sealed class Submissions(RequestRecords records, CallbackTokens tokens,
         {
             return body;
         }
+        pending.Settled = true;
         var client = context.GetClient().Name;
         GatewayLog.Submitted(logger, client, requestId, pending.SubmissionId);
         BindOutcome outcome;
@@ -68,21 +111,79 @@ internal sealed class Submissions(RequestRecords records, CallbackTokens tokens,
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
+            // Counted as new: an inference was most likely started; its end frees its quota slot.
             GatewayLog.SubmissionNotBound(logger, requestId, e.GetType().Name);
+            CountSubmit(client, pending.EndpointId);
             return body;
         }
-        if (outcome == BindOutcome.Foreign)
+        switch (outcome)
         {
-            GatewayLog.IdempotencyKeyOfAnotherClient(logger, client);
-            context.Response.Clear();
-            await Problems.WriteAsync(context, StatusCodes.Status409Conflict,
-                "This Idempotency-Key was already used by another client; send a fresh one (a UUID per logical request).");
-            return null;
-        }
-        if (outcome != BindOutcome.Bound)
-        {
-            GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone or names another request");
+            case BindOutcome.Foreign:
+                await ReleaseAsync(pending);
+                GatewayLog.IdempotencyKeyOfAnotherClient(logger, client);
+                context.Response.Clear();
+                await Problems.WriteAsync(context, StatusCodes.Status409Conflict,
+                    "This Idempotency-Key was already used by another client; send a fresh one (a UUID per logical request).");
+                return null;
+            case BindOutcome.Replayed:
+                await ReleaseAsync(pending);
+                break;
+            case BindOutcome.Bound:
+                CountSubmit(client, pending.EndpointId);
+                break;
+            default:
+                GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone or names another request");
+                CountSubmit(client, pending.EndpointId);
+                break;
         }
         return body;
+    }
+
+    /// <summary>
+    /// Frees the quota slot of a request that was just cancelled (its callback would do it too,
+    /// later). Best effort: Redis failing here costs only the early release.
+    /// </summary>
+    public async Task EndCancelledAsync(string requestId)
+    {
+        try
+        {
+            if (await records.GetAsync(requestId) is { Owner: { } owner, SubmissionId: { } submission })
+            {
+                await quotas.EndAsync(owner, submission);
+            }
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            GatewayLog.QuotaNotReleased(logger, requestId, e.GetType().Name);
+        }
+    }
+
+    private void CountSubmit(string client, string endpointId)
+    {
+        usage.Count(client, UsageFields.Of(UsageFields.Submits, endpointId));
+        metrics.Submitted(client, endpointId);
+    }
+
+    private async Task SettleUnstartedAsync(PendingSubmission pending)
+    {
+        pending.Settled = true;
+        await ReleaseAsync(pending);
+    }
+
+    // Best effort: a slot not given back is freed after Usage:InFlightTimeout.
+    private async Task ReleaseAsync(PendingSubmission pending)
+    {
+        if (pending.Reservation is not { } reservation)
+        {
+            return;
+        }
+        try
+        {
+            await quotas.ReleaseAsync(reservation, undoDaily: true);
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            GatewayLog.QuotaNotReleased(logger, reservation.Client, e.GetType().Name);
+        }
     }
 }

@@ -81,6 +81,20 @@ internal static partial class GatewayLog
     [LoggerMessage(404, LogLevel.Warning, "Unreadable message on the event channel: {Error}")]
     public static partial void EventUnreadable(ILogger logger, string error);
 
+    // Clients (600-699)
+    [LoggerMessage(600, LogLevel.Warning, "API clients could not be read from Redis ({Error}); the last ones read stay in force")]
+    public static partial void ClientsNotLoaded(ILogger logger, string error);
+
+    [LoggerMessage(601, LogLevel.Information, "{Actor} {Action} client {Client}")]
+    public static partial void ClientChanged(ILogger logger, string actor, string action, string client);
+
+    // Usage (700-799)
+    [LoggerMessage(700, LogLevel.Warning, "{Counters} usage counters not written to Redis ({Error}); they are kept for the next flush")]
+    public static partial void UsageNotFlushed(ILogger logger, int counters, string error);
+
+    [LoggerMessage(701, LogLevel.Warning, "A quota reservation of {Client} could not be given back ({Error}); it frees after Usage:InFlightTimeout")]
+    public static partial void QuotaNotReleased(ILogger logger, string client, string error);
+
     // Redis (500-599): endpoints and failure kinds only, never the configuration (it may hold a password).
     [LoggerMessage(500, LogLevel.Warning, "Redis connection {Connection} to {EndPoint} failed: {FailureType}")]
     public static partial void RedisConnectionFailed(ILogger logger, string connection, string? endPoint, string failureType);

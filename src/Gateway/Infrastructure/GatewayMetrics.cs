@@ -22,6 +22,11 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _deliveries;
     private readonly Counter<long> _cacheLookups;
     private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _submits;
+    private readonly Counter<long> _ended;
+    private readonly Counter<double> _videoSeconds;
+    private readonly Counter<long> _uploadBytes;
+    private readonly Counter<long> _quotaRefusals;
     private readonly ConcurrentDictionary<string, (long Depth, double OldestDueAgeSeconds)> _queues = new();
 
     /// <summary>Creates the instruments.</summary>
@@ -31,7 +36,12 @@ internal sealed class GatewayMetrics
         _callbacks = meter.CreateCounter<long>("gateway.callbacks", "{callback}", "Reka callbacks received, by outcome.");
         _deliveries = meter.CreateCounter<long>("gateway.deliveries", "{delivery}", "Webhook delivery attempts finished, by outcome.");
         _cacheLookups = meter.CreateCounter<long>("gateway.cache.lookups", "{lookup}", "Result cache lookups, by result (hit or miss).");
-        _upstreamDuration = meter.CreateHistogram<double>("gateway.upstream.duration", "s", "Time upstream took to answer a forwarded call, by route and status.",
+        _submits = meter.CreateCounter<long>("gateway.submits", "{submit}", "Inferences submitted and accepted upstream, by client and endpoint.");
+        _ended = meter.CreateCounter<long>("gateway.inferences.ended", "{inference}", "Inferences that reached a terminal status, by client and status.");
+        _videoSeconds = meter.CreateCounter<double>("gateway.video.duration", "s", "Seconds of video produced, by client.");
+        _uploadBytes = meter.CreateCounter<long>("gateway.uploads.size", "By", "Bytes of images and videos uploaded, by client.");
+        _quotaRefusals = meter.CreateCounter<long>("gateway.quota.refusals", "{submit}", "Submits refused by a quota, by client and quota (max_in_flight, daily_submits).");
+        _upstreamDuration = meter.CreateHistogram<double>("gateway.upstream.duration", "s", "Time upstream took to answer a forwarded call, by client, route and status.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         meter.CreateObservableGauge("gateway.queue.depth", () => _queues.Select(q => new Measurement<long>(q.Value.Depth, new KeyValuePair<string, object?>("queue", q.Key))),
             "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
@@ -42,15 +52,37 @@ internal sealed class GatewayMetrics
     /// <summary>Counts a callback: accepted, duplicate, unauthorized, invalid, too_large, unsupported_media_type, unavailable, mismatch.</summary>
     public void CallbackReceived(string outcome) => _callbacks.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
-    /// <summary>Counts a finished delivery attempt by outcome: succeeded, retrying, or the final status (dead, disabled, cancelled).</summary>
-    public void DeliveryFinished(string outcome) => _deliveries.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    /// <summary>Counts a finished delivery attempt by outcome (succeeded, retrying, or the final status: dead, disabled, cancelled) and the client whose request it is about.</summary>
+    public void DeliveryFinished(string outcome, string? client) =>
+        _deliveries.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>(ClientTag, client));
+
+    /// <summary>Counts an inference submitted and accepted upstream.</summary>
+    public void Submitted(string client, string endpointId) =>
+        _submits.Add(1, new KeyValuePair<string, object?>(ClientTag, client), new KeyValuePair<string, object?>("endpoint", endpointId));
+
+    /// <summary>Counts an inference that reached a terminal status, and the seconds of video it produced.</summary>
+    public void InferenceEnded(string client, string status, double videoSeconds)
+    {
+        _ended.Add(1, new KeyValuePair<string, object?>(ClientTag, client), new KeyValuePair<string, object?>("status", status));
+        if (videoSeconds > 0)
+        {
+            _videoSeconds.Add(videoSeconds, new KeyValuePair<string, object?>(ClientTag, client));
+        }
+    }
+
+    /// <summary>Counts the bytes of an upload.</summary>
+    public void Uploaded(string client, long bytes) => _uploadBytes.Add(bytes, new KeyValuePair<string, object?>(ClientTag, client));
+
+    /// <summary>Counts a submit refused by a quota.</summary>
+    public void QuotaRefused(string client, string quota) =>
+        _quotaRefusals.Add(1, new KeyValuePair<string, object?>(ClientTag, client), new KeyValuePair<string, object?>("quota", quota));
 
     /// <summary>Counts a cache lookup.</summary>
     public void CacheLookup(bool hit) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
 
-    /// <summary>Records how long upstream took for <paramref name="route"/>.</summary>
-    public void UpstreamAnswered(string route, int status, TimeSpan duration) =>
-        _upstreamDuration.Record(duration.TotalSeconds, new TagList { { "route", route }, { "status", status } });
+    /// <summary>Records how long upstream took for <paramref name="route"/>, called by <paramref name="client"/>.</summary>
+    public void UpstreamAnswered(string route, int status, TimeSpan duration, string? client) =>
+        _upstreamDuration.Record(duration.TotalSeconds, new TagList { { "route", route }, { "status", status }, { ClientTag, client } });
 
     /// <summary>Records a queue's last sampled state (see <see cref="QueueMetricsSampler"/>).</summary>
     public void QueueSampled(string queue, long depth, TimeSpan oldestDueAge) => _queues[queue] = (depth, oldestDueAge.TotalSeconds);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Usage;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Reka.Gateway.Proxy;
@@ -18,6 +19,7 @@ internal sealed class UpstreamForwarder(
     UpstreamInvoker invoker,
     IOptions<UpstreamOptions> upstream,
     GatewayMetrics metrics,
+    UsageLedger usage,
     ILogger<UpstreamForwarder> logger)
 {
     private readonly string _destinationPrefix = upstream.Value.BaseUrl.TrimEnd('/');
@@ -30,9 +32,13 @@ internal sealed class UpstreamForwarder(
         var elapsed = Stopwatch.GetElapsedTime(started);
         var client = context.Features.Get<GatewayClient>()?.Name;
         var requestId = context.Request.RouteValues["request_id"] as string;
+        if (client is not null)
+        {
+            usage.Count(client, UsageFields.Of(UsageFields.Calls, route.Name));
+        }
         if (error == ForwarderError.None)
         {
-            metrics.UpstreamAnswered(route.Name, context.Response.StatusCode, elapsed);
+            metrics.UpstreamAnswered(route.Name, context.Response.StatusCode, elapsed, client);
             GatewayLog.Forwarded(logger, client, route.Name, requestId, context.Response.StatusCode, elapsed.TotalMilliseconds);
             return;
         }

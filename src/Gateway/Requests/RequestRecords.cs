@@ -11,8 +11,8 @@ namespace Reka.Gateway.Requests;
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, so the callback and its deliveries join its trace.</param>
 internal sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent);
 
-/// <summary>What the gateway knows of one request: who owns it and where its own webhook goes.</summary>
-internal sealed record RequestRecord(string? Owner, string? Subscriber, string? EndpointId, string? TraceParent);
+/// <summary>What the gateway knows of one request: who owns it, where its own webhook goes, which submit made it.</summary>
+internal sealed record RequestRecord(string? Owner, string? Subscriber, string? EndpointId, string? TraceParent, string? SubmissionId);
 
 /// <summary>Outcome of binding a request id to a submission.</summary>
 internal enum BindOutcome
@@ -22,6 +22,12 @@ internal enum BindOutcome
 
     /// <summary>The submission names another request: the call is not about this submit.</summary>
     Mismatch,
+
+    /// <summary>
+    /// The request was made by an earlier submit of the same client with the same
+    /// <c>Idempotency-Key</c>: Reka answered that submit again, nothing new started.
+    /// </summary>
+    Replayed,
 
     /// <summary>
     /// The request belongs to another client: Reka replayed another client's submit for a reused
@@ -62,7 +68,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         """;
 
     // KEYS: request; ARGV: ttl, submission id, owner, then field/value pairs. Copies a submission
-    // to the request's record (first writer wins), or 'foreign' when another client owns it.
+    // to the request's record (first writer wins); 'foreign' when another client owns it, 'replayed' when an earlier submit made it.
     private const string BindRequestScript = $$"""
         local owner = redis.call('HGET', KEYS[1], '{{Owner}}')
         if owner and owner ~= ARGV[3] then return 'foreign' end
@@ -72,6 +78,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         end
         redis.call('HSETNX', KEYS[1], '{{SubmissionId}}', ARGV[2])
         redis.call('EXPIRE', KEYS[1], ARGV[1])
+        if redis.call('HGET', KEYS[1], '{{SubmissionId}}') ~= ARGV[2] then return 'replayed' end
         return 'bound'
         """;
 
@@ -154,7 +161,12 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
             arguments.Add(fields.GetValueOrDefault(field, ""));
         }
         var bound = (string?)await db.ScriptEvaluateAsync(BindRequestScript, [RequestKey(requestId)], [.. arguments]);
-        return bound == "foreign" ? BindOutcome.Foreign : BindOutcome.Bound;
+        return bound switch
+        {
+            "foreign" => BindOutcome.Foreign,
+            "replayed" => BindOutcome.Replayed,
+            _ => BindOutcome.Bound,
+        };
     }
 
     /// <summary>
@@ -188,9 +200,9 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<RequestRecord> GetAsync(string requestId)
     {
-        var values = await redis.Database.HashGetAsync(RequestKey(requestId), [Owner, Subscriber, EndpointId, TraceParent]);
+        var values = await redis.Database.HashGetAsync(RequestKey(requestId), [Owner, Subscriber, EndpointId, TraceParent, SubmissionId]);
         static string? Text(RedisValue value) => value.IsNullOrEmpty ? null : (string?)value;
-        return new RequestRecord(Text(values[0]), Text(values[1]), Text(values[2]), Text(values[3]));
+        return new RequestRecord(Text(values[0]), Text(values[1]), Text(values[2]), Text(values[3]), Text(values[4]));
     }
 
     /// <summary>

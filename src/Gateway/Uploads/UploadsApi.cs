@@ -4,6 +4,7 @@ using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Validation;
 using Reka.Gateway.Proxy;
+using Reka.Gateway.Usage;
 
 namespace Reka.Gateway.Uploads;
 
@@ -24,7 +25,8 @@ internal static class UploadsApi
             .RequireAuthorization()
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
 
-        group.MapPost("/v1/images/upload", (MultipartUpload upload, HttpContext context, UpstreamForwarder forwarder) => forwarder.ForwardAsync(context, images))
+        group.MapPost("/v1/images/upload", (MultipartUpload upload, HttpContext context, UpstreamForwarder forwarder, UsageLedger usage, GatewayMetrics metrics) =>
+                ForwardCountedAsync(context, forwarder, images, usage, metrics))
             .WithName("UploadImages")
             .WithSummary("Upload images")
             .WithRequestBody<ImageUploadForm>("multipart/form-data")
@@ -32,7 +34,8 @@ internal static class UploadsApi
             .WithValidation<MultipartUpload>()
             .ForwardedAlong(images);
 
-        group.MapPost("/v2/videos", (MultipartUpload upload, HttpContext context, UpstreamForwarder forwarder) => forwarder.ForwardAsync(context, videos))
+        group.MapPost("/v2/videos", (MultipartUpload upload, HttpContext context, UpstreamForwarder forwarder, UsageLedger usage, GatewayMetrics metrics) =>
+                ForwardCountedAsync(context, forwarder, videos, usage, metrics))
             .WithName("UploadVideo")
             .WithSummary("Upload a video")
             .WithDescription("Streams to upstream as it arrives: a multi-GB file goes through with flat memory.")
@@ -41,6 +44,17 @@ internal static class UploadsApi
             .WithValidation<MultipartUpload>()
             .ForwardedAlong(videos);
         return group;
+    }
+
+    // The bytes read from the caller count as the client's upload, whatever upstream answers.
+    private static async Task ForwardCountedAsync(HttpContext context, UpstreamForwarder forwarder, ProxyRoute route, UsageLedger usage, GatewayMetrics metrics)
+    {
+        var body = new CountedBody(context.Request.Body);
+        context.Request.Body = body;
+        await forwarder.ForwardAsync(context, route);
+        var client = context.GetClient().Name;
+        usage.Count(client, UsageFields.UploadBytes, body.BytesRead);
+        metrics.Uploaded(client, body.BytesRead);
     }
 }
 

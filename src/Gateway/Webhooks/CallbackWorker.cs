@@ -79,7 +79,7 @@ internal sealed class CallbackWorker(
         await records.StoreAnswersAsync(requestId, answers, confirm: true);
 
         var inferenceEvent = BuildEvent(requestId, status!, JsonNode.Parse(resultBody), record);
-        var completed = new CompletedInference(inferenceEvent, inferenceEvent.ToJson(), record.Subscriber, Activity.Current?.Id);
+        var completed = new CompletedInference(inferenceEvent, inferenceEvent.ToJson(), record.Subscriber, Activity.Current?.Id, record.SubmissionId);
         foreach (var consumer in consumers)
         {
             await consumer.ConsumeAsync(completed, cancellationToken);

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure.Redis;
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Usage;
+
+/// <summary>
+/// Counts each client's usage per UTC day as it happens (submits by endpoint, forwarded calls by
+/// route, upload bytes, deliveries by outcome) in memory, and adds it to Redis every
+/// <c>Usage:FlushSeconds</c> (and when the replica stops), so that counting costs a request no
+/// Redis call. Counts that Redis could not take are kept and added at the next flush.
+/// </summary>
+internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageLedger> logger)
+    : BackgroundService
+{
+    private ConcurrentDictionary<(string Client, string Day, string Field), double> _pending = new();
+
+    /// <summary>Counts <paramref name="amount"/> of <paramref name="field"/> (<see cref="UsageFields"/>) for <paramref name="client"/>, today.</summary>
+    public void Count(string client, string field, double amount = 1) =>
+        _pending.AddOrUpdate((client, UsageKeys.Day(time.GetUtcNow()), field), amount, (_, total) => total + amount);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = TimeSpan.FromSeconds(options.Value.FlushSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(interval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await FlushAsync();
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await FlushAsync();
+    }
+
+    // KEYS: the day's usage; ARGV: TTL seconds, then field/amount pairs. One call per client and
+    // day: its counters are added together or not at all.
+    private const string AddScript = """
+        for i = 2, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        redis.call('EXPIRE', KEYS[1], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>Adds what was counted since the last flush to Redis.</summary>
+    public async Task FlushAsync()
+    {
+        if (_pending.IsEmpty)
+        {
+            return;
+        }
+        var counted = Interlocked.Exchange(ref _pending, new());
+        var db = redis.Database;
+        var days = counted.GroupBy(c => (c.Key.Client, c.Key.Day)).ToList();
+        var writes = days.Select(day => db.ScriptEvaluateAsync(AddScript, [keys.Daily(day.Key.Client, day.Key.Day)],
+            [(long)options.Value.Retention.TotalSeconds, .. day.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })])).ToList();
+        for (var i = 0; i < days.Count; i++)
+        {
+            try
+            {
+                await writes[i];
+            }
+            catch (Exception e) when (RedisStore.IsUnavailable(e))
+            {
+                // Kept for the next flush, added to what has been counted meanwhile.
+                foreach (var (key, amount) in days[i])
+                {
+                    _pending.AddOrUpdate(key, amount, (_, total) => total + amount);
+                }
+                GatewayLog.UsageNotFlushed(logger, days[i].Count(), e.GetType().Name);
+            }
+        }
+    }
+}
