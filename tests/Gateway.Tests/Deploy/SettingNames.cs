@@ -32,6 +32,7 @@ public static class SettingNames
         [WebhooksOptions.SectionName] = [typeof(WebhooksOptions), typeof(SubscriberUrlOptions)],
         [CacheOptions.SectionName] = [typeof(CacheOptions)],
         [DeliveryOptions.SectionName] = [typeof(DeliveryOptions)],
+        [Reka.Gateway.Usage.UsageOptions.SectionName] = [typeof(Reka.Gateway.Usage.UsageOptions)],
     };
 
     /// <summary>Prefixes of variables read by .NET, ASP.NET Core or OpenTelemetry rather than by the gateway's options.</summary>
