@@ -25,7 +25,6 @@ internal sealed class InferenceRoutes
         {
             AcceptIdentity(context);
             context.AddRequestTransform(BufferedRequestBody.ApplyAsync);
-            context.AddResponseTransform(EchoIdempotencyKey);
             context.AddResponseTransform(c => json.ApplyAsync(c, submissions.BindAcceptedAsync));
         });
         List = factory.Create(ProxyRouteNames.List, context =>
@@ -68,14 +67,6 @@ internal sealed class InferenceRoutes
 
     /// <summary>Chat: <c>POST /v2/inference/chat/completions</c>, server-sent events streamed through.</summary>
     public ProxyRoute Chat { get; }
-
-    // The caller learns the key its submit went with, and can retry with it safely.
-    private static ValueTask EchoIdempotencyKey(ResponseTransformContext context)
-    {
-        context.HttpContext.Response.Headers[UpstreamRetryHandler.IdempotencyKeyHeader] =
-            context.HttpContext.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader];
-        return default;
-    }
 
     private static ValueTask MarkCacheMiss(ResponseTransformContext context)
     {

@@ -14,6 +14,9 @@ internal static class InferenceSetup
         services.AddSingleton<InferenceRoutes>();
         services.AddSingleton<ResultCache>();
         services.AddSingleton<Submissions>();
+        services.AddSingleton<SubmissionChecks>();
+        services.AddSingleton(sp => sp.GetRequiredService<SubmissionChecks>().Queue);
+        services.AddHostedService<SubmissionCheckWorker>();
         services.AddSingleton<IValidator<InferenceResultQuery>, InferenceResultQueryValidator>();
         services.AddSingleton<IValidator<SubmitInferenceRequest>, SubmitInferenceValidator>();
         services.AddSingleton<IValidator<ListInferenceQuery>, ListInferenceQueryValidator>();

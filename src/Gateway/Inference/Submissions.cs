@@ -8,6 +8,7 @@ using Reka.Gateway.Proxy;
 using Reka.Gateway.Requests;
 using Reka.Gateway.Usage;
 using Reka.Gateway.Webhooks;
+using StackExchange.Redis;
 
 namespace Reka.Gateway.Inference;
 
@@ -24,13 +25,15 @@ internal sealed record PendingSubmission(string SubmissionId, string EndpointId,
 /// <summary>
 /// The gateway's part in a submit. Before it goes upstream: the client must be allowed the
 /// endpoint (<c>allowed_endpoints</c>, else 403) and be within its quotas (else 429), and the
-/// submit is recorded in Redis (owner, the caller's own <c>webhook_url</c>) with its
-/// <c>webhook_url</c> replaced by the gateway's callback URL, so every result reaches the
-/// gateway. After upstream's 202, the request id it names is bound to the record, before the
-/// caller sees the answer; a submit that did not start an inference gives its quota back.
+/// submit is recorded in Redis (owner, the caller's own <c>webhook_url</c>, the body as sent and
+/// its <c>Idempotency-Key</c>) with its <c>webhook_url</c> replaced by the gateway's callback URL,
+/// so every result reaches the gateway; its check is planned with it (<see cref="SubmissionChecks"/>).
+/// After upstream's 202, the request id it names is bound to the record before the caller sees
+/// the answer, and the check is dropped; a submit that did not start an inference gives its quota
+/// back. Should Redis fail after the record, the check finishes the work when Redis is back.
 /// </summary>
-internal sealed class Submissions(RequestRecords records, CallbackTokens tokens, CallbackInbox callbacks, QuotaGate quotas, UsageLedger usage,
-    IOptions<WebhooksOptions> webhooks, RedisStore redis, GatewayMetrics metrics, ILogger<Submissions> logger)
+internal sealed class Submissions(RequestRecords records, SubmissionChecks checks, CallbackTokens tokens, CallbackInbox callbacks, QuotaGate quotas,
+    UsageLedger usage, IOptions<WebhooksOptions> webhooks, RedisStore redis, GatewayMetrics metrics, ILogger<Submissions> logger)
 {
     /// <summary>
     /// Admits the submit: the problem to answer instead (403 for an endpoint outside the client's
@@ -60,26 +63,47 @@ internal sealed class Submissions(RequestRecords records, CallbackTokens tokens,
         var body = request.Body!;
         // The caller's URL as the caller wrote it (Uri.ToString() would unescape it).
         var subscriber = SubmitInferenceValidator.WebhookUri(request)?.OriginalString;
+        body["webhook_url"] = tokens.CallbackUrl(submissionId);
+        var sent = JsonSerializer.SerializeToUtf8Bytes(body);
+        var idempotencyKey = context.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader].ToString();
+        Task? check = null;
         try
         {
-            await records.RecordSubmissionAsync(submissionId, new Submission(client.Name, subscriber, endpointId, Activity.Current?.Id));
+            var write = redis.Confirmations.Begin();
+            check = checks.ScheduleAsync(write.Database, submissionId);
+            await Task.WhenAll(
+                records.RecordSubmissionAsync(write.Database, submissionId,
+                    new Submission(client.Name, subscriber, endpointId, Activity.Current?.Id, idempotencyKey, sent)),
+                check);
+            await write.ConfirmAsync(records.SubmissionKey(submissionId), checks.KeyOf(submissionId));
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
+            // Not forwarded: a check that reached Redis is removed, so that it never sends this submit.
+            if (check is not null
+                && check.Exception?.InnerException is not RedisConnectionException { CommandStatus: CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog })
+            {
+                await CancelCheckAsync(pending);
+            }
             await SettleUnstartedAsync(pending);
             throw;
         }
-        body["webhook_url"] = tokens.CallbackUrl(submissionId);
-        BufferedRequestBody.Replace(context, JsonSerializer.SerializeToUtf8Bytes(body));
+        BufferedRequestBody.Replace(context, sent);
         return null;
     }
 
     /// <summary>
-    /// Gives the quota back when the submit ended without upstream accepting it (an error
-    /// answer, upstream unreachable): to call after forwarding.
+    /// Gives the quota back and drops the submission's check when the submit ended without
+    /// upstream accepting it (an error answer, upstream unreachable): to call after forwarding.
     /// </summary>
-    public Task SettleUnstartedAsync(HttpContext context) =>
-        context.Features.Get<PendingSubmission>() is { Settled: false } pending ? SettleUnstartedAsync(pending) : Task.CompletedTask;
+    public async Task SettleUnstartedAsync(HttpContext context)
+    {
+        if (context.Features.Get<PendingSubmission>() is { Settled: false } pending)
+        {
+            await CancelCheckAsync(pending);
+            await SettleUnstartedAsync(pending);
+        }
+    }
 
     /// <summary>
     /// Response handler of the submit route: binds the request id of a 2xx answer to the
@@ -87,8 +111,8 @@ internal sealed class Submissions(RequestRecords records, CallbackTokens tokens,
     /// the request belongs to another client (Reka replayed that client's submit for a reused
     /// <c>Idempotency-Key</c>), the caller gets 409 problem details instead, and learns nothing of
     /// the other client's request; when it repeats one of this client's own submits, nothing new
-    /// is counted. A Redis failure here is logged, not the caller's problem: the callback binds
-    /// the request too.
+    /// is counted. A Redis failure here is logged, not the caller's problem: the callback, or the
+    /// submission's check, binds the request too.
     /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>?> BindAcceptedAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
@@ -103,11 +127,12 @@ internal sealed class Submissions(RequestRecords records, CallbackTokens tokens,
         BindOutcome outcome;
         try
         {
-            outcome = await records.BindAsync(redis.Database, pending.SubmissionId, requestId);
-            if (outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0)
-            {
-                await callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds));
-            }
+            outcome = await records.BindAsync(pending.SubmissionId, requestId);
+            var reconcile = outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0
+                ? callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds))
+                : Task.CompletedTask;
+            // Everything the check would do is done.
+            await Task.WhenAll(reconcile, checks.CancelAsync(pending.SubmissionId));
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
@@ -155,6 +180,18 @@ internal sealed class Submissions(RequestRecords records, CallbackTokens tokens,
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
             GatewayLog.QuotaNotReleased(logger, requestId, e.GetType().Name);
+        }
+    }
+
+    private async Task CancelCheckAsync(PendingSubmission pending)
+    {
+        try
+        {
+            await checks.CancelAsync(pending.SubmissionId);
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            GatewayLog.SubmissionCheckNotRemoved(logger, pending.SubmissionId, e.GetType().Name);
         }
     }
 

@@ -19,7 +19,7 @@ internal static partial class GatewayLog
     public static partial void RetryingUpstream(ILogger logger, int attempt, int upstreamStatus, string? exception, double delayMs);
 
     // Inference (100-199)
-    [LoggerMessage(101, LogLevel.Warning, "Request {RequestId} accepted upstream but not bound to its submission ({Reason}); its callback will bind it")]
+    [LoggerMessage(101, LogLevel.Warning, "Request {RequestId} accepted upstream but not bound to its submission ({Reason}); its callback or the submission's check will bind it")]
     public static partial void SubmissionNotBound(ILogger logger, string requestId, string? reason);
 
     [LoggerMessage(103, LogLevel.Information, "Request {RequestId} submitted by {Client} (submission {SubmissionId})")]
@@ -27,6 +27,18 @@ internal static partial class GatewayLog
 
     [LoggerMessage(104, LogLevel.Warning, "Submit by {Client} answered 409: Reka replayed another client's submit for the same Idempotency-Key")]
     public static partial void IdempotencyKeyOfAnotherClient(ILogger logger, string client);
+
+    [LoggerMessage(105, LogLevel.Warning, "Submission {SubmissionId} checked after its submit could not finish its own steps: request {RequestId}, {Outcome}")]
+    public static partial void SubmissionChecked(ILogger logger, string submissionId, string? requestId, string outcome);
+
+    [LoggerMessage(106, LogLevel.Information, "Check of submission {SubmissionId} retried in {DelaySeconds:0.#} s (try {Try}): {Reason}")]
+    public static partial void SubmissionCheckRetrying(ILogger logger, string submissionId, double delaySeconds, int @try, string reason);
+
+    [LoggerMessage(107, LogLevel.Error, "Check of submission {SubmissionId} abandoned after {Tries} tries: {Reason}. Its callback, if Reka sends one, still binds it.")]
+    public static partial void SubmissionCheckAbandoned(ILogger logger, string submissionId, int tries, string reason);
+
+    [LoggerMessage(108, LogLevel.Warning, "The check planned for submission {SubmissionId} could not be removed ({Error}); when it runs it may send the submit upstream under its Idempotency-Key")]
+    public static partial void SubmissionCheckNotRemoved(ILogger logger, string submissionId, string? error);
 
     [LoggerMessage(102, LogLevel.Warning, "Terminal answer of request {RequestId} not cached ({Error})")]
     public static partial void CacheStoreFailed(ILogger logger, string requestId, string? error);

@@ -27,6 +27,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<double> _videoSeconds;
     private readonly Counter<long> _uploadBytes;
     private readonly Counter<long> _quotaRefusals;
+    private readonly Counter<long> _submissionChecks;
     private readonly ConcurrentDictionary<string, (long Depth, double OldestDueAgeSeconds)> _queues = new();
 
     /// <summary>Creates the instruments.</summary>
@@ -41,10 +42,12 @@ internal sealed class GatewayMetrics
         _videoSeconds = meter.CreateCounter<double>("gateway.video.duration", "s", "Seconds of video produced, by client.");
         _uploadBytes = meter.CreateCounter<long>("gateway.uploads.size", "By", "Bytes of images and videos uploaded, by client.");
         _quotaRefusals = meter.CreateCounter<long>("gateway.quota.refusals", "{submit}", "Submits refused by a quota, by client and quota (max_in_flight, daily_submits).");
+        _submissionChecks = meter.CreateCounter<long>("gateway.submission_checks", "{submission}",
+            "Submissions finished by their check because the submit could not finish its own steps, by outcome (recovered, unresolved, abandoned).");
         _upstreamDuration = meter.CreateHistogram<double>("gateway.upstream.duration", "s", "Time upstream took to answer a forwarded call, by client, route and status.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         meter.CreateObservableGauge("gateway.queue.depth", () => _queues.Select(q => new Measurement<long>(q.Value.Depth, new KeyValuePair<string, object?>("queue", q.Key))),
-            "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
+            "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks, submissions), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
         meter.CreateObservableGauge("gateway.queue.oldest_due_age", () => _queues.Select(q => new Measurement<double>(q.Value.OldestDueAgeSeconds, new KeyValuePair<string, object?>("queue", q.Key))),
             "s", "How long the oldest due job of a queue has waited past its due time.");
     }
@@ -76,6 +79,9 @@ internal sealed class GatewayMetrics
     /// <summary>Counts a submit refused by a quota.</summary>
     public void QuotaRefused(string client, string quota) =>
         _quotaRefusals.Add(1, new KeyValuePair<string, object?>(ClientTag, client), new KeyValuePair<string, object?>("quota", quota));
+
+    /// <summary>Counts a submission finished by its check: recovered (its request bound), unresolved (nothing was started, or no record), abandoned.</summary>
+    public void SubmissionChecked(string outcome) => _submissionChecks.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts a cache lookup.</summary>
     public void CacheLookup(bool hit) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));

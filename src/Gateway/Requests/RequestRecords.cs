@@ -9,7 +9,17 @@ namespace Reka.Gateway.Requests;
 /// <param name="Subscriber">The caller's own <c>webhook_url</c>, or null.</param>
 /// <param name="EndpointId"><c>{model}/{capability}</c>.</param>
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, so the callback and its deliveries join its trace.</param>
-internal sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent);
+/// <param name="IdempotencyKey">The <c>Idempotency-Key</c> it goes upstream with.</param>
+/// <param name="Body">The body exactly as it goes upstream, kept until the request is bound, so it can be sent again.</param>
+internal sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent, string IdempotencyKey, byte[] Body);
+
+/// <summary>A submission as recorded: the request Reka named for it, if it is known yet, and what to send again to learn it.</summary>
+/// <param name="Owner">The client that submitted it.</param>
+/// <param name="EndpointId"><c>{model}/{capability}</c>.</param>
+/// <param name="RequestId">The request bound to it, or null.</param>
+/// <param name="IdempotencyKey">Its <c>Idempotency-Key</c>.</param>
+/// <param name="Body">Its body as sent upstream; null once the request is bound.</param>
+internal sealed record SubmissionState(string Owner, string EndpointId, string? RequestId, string? IdempotencyKey, byte[]? Body);
 
 /// <summary>What the gateway knows of one request: who owns it, where its own webhook goes, which submit made it.</summary>
 internal sealed record RequestRecord(string? Owner, string? Subscriber, string? EndpointId, string? TraceParent, string? SubmissionId);
@@ -55,16 +65,19 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     private const string TraceParent = "traceparent";
     private const string RequestId = "request_id";
     private const string SubmissionId = "submission";
+    private const string IdempotencyKey = "idempotency_key";
+    private const string Body = "body";
 
-    // KEYS: submission; ARGV: request id. Names the submission's request (first writer wins) and
-    // returns the submission's fields, or 'unknown' (no record) or 'mismatch' (another request).
+    // KEYS: submission; ARGV: request id. Names the submission's request (first writer wins; its
+    // body is no longer needed) and returns the fields copied to the request, or 'unknown' (no
+    // record) or 'mismatch' (another request).
     private const string BindSubmissionScript = $$"""
-        local fields = redis.call('HGETALL', KEYS[1])
-        if #fields == 0 then return 'unknown' end
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
         local current = redis.call('HGET', KEYS[1], '{{RequestId}}')
         if current and current ~= ARGV[1] then return 'mismatch' end
         if not current then redis.call('HSET', KEYS[1], '{{RequestId}}', ARGV[1]) end
-        return fields
+        redis.call('HDEL', KEYS[1], '{{Body}}')
+        return redis.call('HMGET', KEYS[1], '{{Owner}}', '{{Subscriber}}', '{{EndpointId}}', '{{TraceParent}}')
         """;
 
     // KEYS: request; ARGV: ttl, submission id, owner, then field/value pairs. Copies a submission
@@ -112,53 +125,62 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     public TimeSpan Ttl => cache.Value.ResultTtl;
 
     /// <summary>
-    /// Records a submit before it goes upstream, confirmed by a replica (the callback that routes
-    /// its result depends on it).
+    /// Records a submit before it goes upstream, on <paramref name="db"/> (the caller confirms it
+    /// with a replica: the callback that routes its result depends on it).
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed the record in time.</exception>
-    public async Task RecordSubmissionAsync(string submissionId, Submission submission)
+    public async Task RecordSubmissionAsync(IDatabaseAsync db, string submissionId, Submission submission)
     {
-        var write = redis.Confirmations.Begin();
         var key = SubmissionKey(submissionId);
-        var record = write.Database.HashSetAsync(key,
+        var record = db.HashSetAsync(key,
         [
             new(Owner, submission.Owner),
             new(Subscriber, submission.Subscriber ?? ""),
             new(EndpointId, submission.EndpointId),
             new(TraceParent, submission.TraceParent ?? ""),
+            new(IdempotencyKey, submission.IdempotencyKey),
+            new(Body, submission.Body),
         ]);
-        var expire = write.Database.KeyExpireAsync(key, Ttl);
+        var expire = db.KeyExpireAsync(key, Ttl);
         await record;
         await expire;
-        await write.ConfirmAsync(key);
+    }
+
+    /// <summary>A submission's record, or null when there is none (expired, or lost with Redis' data).</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<SubmissionState?> GetSubmissionAsync(string submissionId)
+    {
+        var values = await redis.Database.HashGetAsync(SubmissionKey(submissionId), [Owner, EndpointId, RequestId, IdempotencyKey, Body]);
+        if (values[0].IsNull)
+        {
+            return null;
+        }
+        static string? Text(RedisValue value) => value.IsNullOrEmpty ? null : (string?)value;
+        return new SubmissionState((string)values[0]!, (string?)values[1] ?? "", Text(values[2]), Text(values[3]), values[4].IsNull ? null : (byte[])values[4]!);
     }
 
     /// <summary>
-    /// Names the request of a submission (after upstream's 202, or from its callback) on
-    /// <paramref name="db"/>, and copies the submission's owner and subscriber to the request's
+    /// Names the request of a submission (after upstream's 202, from its callback, or from its
+    /// check) on <paramref name="db"/> (by default the main connection), and copies the submission's owner and subscriber to the request's
     /// record. Two steps, each on its own key and each idempotent, so a failure between them is
     /// repaired by doing it again.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public async Task<BindOutcome> BindAsync(IDatabaseAsync db, string submissionId, string requestId)
+    public async Task<BindOutcome> BindAsync(string submissionId, string requestId, IDatabaseAsync? db = null)
     {
+        db ??= redis.Database;
         var named = await db.ScriptEvaluateAsync(BindSubmissionScript, [SubmissionKey(submissionId)], [requestId]);
         if (named.Resp2Type != ResultType.Array)
         {
             return (string?)named == "mismatch" ? BindOutcome.Mismatch : BindOutcome.UnknownSubmission;
         }
-        var pairs = (RedisResult[])named!;
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < pairs.Length; i += 2)
+        // Owner, then the copied fields, in the order the script names them.
+        var fields = (RedisResult[])named!;
+        var arguments = new List<RedisValue> { (long)Ttl.TotalSeconds, submissionId, (string?)fields[0] ?? "" };
+        for (var i = 0; i < CopiedFields.Length; i++)
         {
-            fields[(string)pairs[i]!] = (string)pairs[i + 1]!;
-        }
-        var arguments = new List<RedisValue> { (long)Ttl.TotalSeconds, submissionId, fields.GetValueOrDefault(Owner, "") };
-        foreach (var field in CopiedFields)
-        {
-            arguments.Add(field);
-            arguments.Add(fields.GetValueOrDefault(field, ""));
+            arguments.Add(CopiedFields[i]);
+            arguments.Add((string?)fields[i + 1] ?? "");
         }
         var bound = (string?)await db.ScriptEvaluateAsync(BindRequestScript, [RequestKey(requestId)], [.. arguments]);
         return bound switch

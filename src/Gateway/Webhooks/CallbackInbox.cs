@@ -55,14 +55,6 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
         return 'accepted'
         """;
 
-    // KEYS: due, job; ARGV: request id, due ms.
-    private const string ExpectScript = $$"""
-        if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-        redis.call('HSET', KEYS[2], '{{JobFields.RequestId}}', ARGV[1], '{{JobFields.Status}}', '', '{{JobFields.ReceivedAt}}', '', '{{JobFields.Tries}}', '0')
-        redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-        return 1
-        """;
-
     /// <summary>The processing queue; a job's id is the request id.</summary>
     public DurableQueue Queue { get; } = new(redis, "callbacks", time);
 
@@ -74,12 +66,9 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
     /// cached and delivered. The callback, when it comes, makes the same job due at once.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public Task ExpectAsync(string requestId, TimeSpan after)
-    {
-        var partition = Queue.PartitionOf(requestId);
-        return redis.Database.ScriptEvaluateAsync(ExpectScript, [Queue.DueKey(partition), Queue.JobKey(partition, requestId)],
-            [requestId, (time.GetUtcNow() + after).ToUnixTimeMilliseconds()]);
-    }
+    public Task ExpectAsync(string requestId, TimeSpan after) =>
+        Queue.AddAsync(redis.Database, requestId, time.GetUtcNow() + after,
+            [new(JobFields.RequestId, requestId), new(JobFields.Status, ""), new(JobFields.ReceivedAt, ""), new(JobFields.Tries, "0")]);
 
     /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>, confirmed by a replica.</summary>
     /// <exception cref="RedisException">Redis failed: the sender should retry (what was written is written again, harmlessly).</exception>
@@ -89,7 +78,7 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
         var write = redis.Confirmations.Begin();
         // Usually the submit bound the request already: one call instead of the two-step bind.
         var rebound = !await records.TouchIfBoundAsync(write.Database, submissionId, requestId);
-        if (rebound && await records.BindAsync(write.Database, submissionId, requestId) is BindOutcome.Mismatch or BindOutcome.Foreign)
+        if (rebound && await records.BindAsync(submissionId, requestId, write.Database) is BindOutcome.Mismatch or BindOutcome.Foreign)
         {
             return CallbackOutcome.Mismatch;
         }

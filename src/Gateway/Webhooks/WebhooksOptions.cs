@@ -44,7 +44,18 @@ public sealed class WebhooksOptions : IValidatableObject
     [Range(0, 30 * 86_400)]
     public double ReconcileAfterSeconds { get; set; } = 600;
 
-    /// <summary>How each replica works the callback queue.</summary>
+    /// <summary>
+    /// Seconds after a submit at which the gateway checks it was recorded whole, when its own
+    /// steps could not (Redis failed while it was upstream, or the replica stopped): the request
+    /// is asked of Reka again under the submit's <c>Idempotency-Key</c>, bound to its owner and
+    /// checked at once. Until then, the owner of such a request gets 404 for it. Keep it above
+    /// the submit route's timeout (<c>Proxy:DefaultTimeoutSeconds</c>, 100 s), so that the first
+    /// send is over by then.
+    /// </summary>
+    [Range(1, 86_400)]
+    public double SubmitCheckAfterSeconds { get; set; } = 120;
+
+    /// <summary>How each replica works the callback queue and the submit-check queue.</summary>
     [ValidateObjectMembers]
     public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
 

@@ -21,7 +21,7 @@ public sealed class RecordingUpstream : IAsyncDisposable
 
     private RecordingUpstream(WebApplication app) => _app = app;
 
-    /// <summary>Answers each request; the body has already been read and recorded.</summary>
+    /// <summary>Answers each request; the body has already been read and recorded (and can be read again when it was kept whole).</summary>
     public Func<HttpContext, Task> Respond { get; set; } = context => context.Response.WriteAsJsonAsync(new { ok = true });
 
     /// <summary>Largest body kept in <see cref="RecordedRequest.Body"/>, in bytes; longer ones are only counted.</summary>
@@ -62,7 +62,12 @@ public sealed class RecordingUpstream : IAsyncDisposable
             length += read;
         }
         var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        _requests.Enqueue(new RecordedRequest(request.Method, request.Path + request.QueryString, headers, kept.ToArray(), length));
+        var body = kept.ToArray();
+        _requests.Enqueue(new RecordedRequest(request.Method, request.Path + request.QueryString, headers, body, length));
+        if (body.Length == length)
+        {
+            request.Body = new MemoryStream(body);
+        }
         await Respond(context);
     }
 

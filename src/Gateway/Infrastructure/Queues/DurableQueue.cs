@@ -94,6 +94,20 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
         return 1
         """;
 
+    // KEYS: due, job; ARGV: id, due ms, then field/value pairs (at least one). Adds a job unless one with this id exists.
+    private const string AddScript = """
+        if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+        for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+        redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+        return 1
+        """;
+
+    // KEYS: due, job; ARGV: id.
+    private const string RemoveScript = """
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        return redis.call('DEL', KEYS[2])
+        """;
+
     /// <summary>The queue's name.</summary>
     public string Name => name;
 
@@ -152,6 +166,27 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
     /// <summary>Makes a job due again at <paramref name="due"/>, with <paramref name="fields"/> set. False when the lease was lost.</summary>
     public Task<bool> RetryAsync(LeasedJob job, DateTimeOffset due, IEnumerable<KeyValuePair<string, string>> fields) =>
         FinishAsync(job, "retry", due.ToUnixTimeMilliseconds(), fields);
+
+    /// <summary>
+    /// Adds job <paramref name="id"/> with <paramref name="fields"/> (at least one), due at
+    /// <paramref name="due"/>, on <paramref name="db"/>; false when a job with this id exists
+    /// (left as it is). Workers find it at their next poll: nobody is woken.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<bool> AddAsync(IDatabaseAsync db, string id, DateTimeOffset due, IReadOnlyCollection<KeyValuePair<string, string>> fields)
+    {
+        var partition = PartitionOf(id);
+        return (long)await db.ScriptEvaluateAsync(AddScript, [DueKey(partition), JobKey(partition, id)],
+            [id, due.ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]) == 1;
+    }
+
+    /// <summary>Removes job <paramref name="id"/>, waiting or leased (its holder then cannot finish it); false when there was none.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<bool> RemoveAsync(string id)
+    {
+        var partition = PartitionOf(id);
+        return (long)await redis.Database.ScriptEvaluateAsync(RemoveScript, [DueKey(partition), JobKey(partition, id)], [id]) == 1;
+    }
 
     /// <summary>Makes a finished job due again now (a replay), with <paramref name="fields"/> set. False when it no longer exists.</summary>
     public async Task<bool> RequeueAsync(IDatabaseAsync db, int partition, string id, IEnumerable<KeyValuePair<string, string>> fields)
