@@ -114,6 +114,15 @@ internal static partial class GatewayLog
     [LoggerMessage(501, LogLevel.Information, "Redis connection {Connection} to {EndPoint} restored")]
     public static partial void RedisConnectionRestored(ILogger logger, string connection, string? endPoint);
 
+    [LoggerMessage(503, LogLevel.Warning, "{Warning}")]
+    public static partial void RedisNotDurable(ILogger logger, string warning);
+
+    [LoggerMessage(505, LogLevel.Information, "Redis {EndPoints} keeps its writes across a restart (an append-only file or a replica)")]
+    public static partial void RedisDurable(ILogger logger, string endPoints);
+
+    [LoggerMessage(504, LogLevel.Information, "Whether Redis keeps its writes across a restart could not be checked: {Error}")]
+    public static partial void RedisDurabilityUnknown(ILogger logger, string error);
+
     [LoggerMessage(502, LogLevel.Warning, "{Method} {Endpoint} answered 503: Redis unavailable ({Error})")]
     public static partial void RedisUnavailable(ILogger logger, string method, string? endpoint, string error);
 }

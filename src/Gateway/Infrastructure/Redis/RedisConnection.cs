@@ -27,6 +27,9 @@ internal sealed class RedisConnection : IDisposable
     /// <summary>Raised after each lost connection, so writes made before it are known to be unconfirmable.</summary>
     public event Action? ConnectionLost;
 
+    /// <summary>Raised once connected, and after each reconnection (the server may have changed: a restart, a failover).</summary>
+    public event Action? Connected;
+
     /// <summary>The multiplexer.</summary>
     /// <exception cref="RedisConnectionException">Not connected yet (sentinels unreachable since start-up).</exception>
     public ConnectionMultiplexer Multiplexer => _multiplexer
@@ -78,9 +81,11 @@ internal sealed class RedisConnection : IDisposable
                 if (e.ConnectionType == ConnectionType.Interactive)
                 {
                     GatewayLog.RedisConnectionRestored(logger, clientName, e.EndPoint?.ToString());
+                    Connected?.Invoke();
                 }
             };
             _multiplexer = multiplexer;
+            Connected?.Invoke();
             return true;
         }
         catch (RedisConnectionException e)

@@ -33,6 +33,17 @@ internal sealed class RedisStore : IDisposable
     /// <summary>The database. While Redis cannot be reached its calls fail with <see cref="RedisConnectionException"/>.</summary>
     public IDatabase Database => _connection.Multiplexer.GetDatabase();
 
+    /// <summary>Raised once connected, and after each reconnection.</summary>
+    public event Action? Connected
+    {
+        add => _connection.Connected += value;
+        remove => _connection.Connected -= value;
+    }
+
+    /// <summary>The primaries connected to now (one, or each shard's on a cluster).</summary>
+    public IEnumerable<IServer> Primaries() =>
+        _connection.Multiplexer.GetServers().Where(server => server.IsConnected && !server.IsReplica);
+
     /// <summary>Pub/sub.</summary>
     public ISubscriber Subscriber => _connection.Multiplexer.GetSubscriber();
 

@@ -1,0 +1,123 @@
+using StackExchange.Redis;
+
+namespace Reka.Gateway.Infrastructure.Redis;
+
+/// <summary>
+/// Warns when a Redis primary would lose what the gateway acknowledged if it restarted: it keeps
+/// no append-only file (<c>INFO persistence</c>: <c>aof_enabled:0</c>) and has no replica
+/// (<c>INFO replication</c>: <c>connected_slaves:0</c>). Checked at start and after each
+/// reconnection (a restart or failover may have changed it); logged once per check, and shown by
+/// <c>/readyz</c> as its <c>redis</c> check Degraded. A warning, not a failure: the gateway still
+/// serves. <c>INFO</c> rather than <c>CONFIG GET</c>, which managed Redis services often refuse.
+/// </summary>
+internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability> logger) : BackgroundService
+{
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+    private readonly SemaphoreSlim _recheck = new(0, 1);
+    private volatile Finding? _finding;
+
+    /// <summary>What the last check found (null before the first).</summary>
+    /// <param name="AtRisk">Whether a primary would lose its writes in a restart.</param>
+    /// <param name="Description">What was found, for <c>/readyz</c>.</param>
+    public sealed record Finding(bool AtRisk, string Description);
+
+    /// <summary>What the last check found, or null before the first.</summary>
+    public Finding? Last => _finding;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        redis.Connected += Recheck;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!await TryCheckAsync())
+                {
+                    await Task.Delay(RetryInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    continue;
+                }
+                await _recheck.WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        finally
+        {
+            redis.Connected -= Recheck;
+        }
+    }
+
+    private void Recheck()
+    {
+        if (_recheck.CurrentCount == 0)
+        {
+            try
+            {
+                _recheck.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled.
+            }
+        }
+    }
+
+    // False while no primary can be asked (not connected yet): tried again shortly.
+    private async Task<bool> TryCheckAsync()
+    {
+        try
+        {
+            var primaries = redis.Primaries().ToList();
+            if (primaries.Count == 0)
+            {
+                return false;
+            }
+            var atRisk = new List<string>();
+            foreach (var primary in primaries)
+            {
+                // INFO through Execute: the client's own Info methods ask for its admin mode.
+                var persistence = (string?)await primary.ExecuteAsync("INFO", "persistence");
+                var replication = (string?)await primary.ExecuteAsync("INFO", "replication");
+                if (Field(persistence, "aof_enabled") == "0" && Field(replication, "connected_slaves") == "0")
+                {
+                    atRisk.Add(primary.EndPoint.ToString() ?? "?");
+                }
+            }
+            if (atRisk.Count > 0)
+            {
+                var warning = $"Redis {string.Join(", ", atRisk)} keeps no append-only file and has no replica: if it restarts, the requests, " +
+                    "deliveries and clients it took since its last snapshot are lost. Turn on appendonly, or add a replica.";
+                _finding = new Finding(true, warning);
+                GatewayLog.RedisNotDurable(logger, warning);
+            }
+            else
+            {
+                _finding = new Finding(false, "writes kept across a restart (an append-only file or a replica)");
+                GatewayLog.RedisDurable(logger, string.Join(", ", primaries.Select(p => p.EndPoint.ToString())));
+            }
+            return true;
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            return false;
+        }
+        catch (Exception e) when (e is RedisException)
+        {
+            // Refused (an ACL without +info, say): nothing to tell, and asking again will not help.
+            GatewayLog.RedisDurabilityUnknown(logger, e.Message);
+            return true;
+        }
+    }
+
+    private static string? Field(string? info, string name)
+    {
+        foreach (var line in (info ?? "").Split('\n'))
+        {
+            var trimmed = line.TrimEnd('\r');
+            if (trimmed.StartsWith(name + ":", StringComparison.Ordinal))
+            {
+                return trimmed[(name.Length + 1)..];
+            }
+        }
+        return null;
+    }
+}

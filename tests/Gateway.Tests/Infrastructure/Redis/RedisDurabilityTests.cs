@@ -1,0 +1,67 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.Infrastructure.Redis;
+
+/// <summary>
+/// A Redis that would lose the gateway's writes in a restart (no append-only file, no replica) is
+/// named in a warning and in <c>/readyz</c> (Degraded, still 200), at start and again after each
+/// reconnection; one that keeps them is not.
+/// </summary>
+public sealed class RedisDurabilityTests
+{
+    private const string AtRisk = "keeps no append-only file and has no replica";
+    private const string Kept = "writes kept across a restart";
+
+    [Fact]
+    public async Task WithoutPersistenceOrReplica_ReadyzIsDegradedAndAWarningLogged_UntilAppendOnlyIsOnAndTheGatewayReconnects()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
+        using var anonymous = gateway.CreateClient(null);
+
+        var degraded = await RedisCheckAsync(anonymous, "Degraded");
+        Assert.Contains(AtRisk, degraded);
+        Assert.Contains($"127.0.0.1:{redis.Port}", degraded);
+        Assert.Contains(gateway.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains(AtRisk));
+
+        await redis.CliAsync("config", "set", "appendonly", "yes");
+        await redis.CliAsync("client", "kill", "type", "normal");
+
+        var healthy = await RedisCheckAsync(anonymous, "Healthy", Kept);
+        Assert.DoesNotContain(AtRisk, healthy);
+    }
+
+    [Fact]
+    public async Task WithAReplica_NothingIsAtRisk()
+    {
+        await using var primary = await RedisServer.StartAsync();
+        await using var replica = await RedisServer.StartAsync(arguments: ["--replicaof", "127.0.0.1", primary.Port.ToString()]);
+        await Eventually.ThatAsync(async () => (await replica.CliAsync("info", "replication")).Contains("master_link_status:up"), 20, "the replica to sync");
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", primary.Configuration)]);
+        using var anonymous = gateway.CreateClient(null);
+
+        await RedisCheckAsync(anonymous, "Healthy", Kept);
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Message.Contains(AtRisk));
+    }
+
+    // The redis check's line in /readyz once it starts with the status wanted (and holds
+    // `finding`: the durability check has run); /readyz stays 200.
+    private static async Task<string> RedisCheckAsync(HttpClient client, string status, string finding = AtRisk)
+    {
+        string? check = null;
+        await Eventually.ThatAsync(async () =>
+        {
+            using var response = await client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            check = body.RootElement.GetProperty("checks").GetProperty("redis").GetString();
+            return check!.StartsWith(status + ":", StringComparison.Ordinal) && check.Contains(finding);
+        }, 20, $"/readyz to report redis {status} with '{finding}'");
+        return check!;
+    }
+}
