@@ -61,7 +61,17 @@ public sealed class ClientReplicasTests(ITestOutputHelper output) : IAsyncLifeti
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"create answered {(int)response.StatusCode}: {text}");
         var created = JsonDocument.Parse(text).RootElement;
-        return (created.GetProperty("key").GetProperty("key").GetString()!, created.GetProperty("webhook_secret").GetString()!);
+        var key = created.GetProperty("key").GetProperty("key").GetString()!;
+        // A new key reaches the other replica within moments (published change, version poll):
+        // wait until both know it, by a call that neither reaches Reka nor counts as usage.
+        var name = created.GetProperty("client").GetProperty("name").GetString()!;
+        foreach (var replica in new[] { _a, _b })
+        {
+            using var client = Client(replica, key);
+            await Eventually.ThatAsync(async () => (await client.GetAsync($"/clients/{name}/usage")).IsSuccessStatusCode, 10,
+                $"the new key of {name} to work on {replica.BaseAddress}");
+        }
+        return (key, created.GetProperty("webhook_secret").GetString()!);
     }
 
     private async Task CompleteAsync(string requestId) =>
