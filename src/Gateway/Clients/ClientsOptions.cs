@@ -7,8 +7,7 @@ namespace Reka.Gateway.Clients;
 /// <summary>The <c>Clients</c> section: client name to its settings.</summary>
 public sealed class ClientsOptions : Dictionary<string, ClientOptions>, IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Clients";
+    internal const string SectionName = "Clients";
 
     /// <summary>Creates an empty, case-sensitive map.</summary>
     public ClientsOptions() : base(StringComparer.Ordinal) { }

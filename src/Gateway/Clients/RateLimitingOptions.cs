@@ -5,8 +5,7 @@ namespace Reka.Gateway.Clients;
 /// <summary>Settings of section <c>RateLimiting</c>.</summary>
 public sealed class RateLimitingOptions
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "RateLimiting";
+    internal const string SectionName = "RateLimiting";
 
     /// <summary>Limit for clients without their own <c>Clients:&lt;name&gt;:RateLimit</c>.</summary>
     [ValidateObjectMembers]

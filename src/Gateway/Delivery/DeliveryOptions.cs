@@ -7,8 +7,7 @@ namespace Reka.Gateway.Delivery;
 /// <summary>How webhook deliveries are attempted (section <c>Delivery</c>).</summary>
 public sealed class DeliveryOptions : IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Delivery";
+    internal const string SectionName = "Delivery";
 
     /// <summary>Retry delays used when <see cref="RetrySchedule"/> is empty: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.</summary>
     public static readonly IReadOnlyList<TimeSpan> DefaultRetrySchedule =

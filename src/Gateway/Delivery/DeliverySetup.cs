@@ -6,7 +6,6 @@ namespace Reka.Gateway.Delivery;
 /// <summary>Wires the delivery queues, their workers and their HttpClient.</summary>
 internal static class DeliverySetup
 {
-    /// <summary>Registers the delivery feature.</summary>
     public static WebApplicationBuilder AddDelivery(this WebApplicationBuilder builder)
     {
         builder.Services.AddSettings<DeliveryOptions, DeliveryOptionsValidator>(DeliveryOptions.SectionName);

@@ -20,7 +20,6 @@ internal static class EventsApi
     /// <summary>Seconds between <c>ping</c> events on an idle stream, so proxies keep it open.</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
 
-    /// <summary>Maps the stream.</summary>
     public static RouteHandlerBuilder MapEventsApi(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/events", (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
             {

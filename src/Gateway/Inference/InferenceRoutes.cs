@@ -7,7 +7,6 @@ namespace Reka.Gateway.Inference;
 /// <summary>The forwarded routes of Reka's inference API and their transforms.</summary>
 internal sealed class InferenceRoutes
 {
-    /// <summary>Creates the routes.</summary>
     public InferenceRoutes(ProxyRouteFactory factory, JsonResponseTransform json, ResultCache cache, Submissions submissions)
     {
         // Answers that may carry upstream URLs are read whole to rewrite them, so they must come

@@ -7,7 +7,6 @@ namespace Reka.Gateway.Inference;
 /// <summary>Registers the inference routes and their validators.</summary>
 internal static class InferenceSetup
 {
-    /// <summary>Registers the inference feature.</summary>
     public static WebApplicationBuilder AddInference(this WebApplicationBuilder builder)
     {
         var services = builder.Services;

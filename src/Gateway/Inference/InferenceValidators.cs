@@ -94,7 +94,6 @@ internal sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferen
 /// </summary>
 internal sealed class ListInferenceQueryValidator : AbstractValidator<ListInferenceQuery>
 {
-    /// <summary>Creates the validator.</summary>
     public ListInferenceQueryValidator()
     {
         RuleFor(q => q.Limit).Must(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 100)
@@ -114,14 +113,12 @@ internal sealed class ListInferenceQueryValidator : AbstractValidator<ListInfere
 /// <summary>A request id must be a single safe path segment (<see cref="InferenceRules.MustBeRequestId{T}"/>).</summary>
 internal sealed class InferenceRequestRouteValidator : AbstractValidator<InferenceRequestRoute>
 {
-    /// <summary>Creates the validator.</summary>
     public InferenceRequestRouteValidator() => RuleFor(r => r.RequestId).MustBeRequestId().OverridePropertyName("request_id");
 }
 
 /// <summary>Status parameters: a safe request id and a boolean <c>with_logs</c>.</summary>
 internal sealed class InferenceStatusQueryValidator : AbstractValidator<InferenceStatusQuery>
 {
-    /// <summary>Creates the validator.</summary>
     public InferenceStatusQueryValidator()
     {
         RuleFor(q => q.RequestId).MustBeRequestId().OverridePropertyName("request_id");
@@ -136,7 +133,6 @@ internal sealed class InferenceResultQueryValidator : AbstractValidator<Inferenc
     /// <summary>Longest <c>wait</c>, in seconds.</summary>
     public const int MaxWaitSeconds = 60;
 
-    /// <summary>Creates the validator.</summary>
     public InferenceResultQueryValidator()
     {
         RuleFor(q => q.RequestId).MustBeRequestId().OverridePropertyName("request_id");

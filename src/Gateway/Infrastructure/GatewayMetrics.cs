@@ -30,7 +30,6 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _submissionChecks;
     private readonly ConcurrentDictionary<string, (long Depth, double OldestDueAgeSeconds)> _queues = new();
 
-    /// <summary>Creates the instruments.</summary>
     public GatewayMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);

@@ -7,8 +7,7 @@ namespace Reka.Gateway.Infrastructure;
 /// <summary>Settings of the gateway itself (section <c>Gateway</c>).</summary>
 public sealed class GatewayOptions
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Gateway";
+    internal const string SectionName = "Gateway";
 
     /// <summary>
     /// The gateway's own public base URL (scheme, host, optional path), e.g.

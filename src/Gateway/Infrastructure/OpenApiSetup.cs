@@ -25,7 +25,6 @@ internal static class OpenApiSetup
         ["wait"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0", Maximum = "60" },
     };
 
-    /// <summary>Registers the document.</summary>
     public static IServiceCollection AddGatewayOpenApi(this IServiceCollection services) =>
         services.AddOpenApi("v1", options =>
         {
@@ -97,7 +96,6 @@ internal static class OpenApiSetup
     public static RouteHandlerBuilder WithRequestBody<T>(this RouteHandlerBuilder builder, params string[] contentTypes) =>
         builder.WithMetadata(new DocumentedRequestBody(typeof(T), contentTypes));
 
-    /// <summary>Maps the document and Swagger UI.</summary>
     public static WebApplication MapGatewayOpenApi(this WebApplication app)
     {
         app.MapOpenApi("/swagger/{documentName}/swagger.json");

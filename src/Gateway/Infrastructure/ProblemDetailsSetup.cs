@@ -13,7 +13,6 @@ namespace Reka.Gateway.Infrastructure;
 /// </summary>
 internal static class ProblemDetailsSetup
 {
-    /// <summary>Registers the problem details service.</summary>
     public static IServiceCollection AddGatewayProblemDetails(this IServiceCollection services) =>
         // Binding failures (malformed JSON, say) throw, so the exception handler turns them into
         // problem details that say what could not be read.

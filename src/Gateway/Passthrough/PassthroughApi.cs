@@ -18,7 +18,6 @@ internal static class PassthroughApi
     /// <summary>Prefixes forwarded when <c>Proxy:ForwardedPrefixes</c> is empty.</summary>
     public static readonly IReadOnlyList<string> DefaultPrefixes = ["/v1/", "/v2/"];
 
-    /// <summary>Registers the path validator.</summary>
     public static WebApplicationBuilder AddPassthrough(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<IValidator<PassthroughPath>, PassthroughPathValidator>();
@@ -85,7 +84,6 @@ internal sealed record PassthroughPath(string Path)
 /// </summary>
 internal sealed class PassthroughPathValidator : AbstractValidator<PassthroughPath>
 {
-    /// <summary>Creates the validator.</summary>
     public PassthroughPathValidator()
     {
         RuleFor(p => p.Path).Must(path => !path.TrimStart('/').Split('/').Any(segment => segment is "." or ".." or ""))

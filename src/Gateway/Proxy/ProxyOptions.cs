@@ -6,8 +6,7 @@ namespace Reka.Gateway.Proxy;
 /// <summary>Routing settings of the proxy (section <c>Proxy</c>).</summary>
 public sealed class ProxyOptions : IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Proxy";
+    internal const string SectionName = "Proxy";
 
     /// <summary>
     /// Path prefixes of Reka's Vision API forwarded as they are, beyond the routes the gateway

@@ -7,8 +7,7 @@ namespace Reka.Gateway.Proxy;
 /// <summary>Where and how the gateway reaches Reka's API (section <c>Upstream</c>).</summary>
 public sealed class UpstreamOptions
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Upstream";
+    internal const string SectionName = "Upstream";
 
     /// <summary>Environment variable read for the team key when <see cref="ApiKey"/> is not set.</summary>
     public const string ApiKeyEnvironmentVariable = "REKA_API_KEY";

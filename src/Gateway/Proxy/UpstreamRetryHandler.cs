@@ -19,7 +19,6 @@ internal sealed class UpstreamRetryHandler : DelegatingHandler
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly TimeSpan _maxDelay;
 
-    /// <summary>Creates the handler.</summary>
     public UpstreamRetryHandler(UpstreamRetryOptions options, ILogger<UpstreamRetryHandler> logger)
     {
         _maxDelay = TimeSpan.FromSeconds(options.MaxDelaySeconds);

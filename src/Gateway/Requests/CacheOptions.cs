@@ -6,8 +6,7 @@ namespace Reka.Gateway.Requests;
 /// <summary>Settings of the result cache (section <c>Cache</c>).</summary>
 public sealed class CacheOptions
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Cache";
+    internal const string SectionName = "Cache";
 
     /// <summary>Statuses used when <see cref="TerminalStatuses"/> is empty.</summary>
     public static readonly IReadOnlyList<string> DefaultTerminalStatuses = ["COMPLETED", "FAILED", "CANCELLED", "CANCELED"];

@@ -9,8 +9,7 @@ namespace Reka.Gateway.Subscriptions;
 /// </summary>
 public sealed class SubscriberUrlOptions : IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Webhooks";
+    internal const string SectionName = "Webhooks";
 
     /// <summary>
     /// Hosts (and ports) that webhook deliveries may go to, for subscriptions and for a submit's

@@ -75,7 +75,6 @@ internal static class SubscriptionsApi
 /// </summary>
 internal sealed class CreateSubscriptionRequestValidator : AbstractValidator<CreateSubscriptionRequest>
 {
-    /// <summary>Creates the validator.</summary>
     public CreateSubscriptionRequestValidator(IOptions<SubscriberUrlOptions> subscribers)
     {
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop).NotEmpty().WithMessage("'url' is required.").OverridePropertyName("url")
@@ -97,7 +96,6 @@ internal sealed class CreateSubscriptionRequestValidator : AbstractValidator<Cre
 /// <summary>Registers subscriptions.</summary>
 internal static class SubscriptionsSetup
 {
-    /// <summary>Registers the store and validator.</summary>
     public static WebApplicationBuilder AddSubscriptions(this WebApplicationBuilder builder)
     {
         builder.Services.AddSettings<SubscriberUrlOptions, SubscriberUrlOptionsValidator>(SubscriberUrlOptions.SectionName);

@@ -73,7 +73,6 @@ internal sealed record MultipartUpload(string? ContentType)
 /// </summary>
 internal sealed class MultipartUploadValidator : AbstractValidator<MultipartUpload>
 {
-    /// <summary>Creates the validator.</summary>
     public MultipartUploadValidator() =>
         RuleFor(u => u.ContentType).Must(HaveBoundary)
             .WithMessage("Content-Type must be multipart/form-data with a boundary of 1-70 characters.")

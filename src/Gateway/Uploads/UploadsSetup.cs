@@ -5,7 +5,6 @@ namespace Reka.Gateway.Uploads;
 /// <summary>Registers the upload feature.</summary>
 internal static class UploadsSetup
 {
-    /// <summary>Registers the upload validator.</summary>
     public static WebApplicationBuilder AddUploads(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<IValidator<MultipartUpload>, MultipartUploadValidator>();

@@ -7,8 +7,7 @@ namespace Reka.Gateway.Webhooks;
 /// <summary>Settings of Reka's callbacks (section <c>Webhooks</c>).</summary>
 public sealed class WebhooksOptions : IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Webhooks";
+    internal const string SectionName = "Webhooks";
 
     /// <summary>
     /// Key of the HMAC that authenticates Reka's callbacks (the token in the <c>webhook_url</c> the

@@ -11,7 +11,6 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// <param name="Fields">The job's record at the time it was claimed.</param>
 internal sealed record LeasedJob(int Partition, string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
 {
-    /// <summary>A field of the record, or null.</summary>
     public string? this[string field] => Fields.GetValueOrDefault(field);
 }
 
@@ -108,13 +107,11 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
         return redis.call('DEL', KEYS[2])
         """;
 
-    /// <summary>The queue's name.</summary>
     public string Name => name;
 
     /// <summary>The clock its due times are read on.</summary>
     public TimeProvider Time => time;
 
-    /// <summary>Its partitions.</summary>
     public int Partitions => redis.Partitions;
 
     /// <summary>The partition of the job about <paramref name="id"/>.</summary>

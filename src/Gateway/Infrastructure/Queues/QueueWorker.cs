@@ -23,7 +23,6 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     /// <summary>Handles one job; must finish it through the queue (complete, retry or delete). Canceled when the drain time is over.</summary>
     protected abstract Task HandleAsync(LeasedJob job, CancellationToken cancellationToken);
 
-    /// <summary>The queue worked.</summary>
     protected DurableQueue Queue => queue;
 
     /// <inheritdoc />

@@ -30,7 +30,6 @@ internal sealed class RedisConnection : IDisposable
     /// <summary>Raised once connected, and after each reconnection (the server may have changed: a restart, a failover).</summary>
     public event Action? Connected;
 
-    /// <summary>The multiplexer.</summary>
     /// <exception cref="RedisConnectionException">Not connected yet (sentinels unreachable since start-up).</exception>
     public ConnectionMultiplexer Multiplexer => _multiplexer
         ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis Sentinel has not been reached yet.");

@@ -7,8 +7,7 @@ namespace Reka.Gateway.Infrastructure.Redis;
 /// <summary>Where the shared state lives (section <c>Redis</c>).</summary>
 public sealed partial class RedisOptions : IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Redis";
+    internal const string SectionName = "Redis";
 
     /// <summary>
     /// StackExchange.Redis configuration string. One node: <c>redis:6379</c>; a Redis Cluster:

@@ -44,7 +44,6 @@ internal sealed class RedisStore : IDisposable
     public IEnumerable<IServer> Primaries() =>
         _connection.Multiplexer.GetServers().Where(server => server.IsConnected && !server.IsReplica);
 
-    /// <summary>Pub/sub.</summary>
     public ISubscriber Subscriber => _connection.Multiplexer.GetSubscriber();
 
     /// <summary>
