@@ -74,6 +74,9 @@ internal static partial class GatewayLog
     [LoggerMessage(302, LogLevel.Warning, "Subscription {SubscriptionId} disabled: {Reason}")]
     public static partial void SubscriptionDisabled(ILogger logger, string subscriptionId, string reason);
 
+    [LoggerMessage(305, LogLevel.Information, "Subscription {SubscriptionId} enabled by {Client}")]
+    public static partial void SubscriptionEnabled(ILogger logger, string subscriptionId, string client);
+
     // Queues and events (400-499)
     [LoggerMessage(400, LogLevel.Warning, "Queue {Queue} unavailable: {Error}")]
     public static partial void QueueUnavailable(ILogger logger, string queue, string error);

@@ -11,7 +11,7 @@ namespace Reka.Gateway.Subscriptions;
 /// <param name="Filter">Which events it wants; empty lists match everything.</param>
 /// <param name="Description">Free text for people.</param>
 /// <param name="CreatedAt">When it was created.</param>
-/// <param name="Enabled">False once the endpoint answered 410 Gone.</param>
+/// <param name="Enabled">False once the endpoint answered 410 Gone, or an admin disabled it.</param>
 /// <param name="DisabledReason">Why it was disabled.</param>
 /// <param name="Secret">Signing secret, <c>whsec_</c> + base64; shown once, at creation.</param>
 internal sealed record Subscription(
@@ -74,3 +74,11 @@ public sealed record CreatedSubscription(
 /// <param name="Filter">Optional filter.</param>
 /// <param name="Description">Optional text, up to 500 characters.</param>
 public sealed record CreateSubscriptionRequest(string? Url, SubscriptionFilter? Filter = null, string? Description = null);
+
+/// <summary>Body of <c>PATCH /subscriptions/{id}</c>. Unknown fields are refused.</summary>
+/// <param name="Enabled">
+/// <c>false</c> stops deliveries to the subscription (pending ones end as <c>disabled</c> at their
+/// next attempt); <c>true</c> resumes them for new events (replay the ones missed).
+/// </param>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
+public sealed record UpdateSubscriptionRequest(bool? Enabled);

@@ -95,6 +95,26 @@ internal sealed class SubscriptionStore(RedisStore redis)
         return deleted;
     }
 
+    /// <summary>
+    /// Enables or disables a subscription, confirmed by a replica; null when there is none.
+    /// Disabled, it gets no new deliveries and its pending ones end as disabled at their next attempt.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed it in time.</exception>
+    public async Task<Subscription?> SetEnabledAsync(string id, bool enabled, string? disabledReason)
+    {
+        if (await GetAsync(id) is not { } subscription)
+        {
+            return null;
+        }
+        var changed = subscription with { Enabled = enabled, DisabledReason = enabled ? null : disabledReason };
+        var write = redis.Confirmations.Begin();
+        var done = await write.Database.ScriptEvaluateAsync(ReplaceIfPresentScript, [_key], [id, Serialize(changed)]);
+        _snapshot = null;
+        await write.ConfirmAsync(_key);
+        return (long)done == 1 ? changed : null;
+    }
+
     /// <summary>Disables a subscription (its endpoint answered 410 Gone); false when it no longer exists.</summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<bool> DisableAsync(Subscription subscription, string reason)

@@ -10,7 +10,7 @@ namespace Reka.Gateway.Subscriptions;
 
 /// <summary>
 /// Webhook subscriptions, for admin clients (<c>Clients:&lt;name&gt;:Admin</c>): create, list,
-/// get, delete. Their deliveries are Delivery's (<c>/subscriptions/{id}/deliveries</c>).
+/// get, enable or disable, delete. Their deliveries are Delivery's (<c>/subscriptions/{id}/deliveries</c>).
 /// </summary>
 internal static class SubscriptionsApi
 {
@@ -43,6 +43,16 @@ internal static class SubscriptionsApi
             .Produces<SubscriptionView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        subscriptions.MapPatch("/{id}", PatchAsync)
+            .WithName("UpdateSubscription")
+            .WithSummary("Enable or disable a subscription")
+            .WithDescription("`{\"enabled\": false}` stops deliveries to it: no new ones, and pending ones end as `disabled` at their next attempt. " +
+                "`{\"enabled\": true}` resumes deliveries of new events; replay the deliveries missed meanwhile. Unknown fields are refused.")
+            .Produces<SubscriptionView>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithValidation<UpdateSubscriptionRequest>();
+
         subscriptions.MapDelete("/{id}", async Task<IResult> (string id, SubscriptionStore store) =>
                 await store.DeleteAsync(id) ? TypedResults.NoContent() : NotFound(id))
             .WithName("DeleteSubscription")
@@ -60,6 +70,27 @@ internal static class SubscriptionsApi
         await store.CreateAsync(subscription);
         return TypedResults.Created($"/subscriptions/{subscription.Id}", new CreatedSubscription(subscription.Id, subscription.Url,
             subscription.Filter, subscription.Description, subscription.CreatedAt, subscription.Enabled, subscription.Secret));
+    }
+
+    private static async Task<IResult> PatchAsync(string id, UpdateSubscriptionRequest request, HttpContext context, SubscriptionStore store,
+        TimeProvider time, ILogger<SubscriptionStore> logger)
+    {
+        var actor = context.GetClient().Name;
+        var enabled = request.Enabled!.Value;
+        var reason = enabled ? null : $"Disabled by client '{actor}' at {time.GetUtcNow():O}.";
+        if (await store.SetEnabledAsync(id, enabled, reason) is not { } changed)
+        {
+            return NotFound(id);
+        }
+        if (enabled)
+        {
+            GatewayLog.SubscriptionEnabled(logger, id, actor);
+        }
+        else
+        {
+            GatewayLog.SubscriptionDisabled(logger, id, reason!);
+        }
+        return TypedResults.Ok(changed.ToView());
     }
 
     /// <summary>404 problem details for subscription <paramref name="id"/>.</summary>
@@ -93,6 +124,14 @@ internal sealed class CreateSubscriptionRequestValidator : AbstractValidator<Cre
     }
 }
 
+/// <summary>A change to a subscription must say whether it is enabled.</summary>
+internal sealed class UpdateSubscriptionRequestValidator : AbstractValidator<UpdateSubscriptionRequest>
+{
+    /// <summary>Creates the validator.</summary>
+    public UpdateSubscriptionRequestValidator() =>
+        RuleFor(r => r.Enabled).NotNull().WithMessage("'enabled' is required: true or false.").OverridePropertyName("enabled");
+}
+
 /// <summary>Registers subscriptions.</summary>
 internal static class SubscriptionsSetup
 {
@@ -101,6 +140,7 @@ internal static class SubscriptionsSetup
         builder.Services.AddSettings<SubscriberUrlOptions, SubscriberUrlOptionsValidator>(SubscriberUrlOptions.SectionName);
         builder.Services.AddSingleton<SubscriptionStore>();
         builder.Services.AddSingleton<IValidator<CreateSubscriptionRequest>, CreateSubscriptionRequestValidator>();
+        builder.Services.AddSingleton<IValidator<UpdateSubscriptionRequest>, UpdateSubscriptionRequestValidator>();
         return builder;
     }
 }
