@@ -11,7 +11,16 @@ namespace Reka.Gateway.Delivery;
 /// <param name="DurationMs">How long it took, in milliseconds.</param>
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Error">Why it failed, when it did.</param>
-public sealed record DeliveryAttempt(int Attempt, DateTimeOffset At, int? StatusCode, double DurationMs, AttemptResult Outcome, string? Error);
+/// <param name="ResponseStart">
+/// The start of the subscriber's answer body: at most <see cref="DeliveryAttempt.ResponseStartLength"/>
+/// characters, read as UTF-8 (invalid bytes replaced); null when no answer or an empty body came.
+/// </param>
+public sealed record DeliveryAttempt(int Attempt, DateTimeOffset At, int? StatusCode, double DurationMs, AttemptResult Outcome, string? Error,
+    string? ResponseStart = null)
+{
+    /// <summary>Most characters of a subscriber's answer kept on an attempt.</summary>
+    public const int ResponseStartLength = 256;
+}
 
 /// <summary>How one delivery attempt ended (written in snake_case: <c>succeeded</c>...).</summary>
 public enum AttemptResult

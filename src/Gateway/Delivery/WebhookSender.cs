@@ -79,6 +79,7 @@ internal sealed class WebhookSender(
         var timer = Stopwatch.StartNew();
         int? status = null;
         string? error = null;
+        string? responseStart = null;
         TimeSpan? retryAfter = null;
         try
         {
@@ -92,6 +93,7 @@ internal sealed class WebhookSender(
             request.Headers.Add(WebhookSigner.SignatureHeader, WebhookSigner.Sign(secret!, target.EventId, timestamp, body));
             using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             status = (int)response.StatusCode;
+            responseStart = await ReadStartAsync(response, timeout.Token);
             retryAfter = response.Headers.RetryAfter switch
             {
                 { Delta: { } delta } => delta,
@@ -109,7 +111,7 @@ internal sealed class WebhookSender(
         }
         var attempt = new DeliveryAttempt(attemptNumber, started, status, Math.Round(timer.Elapsed.TotalMilliseconds, 1),
             status is >= 200 and < 300 ? AttemptResult.Succeeded : status == 410 ? AttemptResult.Gone : AttemptResult.Failed,
-            error ?? (status is >= 200 and < 300 ? null : $"HTTP {status}"));
+            error ?? (status is >= 200 and < 300 ? null : $"HTTP {status}"), responseStart);
         if (attempt.Outcome == AttemptResult.Succeeded)
         {
             GatewayLog.DeliverySucceeded(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, DeliveryFields.Wire(attempt.Outcome), attempt.DurationMs);
@@ -139,6 +141,50 @@ internal sealed class WebhookSender(
         metrics.DeliveryFinished("retrying", target.Owner);
         return new AttemptOutcome(attempt, DeliveryStatus.Pending, time.GetUtcNow() + delay, retriesSoFar + 1);
     }
+
+    // The first characters of the answer, for people looking at the attempt (the console, the
+    // deliveries list): a subscriber's answer holds no secret of the gateway's. Read for at most a
+    // second, so that a body that trickles in never turns an answered attempt into a timeout.
+    private async Task<string?> ReadStartAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        // 4 bytes per character at most in UTF-8: enough for ResponseStartLength characters.
+        var buffer = new byte[DeliveryAttempt.ResponseStartLength * 4];
+        var length = 0;
+        using var wait = new CancellationTokenSource(ResponseStartWait, time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, wait.Token);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(deadline.Token);
+            int read;
+            while (length < buffer.Length && (read = await body.ReadAsync(buffer.AsMemory(length), deadline.Token)) > 0)
+            {
+                length += read;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or IOException)
+        {
+            // What came in time is kept.
+        }
+        if (length == 0)
+        {
+            return null;
+        }
+        // A character cut at the end of the buffer is left out rather than replaced.
+        var text = new System.Text.UTF8Encoding(false, false).GetDecoder();
+        var chars = new char[length];
+        var count = text.GetChars(buffer, 0, length, chars, 0, flush: false);
+        if (count > DeliveryAttempt.ResponseStartLength)
+        {
+            count = DeliveryAttempt.ResponseStartLength;
+            if (char.IsHighSurrogate(chars[count - 1]))
+            {
+                count--;
+            }
+        }
+        return new string(chars, 0, count);
+    }
+
+    private static readonly TimeSpan ResponseStartWait = TimeSpan.FromSeconds(1);
 
     private AttemptOutcome Finished(DeliveryTarget target, DeliveryAttempt attempt, DeliveryStatus status, int retries)
     {
