@@ -14,6 +14,7 @@ using Reka.Gateway.Passthrough;
 using Reka.Gateway.Proxy;
 using Reka.Gateway.Requests;
 using Reka.Gateway.Usage;
+using Reka.Gateway.OperatorConsole;
 using Reka.Gateway.Uploads;
 
 namespace Reka.Gateway;
@@ -68,6 +69,8 @@ internal static class GatewayApplication
         // Completed inferences go to Delivery's fan-out, then to the event channel.
         builder.AddDelivery();
         builder.AddEvents();
+        // The operator console uses the features above; none of them uses it.
+        builder.AddConsole();
         return builder;
     }
 
@@ -75,6 +78,7 @@ internal static class GatewayApplication
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseGatewayProblemDetails();
+        app.UseConsole();
         app.MapGatewayOpenApi();
         app.UseRouting();
         app.UseAuthentication();
@@ -90,6 +94,7 @@ internal static class GatewayApplication
         app.MapCallbackReceiver();
         app.MapEventsApi();
         app.MapDeliveriesApi(app.MapSubscriptionsApi());
+        app.MapConsole();
         return app;
     }
 

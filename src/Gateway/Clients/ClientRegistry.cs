@@ -45,10 +45,16 @@ internal sealed class ClientRegistry : BackgroundService
     /// The client whose key is <paramref name="key"/>, or null; <paramref name="expiredAt"/> says
     /// when the key expired, when it is a known key past its expiry.
     /// </summary>
-    public GatewayClient? FindByKey(ReadOnlySpan<char> key, out DateTimeOffset? expiredAt)
+    public GatewayClient? FindByKey(ReadOnlySpan<char> key, out DateTimeOffset? expiredAt) => FindByKeyHash(ClientKeys.Hash(key), out expiredAt);
+
+    /// <summary>
+    /// The client whose key hashes to <paramref name="hash"/> (<see cref="ClientKeys.Hash"/>), as
+    /// <see cref="FindByKey"/>; for what remembers a key by its hash (a console session), so that
+    /// revoking the key, or its expiry, ends what was opened with it.
+    /// </summary>
+    public GatewayClient? FindByKeyHash(string hash, out DateTimeOffset? expiredAt)
     {
         expiredAt = null;
-        var hash = ClientKeys.Hash(key);
         if (_settingsByKeyHash.TryGetValue(hash, out var client))
         {
             return client;

@@ -17,6 +17,8 @@ namespace Reka.Gateway.Clients;
 /// </summary>
 internal static class ClientsApi
 {
+    // The handlers are internal: the operator console calls them, so that a change made there
+    // follows the same rules, audit and confirmation as one made through the API.
     private const string Unchanged = "The clients could not be changed; nothing was stored.";
 
     public static IEndpointRouteBuilder MapClientsApi(this IEndpointRouteBuilder endpoints)
@@ -89,7 +91,7 @@ internal static class ClientsApi
         return endpoints;
     }
 
-    private static async Task<IResult> CreateAsync(CreateClientRequest request, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
+    internal static async Task<IResult> CreateAsync(CreateClientRequest request, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
     {
         var name = request.Name!;
         if (registry.Settings.ContainsKey(name))
@@ -106,11 +108,11 @@ internal static class ClientsApi
             : TypedResults.Created($"/clients/{name}", new CreatedClient(View(record), new IssuedKey(keyId, key, null), record.WebhookSecret));
     }
 
-    private static async Task<IResult> ListAsync(ClientStore store, ClientRegistry registry) =>
+    internal static async Task<IResult> ListAsync(ClientStore store, ClientRegistry registry) =>
         TypedResults.Ok((IReadOnlyList<ClientView>)[.. registry.Settings.Values.OrderBy(c => c.Name, StringComparer.Ordinal).Select(View),
             .. (await store.ListAsync()).Select(View)]);
 
-    private static async Task<IResult> GetAsync(string name, HttpContext context, ClientStore store, ClientRegistry registry)
+    internal static async Task<IResult> GetAsync(string name, HttpContext context, ClientStore store, ClientRegistry registry)
     {
         var caller = context.GetClient();
         if (!caller.Admin && caller.Name != name)
@@ -124,7 +126,7 @@ internal static class ClientsApi
         return await store.GetAsync(name) is { } record ? TypedResults.Ok(View(record)) : NotFound(name);
     }
 
-    private static async Task<IResult> PatchAsync(string name, [FromBody] JsonElement patch, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
+    internal static async Task<IResult> PatchAsync(string name, [FromBody] JsonElement patch, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
     {
         if (registry.Settings.ContainsKey(name))
         {
@@ -149,7 +151,7 @@ internal static class ClientsApi
         };
     }
 
-    private static async Task<IResult> DeleteAsync(string name, HttpContext context, ClientStore store, ClientRegistry registry)
+    internal static async Task<IResult> DeleteAsync(string name, HttpContext context, ClientStore store, ClientRegistry registry)
     {
         if (registry.Settings.ContainsKey(name))
         {
@@ -168,7 +170,7 @@ internal static class ClientsApi
         };
     }
 
-    private static async Task<IResult> IssueKeyAsync(string name, CreateKeyRequest request, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
+    internal static async Task<IResult> IssueKeyAsync(string name, CreateKeyRequest request, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
     {
         if (registry.Settings.ContainsKey(name))
         {
@@ -200,7 +202,7 @@ internal static class ClientsApi
         };
     }
 
-    private static async Task<IResult> RevokeKeyAsync(string name, string keyId, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
+    internal static async Task<IResult> RevokeKeyAsync(string name, string keyId, HttpContext context, ClientStore store, ClientRegistry registry, TimeProvider time)
     {
         if (registry.Settings.ContainsKey(name))
         {

@@ -63,7 +63,8 @@ internal static class SubscriptionsApi
         return subscriptions;
     }
 
-    private static async Task<Created<CreatedSubscription>> CreateAsync(CreateSubscriptionRequest request, SubscriptionStore store, TimeProvider time)
+    // Internal, as PatchAsync: the operator console creates and changes subscriptions through them.
+    internal static async Task<Created<CreatedSubscription>> CreateAsync(CreateSubscriptionRequest request, SubscriptionStore store, TimeProvider time)
     {
         var subscription = new Subscription(SubscriptionStore.NewId(), request.Url!, request.Filter ?? new SubscriptionFilter(),
             request.Description, time.GetUtcNow(), Enabled: true, DisabledReason: null, WebhookSecret.Generate());
@@ -72,7 +73,7 @@ internal static class SubscriptionsApi
             subscription.Filter, subscription.Description, subscription.CreatedAt, subscription.Enabled, subscription.Secret));
     }
 
-    private static async Task<IResult> PatchAsync(string id, UpdateSubscriptionRequest request, HttpContext context, SubscriptionStore store,
+    internal static async Task<IResult> PatchAsync(string id, UpdateSubscriptionRequest request, HttpContext context, SubscriptionStore store,
         TimeProvider time, ILogger<SubscriptionStore> logger)
     {
         var actor = context.GetClient().Name;

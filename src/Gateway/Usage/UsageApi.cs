@@ -96,15 +96,25 @@ internal static class UsageApi
             return TypedResults.ValidationProblem(errors, detail: $"Invalid {string.Join(", ", errors.Keys)}: {errors.First().Value[0]}");
         }
 
+        var report = await ReadReportAsync(name, first, last, keys, redis);
+        var accept = context.Request.GetTypedHeaders().Accept;
+        return accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase))
+            ? TypedResults.Text(Csv(report.Days), "text/csv; charset=utf-8")
+            : TypedResults.Ok(report);
+    }
+
+    /// <summary>
+    /// <paramref name="name"/>'s usage from <paramref name="first"/> to <paramref name="last"/>
+    /// (UTC days, in order, at most <see cref="MaxDays"/>); also what the operator console charts.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    internal static async Task<UsageReport> ReadReportAsync(string name, DateOnly first, DateOnly last, UsageKeys keys, RedisStore redis)
+    {
         var db = redis.Database;
         var dates = Enumerable.Range(0, last.DayNumber - first.DayNumber + 1).Select(i => first.AddDays(i).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)).ToList();
         var hashes = await Task.WhenAll(dates.Select(date => db.HashGetAllAsync(keys.Daily(name, date))));
         var days = dates.Zip(hashes, Day).ToList();
-        var report = new UsageReport(name, dates[0], dates[^1], days, Total(days));
-        var accept = context.Request.GetTypedHeaders().Accept;
-        return accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase))
-            ? TypedResults.Text(Csv(days), "text/csv; charset=utf-8")
-            : TypedResults.Ok(report);
+        return new UsageReport(name, dates[0], dates[^1], days, Total(days));
     }
 
     private static DateOnly ParseDay(string? value, string field, DateOnly fallback, Dictionary<string, string[]> errors)
@@ -154,7 +164,8 @@ internal static class UsageApi
             days.Sum(d => d.UploadBytes), Sum(days.Select(d => d.Calls)), Sum(days.Select(d => d.Deliveries)));
     }
 
-    private static string Csv(IEnumerable<UsageDay> days)
+    /// <summary>The days as CSV rows <c>date,metric,key,value</c> under a header row.</summary>
+    internal static string Csv(IEnumerable<UsageDay> days)
     {
         var csv = new StringBuilder("date,metric,key,value\n");
         foreach (var day in days)

@@ -1,0 +1,162 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Clients;
+using Reka.Gateway.Events;
+using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Inference;
+using Reka.Gateway.OperatorConsole.Health;
+using Reka.Gateway.OperatorConsole.Requests;
+using Reka.Gateway.OperatorConsole.Sessions;
+
+// Not Reka.Gateway.Console: a namespace of that name would hide System.Console from every
+// Reka.Gateway.* file (and the bench's), so the folder is Console/ and the namespace says what it is.
+namespace Reka.Gateway.OperatorConsole;
+
+/// <summary>
+/// The operator console at <c>/console</c>: Razor Pages served by the gateway itself, signed in
+/// with a gateway key exchanged for a server-side session (<see cref="ConsoleSessions"/>), calling
+/// the gateway's own services in-process. It depends on the other features; none depends on it.
+/// </summary>
+internal static class ConsoleSetup
+{
+    /// <summary>Authorization policy of every console page: a console session.</summary>
+    public const string SignedInPolicy = "console";
+
+    /// <summary>Authorization policy of the admin pages: a console session of an admin client.</summary>
+    public const string AdminPolicy = "console-admin";
+
+    /// <summary>The server-sent event stream of the console's live updates.</summary>
+    public const string LivePath = "/console/live";
+
+    /// <summary>Where the console's scripts, styles and the chart library are served from.</summary>
+    public const string AssetsPath = "/console/assets";
+
+    /// <summary>Registers the console's pages, its authentication scheme and its services.</summary>
+    public static WebApplicationBuilder AddConsole(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSettings<ConsoleOptions, ConsoleOptionsValidator>(ConsoleOptions.SectionName);
+        services.AddSingleton<ConsoleSessions>();
+        services.AddSingleton<ConsoleRequests>();
+        services.AddSingleton<RecentCounts>();
+        services.AddHostedService(sp => sp.GetRequiredService<RecentCounts>());
+        services.AddSingleton<HealthFigures>();
+
+        // Its own scheme: the API's default (the key) is unchanged and never reads the cookie.
+        services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, ConsoleAuthenticationHandler>(ConsoleAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(SignedInPolicy, policy => policy.AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName).RequireAuthenticatedUser())
+            .AddPolicy(AdminPolicy, policy => policy.AddAuthenticationSchemes(ConsoleAuthenticationHandler.SchemeName).RequireAuthenticatedUser()
+                .RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
+
+        services.AddRazorPages(options =>
+        {
+            options.RootDirectory = "/Console/Pages";
+            options.Conventions.AuthorizeFolder("/", SignedInPolicy);
+            options.Conventions.AllowAnonymousToPage("/SignIn");
+            options.Conventions.AllowAnonymousToPage("/NotFound");
+            options.Conventions.AuthorizeFolder("/Subscriptions", AdminPolicy);
+            options.Conventions.AuthorizePage("/Clients/Index", AdminPolicy);
+            options.Conventions.AuthorizePage("/Health", AdminPolicy);
+        });
+        // Every form that changes something carries a token bound to this cookie (Razor Pages check
+        // it on each POST); the session cookie's SameSite=Strict is the second line.
+        services.AddOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>().Configure<IOptions<ConsoleOptions>>((antiforgery, console) =>
+        {
+            antiforgery.Cookie.Name = "reka-console-antiforgery";
+            antiforgery.Cookie.Path = ConsoleAuthenticationHandler.PathBase;
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.HttpOnly = true;
+            antiforgery.Cookie.SecurePolicy = console.Value.SecureCookie;
+            antiforgery.SuppressXFrameOptionsHeader = true; // ConsoleHeaders sends DENY
+        });
+        return builder;
+    }
+
+    /// <summary>The console's headers and static files; before routing.</summary>
+    public static IApplicationBuilder UseConsole(this IApplicationBuilder app)
+    {
+        app.UseConsoleHeaders();
+        // The files sit beside the binaries (copied at build and publish), whatever the content root.
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            RequestPath = AssetsPath,
+            FileProvider = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot", "console")),
+        });
+        return app;
+    }
+
+    /// <summary>Maps the pages and the live stream, none of them in the OpenAPI document.</summary>
+    public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapRazorPages();
+        endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
+                TypedResults.ServerSentEvents(StreamAsync(hub, context.GetClient(), context.RequestAborted, lifetime.ApplicationStopping)))
+            .RequireAuthorization(SignedInPolicy)
+            .ExcludeFromDescription();
+        return endpoints;
+    }
+
+    /// <summary>Seconds between <c>ping</c> events on an idle stream.</summary>
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+
+    // Terminal events the signed-in client may see (ResultCache's rule: an admin sees all), each
+    // as the few fields a page updates from.
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub hub, GatewayClient client,
+        [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
+    {
+        using var listener = hub.Listen(e => ResultCache.MayAccess(client, e.Client));
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
+        yield return new SseItem<string>("{}", "ping");
+        while (!ended.IsCancellationRequested)
+        {
+            bool ready;
+            using (var beat = CancellationTokenSource.CreateLinkedTokenSource(ended.Token))
+            {
+                beat.CancelAfter(Heartbeat);
+                try
+                {
+                    ready = await listener.Reader.WaitToReadAsync(beat.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    ready = false;
+                }
+            }
+            if (ended.IsCancellationRequested)
+            {
+                yield break;
+            }
+            if (!ready)
+            {
+                yield return new SseItem<string>("{}", "ping");
+                continue;
+            }
+            while (listener.Reader.TryRead(out var published))
+            {
+                yield return new SseItem<string>(Summary(published), "inference") { EventId = published.Id };
+            }
+        }
+    }
+
+    private static string Summary(PublishedEvent published)
+    {
+        using var document = JsonDocument.Parse(published.Json);
+        var root = document.RootElement;
+        string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return JsonSerializer.Serialize(new Dictionary<string, string?>
+        {
+            ["request_id"] = published.RequestId,
+            ["type"] = published.Type,
+            ["status"] = Text("status"),
+            ["endpoint_id"] = Text("endpoint_id"),
+            ["completed_at"] = root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object
+                && result.TryGetProperty("completed_at", out var completed) && completed.ValueKind == JsonValueKind.String ? completed.GetString() : null,
+        }, GatewayJson.Options);
+    }
+}
