@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.FileProviders;
-using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure;
@@ -66,13 +65,16 @@ internal static class ConsoleSetup
         });
         // Every form that changes something carries a token bound to this cookie (Razor Pages check
         // it on each POST); the session cookie's SameSite=Strict is the second line.
-        services.AddOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>().Configure<IOptions<ConsoleOptions>>((antiforgery, console) =>
+        // Its cookie is Secure over https; not forced with Console:SecureCookie=Always, which is for
+        // TLS ending in front of the gateway, where antiforgery would refuse every plain request.
+        // Alone it is worth nothing: a forged form also needs the session and the page's token.
+        services.Configure<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>(antiforgery =>
         {
             antiforgery.Cookie.Name = "reka-console-antiforgery";
             antiforgery.Cookie.Path = ConsoleAuthenticationHandler.PathBase;
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
             antiforgery.Cookie.HttpOnly = true;
-            antiforgery.Cookie.SecurePolicy = console.Value.SecureCookie;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.SuppressXFrameOptionsHeader = true; // ConsoleHeaders sends DENY
         });
         return builder;
