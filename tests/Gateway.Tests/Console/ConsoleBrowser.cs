@@ -72,6 +72,8 @@ public sealed class ConsoleBrowser : IAsyncDisposable
             Timeout = WaitMs,
         });
         Directory.CreateDirectory(ScreenshotFolder);
+        // Live updates and refreshing regions take a few seconds on a busy 2-core machine.
+        Assertions.SetDefaultExpectTimeout(15_000);
         return new ConsoleBrowser(output, simulator, subscriber, gateway, playwright, browser);
     }
 
