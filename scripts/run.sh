@@ -52,6 +52,7 @@ export Gateway__PublicBaseUrl=http://127.0.0.1:8080
 
 cat <<MSG
 Gateway: http://127.0.0.1:8080 (Swagger UI: http://127.0.0.1:8080/swagger), upstream: $upstream
+Console: http://127.0.0.1:8080/console (sign in with the demo key)
 Demo client key (admin): $demo_key
   curl -H "X-Api-Key: $demo_key" http://127.0.0.1:8080/v2/inference/models
 Demo client's webhook secret: $Clients__demo__WebhookSecret
