@@ -62,6 +62,7 @@ internal static class ConsoleSetup
             options.Conventions.AuthorizeFolder("/Subscriptions", AdminPolicy);
             options.Conventions.AuthorizePage("/Clients/Index", AdminPolicy);
             options.Conventions.AuthorizePage("/Health", AdminPolicy);
+            options.Conventions.ConfigureFilter(new Pages.AntiforgeryFailurePage());
         });
         // Every form that changes something carries a token bound to this cookie (Razor Pages check
         // it on each POST); the session cookie's SameSite=Strict is the second line.

@@ -110,6 +110,16 @@ internal static partial class GatewayLog
     [LoggerMessage(701, LogLevel.Warning, "A quota reservation of {Client} could not be given back ({Error}); it frees after Usage:InFlightTimeout")]
     public static partial void QuotaNotReleased(ILogger logger, string client, string error);
 
+    // Console (800-899): who signed in and out, never a key.
+    [LoggerMessage(800, LogLevel.Information, "Console sign-in by client {Client}")]
+    public static partial void ConsoleSignedIn(ILogger logger, string client);
+
+    [LoggerMessage(801, LogLevel.Warning, "Console sign-in refused: the key is unknown, revoked or expired")]
+    public static partial void ConsoleSignInRefused(ILogger logger);
+
+    [LoggerMessage(802, LogLevel.Information, "Console sign-out by client {Client}")]
+    public static partial void ConsoleSignedOut(ILogger logger, string? client);
+
     // Redis (500-599): endpoints and failure kinds only, never the configuration (it may hold a password).
     [LoggerMessage(500, LogLevel.Warning, "Redis connection {Connection} to {EndPoint} failed: {FailureType}")]
     public static partial void RedisConnectionFailed(ILogger logger, string connection, string? endPoint, string failureType);

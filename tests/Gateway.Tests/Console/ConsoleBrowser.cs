@@ -7,6 +7,16 @@ using Xunit.Abstractions;
 namespace Reka.Gateway.Tests.OperatorConsole;
 
 /// <summary>
+/// The console's browser tests run by themselves, not beside the other test classes: Chromium
+/// takes much of a 2-core machine, and tests elsewhere time things.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ConsoleBrowserCollection
+{
+    public const string Name = "Console in a browser";
+}
+
+/// <summary>
 /// What the console's browser tests share: a real gateway (in-process Kestrel) in front of a real
 /// simulator whose jobs wait until the test completes them (so that a page is open and listening
 /// before a request finishes), a webhook subscriber, the shared Redis, and Debian's Chromium

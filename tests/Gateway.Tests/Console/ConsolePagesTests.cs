@@ -15,6 +15,7 @@ namespace Reka.Gateway.Tests.OperatorConsole;
 /// screenshot of each, labelled controls, keyboard use, phone width, and the key nowhere in
 /// the page, its storage or its URLs.
 /// </summary>
+[Collection(ConsoleBrowserCollection.Name)]
 public sealed class ConsolePagesTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private ConsoleBrowser _console = null!;
@@ -58,12 +59,34 @@ public sealed class ConsolePagesTests(ITestOutputHelper output) : IAsyncLifetime
             await page.Keyboard.PressAsync("Enter");
             await Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync("ops");
             await AssertKeyNowhereAsync(page, TestClients.Ops.Key);
+            // The session cookie as the browser holds it.
+            var session = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "reka-console-session");
+            Assert.True(session.HttpOnly, "HttpOnly");
+            Assert.Equal(SameSiteAttribute.Strict, session.SameSite);
+            Assert.Equal("/console", session.Path);
+            Assert.False(session.Secure, "Secure over plain http");
+            Assert.Equal(-1, session.Expires); // a browser-session cookie: the session's end is kept in Redis
+            Assert.Null(await page.EvaluateAsync<string?>("() => document.cookie.match(/reka-console-session/)?.[0] ?? null"));
             // The skip link is the first stop of the keyboard.
             await page.Keyboard.PressAsync("Tab");
             await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" })).ToBeFocusedAsync();
 
-            // Add a client; its key is shown once, and works on the API.
+            // A form whose antiforgery token was taken out is refused and changes nothing.
             await page.GetByRole(AriaRole.Link, new() { Name = "Clients" }).ClickAsync();
+            await page.GetByLabel("Name", new() { Exact = true }).FillAsync("forged");
+            await page.EvaluateAsync("() => document.querySelectorAll('input[name=__RequestVerificationToken]').forEach(i => i.remove())");
+            var refused = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Add client" }).ClickAsync(),
+                response => response.Request.Method == "POST");
+            Assert.Equal(400, refused.Status);
+            await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("nothing was changed");
+            await _console.ScreenshotAsync(page, "form-refused");
+            using (var admin = _console.Gateway.CreateClient(TestClients.Ops))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.GetAsync("/clients/forged")).StatusCode);
+            }
+
+            // Add a client; its key is shown once, and works on the API.
+            await page.GotoAsync(_console.Url("/console/clients"));
             await page.GetByLabel("Name", new() { Exact = true }).FillAsync("video-pipeline");
             await page.GetByLabel("Daily submits").FillAsync("500");
             await page.GetByRole(AriaRole.Button, new() { Name = "Add client" }).ClickAsync();

@@ -6,6 +6,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Reka.Gateway.Tests.OperatorConsole;
 
 /// <summary>The requests pages in a real browser: live statuses, the result's video, ownership.</summary>
+[Collection(ConsoleBrowserCollection.Name)]
 public sealed class RequestsPageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private ConsoleBrowser _console = null!;

@@ -8,6 +8,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Reka.Gateway.Tests.OperatorConsole;
 
 /// <summary>Subscriptions and deliveries in a real browser: a failing subscriber, its dead letter, the replay.</summary>
+[Collection(ConsoleBrowserCollection.Name)]
 public sealed class SubscriptionsPageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private ConsoleBrowser _console = null!;

@@ -11,7 +11,7 @@ namespace Reka.Gateway.OperatorConsole.Pages;
 /// and exchanged for a session whose id goes in an HttpOnly, SameSite=Strict cookie scoped to
 /// <c>/console</c>. The key is never echoed, stored or logged; only its SHA-256 goes in the session.
 /// </summary>
-internal sealed class SignInModel(ClientRegistry clients, ConsoleSessions sessions, IOptions<ConsoleOptions> options) : ConsolePage
+internal sealed class SignInModel(ClientRegistry clients, ConsoleSessions sessions, IOptions<ConsoleOptions> options, ILogger<SignInModel> logger) : ConsolePage
 {
     public override string Title => "Sign in";
 
@@ -40,9 +40,10 @@ internal sealed class SignInModel(ClientRegistry clients, ConsoleSessions sessio
 
     public async Task<IActionResult> OnPostAsync([FromForm] string? key)
     {
-        var client = string.IsNullOrWhiteSpace(key) ? null : clients.FindByKey(key.AsSpan().Trim(), out var expiredAt) is { } found ? found : null;
+        var client = string.IsNullOrWhiteSpace(key) ? null : clients.FindByKey(key.AsSpan().Trim(), out _);
         if (client is null)
         {
+            GatewayLog.ConsoleSignInRefused(logger);
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             KeyError = string.IsNullOrWhiteSpace(key) ? "Enter a gateway key." : "This key is not a valid gateway key (unknown, revoked or expired).";
             return Page();
@@ -59,6 +60,7 @@ internal sealed class SignInModel(ClientRegistry clients, ConsoleSessions sessio
             return Page();
         }
         Response.Cookies.Append(ConsoleAuthenticationHandler.CookieName, id, SessionCookie(Request, options.Value));
+        GatewayLog.ConsoleSignedIn(logger, client.Name);
         return LocalRedirect(SafeReturnUrl(ReturnUrl));
     }
 

@@ -5,7 +5,7 @@ using Reka.Gateway.OperatorConsole.Sessions;
 namespace Reka.Gateway.OperatorConsole.Pages;
 
 /// <summary>Sign-out (a POST, with its antiforgery token): the session is deleted from Redis and its cookie cleared.</summary>
-internal sealed class SignOutModel(ConsoleSessions sessions) : ConsolePage
+internal sealed class SignOutModel(ConsoleSessions sessions, ILogger<SignOutModel> logger) : ConsolePage
 {
     public override string Title => "Sign out";
 
@@ -29,6 +29,7 @@ internal sealed class SignOutModel(ConsoleSessions sessions) : ConsolePage
             }
         }
         Response.Cookies.Delete(ConsoleAuthenticationHandler.CookieName, new CookieOptions { Path = ConsoleAuthenticationHandler.PathBase });
+        GatewayLog.ConsoleSignedOut(logger, Client?.Name);
         return Redirect(ConsoleAuthenticationHandler.PathBase + "/sign-in?reason=signed-out");
     }
 }

@@ -84,12 +84,13 @@ internal sealed class ConsoleAuthenticationHandler(
             Response.Cookies.Delete(CookieName, new CookieOptions { Path = PathBase });
         }
         // Script calls (the live stream) cannot follow a redirect to a page: they get the status.
-        if (!HttpMethods.IsGet(Request.Method) || Request.Path.StartsWithSegments(ConsoleSetup.LivePath))
+        if (Request.Path.StartsWithSegments(ConsoleSetup.LivePath))
         {
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
-        var query = QueryString.Create("returnUrl", Request.PathBase + Request.Path + Request.QueryString);
+        // A form posted after the session ended comes back to its page's GET once signed in (not re-posted).
+        var query = QueryString.Create("returnUrl", Request.PathBase + Request.Path + (HttpMethods.IsGet(Request.Method) ? Request.QueryString : QueryString.Empty));
         if (reason is not null)
         {
             query = query.Add("reason", reason);
