@@ -138,7 +138,7 @@ public sealed class ConsolePagesTests(ITestOutputHelper output) : IAsyncLifetime
                 var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
                 Assert.True(overflow <= 0, $"{path} is {overflow} px wider than a 390 px screen");
             }
-            await _console.ScreenshotAsync(page, "requests-phone");
+            await _console.ScreenshotAsync(page, "health-phone");
 
             await AssertKeyNowhereAsync(page, TestClients.Ops.Key);
             Assert.DoesNotContain(visited, url => url.Contains(TestClients.Ops.Key, StringComparison.Ordinal));
