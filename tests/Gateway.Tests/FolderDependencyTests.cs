@@ -122,8 +122,8 @@ public sealed partial class FolderDependencyTests
         return separator < 0 ? "(root)" : relative[..separator];
     }
 
-    // String literals may name anything (log messages, docs); only code counts.
-    private static string WithoutStrings(string code) => StringLiteral().Replace(code, "\"\"");
+    // String literals and comments may name anything (log messages, docs); only code counts.
+    private static string WithoutStrings(string code) => LineComment().Replace(StringLiteral().Replace(code, "\"\""), "");
 
     [GeneratedRegex(@"^\| `(?<folder>\w+)/` \|[^|]*\| (?<uses>[^|]+) \|$", RegexOptions.Multiline)]
     private static partial Regex TableRow();
@@ -136,4 +136,7 @@ public sealed partial class FolderDependencyTests
 
     [GeneratedRegex(@"""(?:[^""\\\n]|\\.)*""")]
     private static partial Regex StringLiteral();
+
+    [GeneratedRegex(@"//.*$", RegexOptions.Multiline)]
+    private static partial Regex LineComment();
 }

@@ -33,6 +33,7 @@ public static class SettingNames
         [CacheOptions.SectionName] = [typeof(CacheOptions)],
         [DeliveryOptions.SectionName] = [typeof(DeliveryOptions)],
         [Reka.Gateway.Usage.UsageOptions.SectionName] = [typeof(Reka.Gateway.Usage.UsageOptions)],
+        [Reka.Gateway.OperatorConsole.ConsoleOptions.SectionName] = [typeof(Reka.Gateway.OperatorConsole.ConsoleOptions)],
     };
 
     /// <summary>Prefixes of variables read by .NET, ASP.NET Core or OpenTelemetry rather than by the gateway's options.</summary>

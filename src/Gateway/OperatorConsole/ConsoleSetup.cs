@@ -12,7 +12,7 @@ using Reka.Gateway.OperatorConsole.Requests;
 using Reka.Gateway.OperatorConsole.Sessions;
 
 // Not Reka.Gateway.Console: a namespace of that name would hide System.Console from every
-// Reka.Gateway.* file (and the bench's), so the folder is Console/ and the namespace says what it is.
+// Reka.Gateway.* file (and the bench's).
 namespace Reka.Gateway.OperatorConsole;
 
 /// <summary>
@@ -55,7 +55,7 @@ internal static class ConsoleSetup
 
         services.AddRazorPages(options =>
         {
-            options.RootDirectory = "/Console/Pages";
+            options.RootDirectory = "/OperatorConsole/Pages";
             options.Conventions.AuthorizeFolder("/", SignedInPolicy);
             options.Conventions.AllowAnonymousToPage("/SignIn");
             options.Conventions.AllowAnonymousToPage("/NotFound");

@@ -7,8 +7,7 @@ namespace Reka.Gateway.OperatorConsole;
 /// <summary>Settings of the operator console at <c>/console</c> (section <c>Console</c>).</summary>
 public sealed class ConsoleOptions : IValidatableObject
 {
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Console";
+    internal const string SectionName = "Console";
 
     /// <summary>A session unused this long ends (sliding: each page or update renews it). Default 30 minutes.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
