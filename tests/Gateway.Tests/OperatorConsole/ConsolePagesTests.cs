@@ -114,12 +114,12 @@ public sealed class ConsolePagesTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Empty(await page.EvaluateAsync<string[]>(UnlabelledControls));
             await _console.ScreenshotAsync(page, "client-usage");
 
-            // Health: both dependencies reachable, the three queues, and last hour's figures once counted.
+            // Health: both dependencies reachable, the four queues, and last hour's figures once counted.
             await ops.GetStringAsync($"/v2/inference/requests/{requestId}"); // a cache hit, counted in the last hour
             await page.GetByRole(AriaRole.Link, new() { Name = "Health" }).ClickAsync();
             await Expect(page.GetByTestId("redis")).ToContainTextAsync("REACHABLE");
             await Expect(page.GetByTestId("upstream")).ToContainTextAsync("answered 200");
-            await Expect(page.Locator("tr[data-queue]")).ToHaveCountAsync(3);
+            await Expect(page.Locator("tr[data-queue]")).ToHaveCountAsync(4);
             // Counted on this replica, in Redis within 5 s, on the page at its next refresh (5 s).
             await Expect(page.GetByTestId("cache-hit-ratio").Locator(".figure")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+(\.\d)? %$"), new() { Timeout = 20_000 });
             await Expect(page.GetByTestId("delivery-success-rate").Locator(".figure")).ToHaveTextAsync("no data");

@@ -7,7 +7,7 @@ using Reka.Gateway.Proxy;
 namespace Reka.Gateway.OperatorConsole.Health;
 
 /// <summary>One durable queue, all replicas' (it lives in Redis).</summary>
-/// <param name="Name">The queue: <c>callbacks</c>, <c>fanout</c>, <c>deliveries</c>.</param>
+/// <param name="Name">The queue: <c>callbacks</c>, <c>fanout</c>, <c>deliveries</c>, <c>submissions</c>.</param>
 /// <param name="Depth">Jobs in it: due, in flight, or scheduled for later.</param>
 /// <param name="OldestDueAge">How long its oldest due job has waited past its due time.</param>
 internal sealed record QueueFigure(string Name, long Depth, TimeSpan OldestDueAge);
