@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Reka.Simulator.Api;
 using Reka.Simulator.Chat;
@@ -69,6 +70,9 @@ public static class SimulatorApp
         // One shared instance: /_simulator/config changes it in place.
         services.AddSingleton(provider => provider.GetRequiredService<IOptions<SimulatorOptions>>().Value);
 
+        // Every timer and timestamp of the simulator (job timers, webhook delays and retries, chat
+        // event gaps) reads this clock; tests register a fake one to step through them.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SimulatorRandom>();
         services.AddSingleton<SimulatorStats>();
         services.AddSingleton<RateLimitLedger>();

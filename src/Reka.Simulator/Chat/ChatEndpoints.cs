@@ -21,7 +21,7 @@ public static class ChatEndpoints
         return routes;
     }
 
-    private static async Task<IResult> Complete(HttpContext context, SimulatorOptions options)
+    private static async Task<IResult> Complete(HttpContext context, SimulatorOptions options, TimeProvider time)
     {
         ChatRequest? chat;
         try
@@ -38,11 +38,11 @@ public static class ChatEndpoints
         var prompt = LastUserText(messages);
         var reply = $"Simulated answer to: {prompt}";
         var id = $"chatcmpl-{Guid.NewGuid():N}";
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = chat.Model ?? DefaultModel;
         if (chat.Stream)
         {
-            await StreamAsync(context, id, created, model, reply, options.ChatChunkDelayMs);
+            await StreamAsync(context, id, created, model, reply, TimeSpan.FromMilliseconds(options.ChatChunkDelayMs), time);
             return Results.Empty;
         }
 
@@ -56,7 +56,7 @@ public static class ChatEndpoints
 
     // OpenAI's framing: a role chunk, one chunk per word, a chunk with finish_reason, then [DONE];
     // each event is flushed on its own so that clients really receive them one by one.
-    private static async Task StreamAsync(HttpContext context, string id, long created, string model, string reply, int delayMs)
+    private static async Task StreamAsync(HttpContext context, string id, long created, string model, string reply, TimeSpan delay, TimeProvider time)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
@@ -70,7 +70,7 @@ public static class ChatEndpoints
 
         for (var index = 0; index < deltas.Count; index++)
         {
-            if (index > 0 && delayMs > 0) await Task.Delay(delayMs, aborted);
+            if (index > 0 && delay > TimeSpan.Zero) await Task.Delay(delay, time, aborted);
             var (delta, finishReason) = deltas[index];
             var chunk = new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [new ChatChunkChoice(0, delta, finishReason)]);
             var writer = response.BodyWriter;
@@ -81,7 +81,7 @@ public static class ChatEndpoints
             await writer.FlushAsync(aborted);
         }
 
-        if (delayMs > 0) await Task.Delay(delayMs, aborted);
+        if (delay > TimeSpan.Zero) await Task.Delay(delay, time, aborted);
         response.BodyWriter.Write("data: [DONE]\n\n"u8);
         await response.BodyWriter.FlushAsync(aborted);
     }

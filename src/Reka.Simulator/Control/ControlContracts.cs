@@ -16,6 +16,7 @@ public sealed class JobDetails : InferenceItemWithPayloads
         IdempotencyKey = job.Idempotency?.Key;
         Headers = job.Headers;
         WebhookAttempts = job.WebhookAttempts();
+        WebhookDone = job.WebhookDone;
     }
 
     [JsonPropertyOrder(3)]
@@ -32,6 +33,10 @@ public sealed class JobDetails : InferenceItemWithPayloads
     /// <summary>Webhook attempts so far, oldest first.</summary>
     [JsonPropertyOrder(3)]
     public IReadOnlyList<WebhookAttempt> WebhookAttempts { get; }
+
+    /// <summary>True once the job has ended and no webhook will be attempted any more (see <see cref="Job.WebhookDone"/>).</summary>
+    [JsonPropertyOrder(3)]
+    public bool WebhookDone { get; }
 }
 
 /// <summary>Body of <c>POST /_simulator/requests/{id}/complete</c>; the body itself is optional.</summary>

@@ -28,6 +28,7 @@ public sealed class Job
     private DateTime? _completedAt;
     private VideoOutput? _output;
     private JobError? _error;
+    private volatile bool _webhookDone;
 
     /// <summary>Creates a queued job; <see cref="JobStore"/> stamps its creation time when it stores it.</summary>
     /// <param name="requestId">A new uuid.</param>
@@ -114,6 +115,14 @@ public sealed class Job
             return true;
         }
     }
+
+    /// <summary>
+    /// True once the job has ended and nothing more will be sent to its <c>webhook_url</c>: every
+    /// copy delivered or given up on, dropped by a fault, or no URL to send to.
+    /// </summary>
+    public bool WebhookDone => _webhookDone;
+
+    internal void MarkWebhookDone() => _webhookDone = true;
 
     internal void RecordWebhookAttempt(WebhookAttempt attempt)
     {

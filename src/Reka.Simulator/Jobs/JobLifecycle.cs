@@ -11,6 +11,7 @@ public sealed class JobLifecycle(
     SimulatorOptions options,
     SimulatorRandom random,
     WebhookSender webhooks,
+    TimeProvider time,
     IHostApplicationLifetime lifetime)
 {
     /// <summary>Starts the timers of a newly stored job, unless <see cref="SimulatorOptions.HoldJobs"/> holds it.</summary>
@@ -25,7 +26,7 @@ public sealed class JobLifecycle(
     /// </summary>
     public bool Finish(Job job, string status)
     {
-        if (!job.TryFinish(status, DateTime.UtcNow)) return false;
+        if (!job.TryFinish(status, time.GetUtcNow().UtcDateTime)) return false;
         webhooks.Notify(job);
         return true;
     }
@@ -36,9 +37,13 @@ public sealed class JobLifecycle(
         try
         {
             await DelayAsync(options.QueueSeconds, stopping);
+            // The run timer starts before the job shows IN_PROGRESS: whoever sees it running can
+            // count on its timer (a test moving a fake clock on, say).
+            var started = time.GetUtcNow().UtcDateTime;
+            var running = DelayAsync(options.RunSeconds, stopping);
             // A job cancelled or completed by a control call meanwhile has left the queue.
-            if (!job.TryStart(DateTime.UtcNow)) return;
-            await DelayAsync(options.RunSeconds, stopping);
+            if (!job.TryStart(started)) return;
+            await running;
             Finish(job, random.Chance(options.FailureRate) ? JobStatus.Failed : JobStatus.Completed);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -47,6 +52,6 @@ public sealed class JobLifecycle(
         }
     }
 
-    private static Task DelayAsync(double seconds, CancellationToken cancellationToken) =>
-        seconds > 0 ? Task.Delay(TimeSpan.FromSeconds(seconds), cancellationToken) : Task.CompletedTask;
+    private Task DelayAsync(double seconds, CancellationToken cancellationToken) =>
+        seconds > 0 ? Task.Delay(TimeSpan.FromSeconds(seconds), time, cancellationToken) : Task.CompletedTask;
 }

@@ -17,7 +17,7 @@ public sealed record JobPage(IReadOnlyList<Job> Jobs, bool HasMore);
 /// snapshot: appends take a short lock, while lists and queue positions read a snapshot without
 /// any lock, because slots below a snapshot's count never change.
 /// </remarks>
-public sealed class JobStore(SimulatorOptions options)
+public sealed class JobStore(SimulatorOptions options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Job> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string ApiKey, string Key), Job> _byIdempotencyKey = new();
@@ -62,7 +62,7 @@ public sealed class JobStore(SimulatorOptions options)
                 Array.Resize(ref items, Math.Min(items.Length * 2, options.MaxJobs));
             }
 
-            var now = DateTime.UtcNow;
+            var now = time.GetUtcNow().UtcDateTime;
             if (now > _lastCreatedAt) _lastCreatedAt = now;
             job.Stamp(first + count, _lastCreatedAt);
             items[count] = job;

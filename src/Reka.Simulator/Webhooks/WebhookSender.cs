@@ -16,12 +16,14 @@ public sealed partial class WebhookSender(
     SimulatorOptions options,
     SimulatorRandom random,
     SimulatorStats stats,
+    TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<WebhookSender> logger) : IDisposable
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
-    // Per-attempt timeouts come from a token, so they follow run-time changes of the options.
+    // Per-attempt timeouts come from a token, so they follow run-time changes of the options; they
+    // are an HTTP client's timeout, on the real clock, while the delays and retries follow TimeProvider.
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
     {
         Timeout = Timeout.InfiniteTimeSpan,
@@ -30,9 +32,12 @@ public sealed partial class WebhookSender(
     /// <summary>Schedules delivery for <paramref name="job"/>, which has just ended; no-op without a webhook_url.</summary>
     public void Notify(Job job)
     {
-        if (job.WebhookUrl is not { } url) return;
         var faults = options.Webhook;
-        if (random.Chance(faults.DropRate)) return;
+        if (job.WebhookUrl is not { } url || random.Chance(faults.DropRate))
+        {
+            job.MarkWebhookDone();
+            return;
+        }
         var copies = random.Chance(faults.DuplicateRate) ? 2 : 1;
         var state = job.State();
         var payload = new WebhookPayload(job.RequestId, state.Status, job.EndpointId, state.CompletedAt);
@@ -47,12 +52,16 @@ public sealed partial class WebhookSender(
         try
         {
             var delay = options.Webhook.DelaySeconds;
-            if (delay > 0) await Task.Delay(TimeSpan.FromSeconds(delay), stopping);
+            if (delay > 0) await Task.Delay(TimeSpan.FromSeconds(delay), time, stopping);
             for (var copy = 0; copy < copies; copy++) await SendWithRetriesAsync(job, url, body, stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // Shutting down: undelivered webhooks are lost, as with a real crash.
+        }
+        finally
+        {
+            job.MarkWebhookDone();
         }
     }
 
@@ -60,7 +69,7 @@ public sealed partial class WebhookSender(
     {
         var schedule = options.Webhook.RetrySchedule;
         for (var retry = 0; !await TrySendAsync(job, url, body, stopping) && retry < schedule.Length; retry++)
-            await Task.Delay(TimeSpan.FromSeconds(schedule[retry]), stopping);
+            await Task.Delay(TimeSpan.FromSeconds(schedule[retry]), time, stopping);
     }
 
     private async Task<bool> TrySendAsync(Job job, string url, byte[] body, CancellationToken stopping)
@@ -73,12 +82,12 @@ public sealed partial class WebhookSender(
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = Json;
             using var response = await _http.PostAsync(url, content, timeout.Token);
-            attempt = new WebhookAttempt(DateTime.UtcNow, (int)response.StatusCode, null);
+            attempt = new WebhookAttempt(time.GetUtcNow().UtcDateTime, (int)response.StatusCode, null);
         }
         catch (Exception exception) when (exception is HttpRequestException
                                           || exception is OperationCanceledException && !stopping.IsCancellationRequested)
         {
-            attempt = new WebhookAttempt(DateTime.UtcNow, null, exception is OperationCanceledException ? "timeout" : exception.Message);
+            attempt = new WebhookAttempt(time.GetUtcNow().UtcDateTime, null, exception is OperationCanceledException ? "timeout" : exception.Message);
             LogAttemptFailed(logger, job.RequestId, attempt.Error);
         }
 

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -35,8 +35,10 @@ public sealed class ChatTests(SimulatorFixture fixture) : IClassFixture<Simulato
     [Fact]
     public async Task Chat_WithStream_SendsSeparateChunksThenDone()
     {
-        const int delayMs = 100;
-        await using var sim = await SimulatorHost.StartAsync(new Dictionary<string, string?> { ["Simulator:ChatChunkDelayMs"] = $"{delayMs}" });
+        // The gaps between events run on a clock the test moves on, one gap at a time.
+        var clock = new TestClock();
+        var delay = TimeSpan.FromMilliseconds(100);
+        await using var sim = await SimulatorHost.StartAsync(new Dictionary<string, string?> { ["Simulator:ChatChunkDelayMs"] = "100" }, clock);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/chat/completions")
         {
             Content = new StringContent(StreamedRequest, Encoding.UTF8, "application/json"),
@@ -45,26 +47,46 @@ public sealed class ChatTests(SimulatorFixture fixture) : IClassFixture<Simulato
         using var response = await sim.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        var clock = Stopwatch.StartNew();
-        var events = new List<(string Data, TimeSpan At)>();
-        while (await reader.ReadLineAsync() is { } line)
+        var gapsLetThrough = 0;
+        var events = new ConcurrentQueue<(string Data, int GapsLetThrough)>();
+        var reading = Task.Run(async () =>
         {
-            if (line.StartsWith("data: ", StringComparison.Ordinal)) events.Add((line["data: ".Length..], clock.Elapsed));
-            else Assert.Equal("", line);
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal)) events.Enqueue((line["data: ".Length..], Volatile.Read(ref gapsLetThrough)));
+                else Assert.Equal("", line);
+            }
+        });
+        // After each event the simulator waits out one gap on the clock (a timer of the delay),
+        // and only then writes the next: every event must come after exactly one more gap.
+        for (var received = 1; ; received++)
+        {
+            await Eventually.ThatAsync(() => Task.FromResult(events.Count >= received || reading.IsCompleted), 20, $"event {received}");
+            if (reading.IsCompleted)
+            {
+                break;
+            }
+            if (events.Last().Data == "[DONE]")
+            {
+                await reading;
+                break;
+            }
+            await clock.WaitForTimersAsync(delay, received);
+            Interlocked.Increment(ref gapsLetThrough);
+            clock.Advance(delay);
         }
+        await reading;
 
+        Assert.Equal(Enumerable.Range(0, events.Count), events.Select(e => e.GapsLetThrough));
         Assert.True(events.Count >= 4, $"expected several events, got {events.Count}");
-        Assert.Equal("[DONE]", events[^1].Data);
-        var chunks = events[..^1].Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
+        Assert.Equal("[DONE]", events.Last().Data);
+        var chunks = events.SkipLast(1).Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
         Assert.All(chunks, chunk => Assert.Equal("chat.completion.chunk", chunk.GetProperty("object").GetString()));
         Assert.Single(chunks.Select(chunk => chunk.GetProperty("id").GetString()).Distinct());
         var content = string.Concat(chunks.Select(chunk =>
             chunk.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var piece) ? piece.GetString() : ""));
         Assert.Contains("describe the sea", content);
         Assert.Equal("stop", chunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
-        // Each event arrives on its own, about delayMs after the previous one, not in one burst.
-        for (var i = 1; i < events.Count; i++)
-            Assert.True((events[i].At - events[i - 1].At).TotalMilliseconds >= delayMs / 2.0, $"event {i} came with the previous one");
     }
 
     [Theory]

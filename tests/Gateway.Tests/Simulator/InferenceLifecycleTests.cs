@@ -13,15 +13,20 @@ public sealed class InferenceLifecycleTests(SimulatorFixture fixture) : IClassFi
     [Fact]
     public async Task Job_GoesFromQueueThroughProgressToCompleted_OnItsTimers()
     {
+        // The job's timers run on a clock the test moves on: each step happens when, and only when, its time has come.
+        var clock = new TestClock();
+        var step = TimeSpan.FromSeconds(0.4);
         await using var sim = await SimulatorHost.StartAsync(new Dictionary<string, string?>
         {
             ["Simulator:QueueSeconds"] = "0.4",
             ["Simulator:RunSeconds"] = "0.4",
-        });
+        }, clock);
         var requestId = await sim.SubmitIdAsync();
 
         var queued = await sim.GetJsonAsync($"/v2/inference/requests/{requestId}/status");
+        clock.Advance(step);
         var running = await sim.WaitForStatusAsync(requestId, "IN_PROGRESS");
+        clock.Advance(step);
         await sim.WaitForStatusAsync(requestId, "COMPLETED");
 
         Assert.Equal("IN_QUEUE", queued.GetProperty("status").GetString());
@@ -31,8 +36,8 @@ public sealed class InferenceLifecycleTests(SimulatorFixture fixture) : IClassFi
         var started = result.GetProperty("started_at").GetDateTime();
         var completed = result.GetProperty("completed_at").GetDateTime();
         Assert.Equal(DateTimeKind.Utc, created.Kind);
-        Assert.InRange((started - created).TotalSeconds, 0.35, 5);
-        Assert.InRange((completed - started).TotalSeconds, 0.35, 5);
+        Assert.Equal(step, started - created);
+        Assert.Equal(step, completed - started);
     }
 
     [Fact]

@@ -67,12 +67,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
         }
     }
 
-    /// <summary>Fails the test if a call arrives within <paramref name="seconds"/>.</summary>
-    public async Task AssertNoneWithinAsync(double seconds)
-    {
-        await Task.Delay(TimeSpan.FromSeconds(seconds));
+    /// <summary>
+    /// Fails the test if a call came that was not taken with <see cref="NextAsync"/>. Meant for
+    /// after <see cref="SimulatorHost.WaitForWebhookDoneAsync"/>: every call the simulator made
+    /// for the job has been answered, so recorded, by then.
+    /// </summary>
+    public void AssertNoMore() =>
         Assert.False(_received.Reader.TryRead(out var unexpected), $"Unexpected webhook: {unexpected?.Body}");
-    }
 
     public async ValueTask DisposeAsync()
     {

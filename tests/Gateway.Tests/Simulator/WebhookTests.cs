@@ -37,7 +37,8 @@ public sealed class WebhookTests
         Assert.Equal(SimulatorHost.SoraEndpoint, webhook.Body.GetProperty("endpoint_id").GetString());
         var result = await sim.GetJsonAsync($"/v2/inference/requests/{requestId}");
         Assert.Equal(result.GetProperty("completed_at").GetDateTime(), webhook.Body.GetProperty("completed_at").GetDateTime());
-        await receiver.AssertNoneWithinAsync(0.3);
+        await sim.WaitForWebhookDoneAsync(requestId);
+        receiver.AssertNoMore();
     }
 
     [Fact]
@@ -53,8 +54,8 @@ public sealed class WebhookTests
         Assert.Equal(500, first.AnsweredStatus);
         Assert.Equal(200, retry.AnsweredStatus);
         Assert.Equal(requestId, retry.Body.GetProperty("request_id").GetString());
-        await receiver.AssertNoneWithinAsync(0.3);
-        var attempts = (await sim.GetJsonAsync($"/_simulator/requests/{requestId}")).GetProperty("webhook_attempts");
+        var attempts = (await sim.WaitForWebhookDoneAsync(requestId)).GetProperty("webhook_attempts");
+        receiver.AssertNoMore();
         Assert.Equal([500, 200], attempts.EnumerateArray().Select(a => a.GetProperty("status_code").GetInt32()));
         var stats = await sim.GetJsonAsync("/_simulator/stats");
         Assert.Equal(1, stats.GetProperty("webhooks_sent").GetInt64());
@@ -70,8 +71,8 @@ public sealed class WebhookTests
         var requestId = await sim.SubmitIdAsync(webhookUrl: receiver.Url);
         for (var attempt = 0; attempt < 3; attempt++) Assert.Equal(503, (await receiver.NextAsync()).AnsweredStatus);
 
-        await receiver.AssertNoneWithinAsync(0.4);
-        var attempts = (await sim.GetJsonAsync($"/_simulator/requests/{requestId}")).GetProperty("webhook_attempts");
+        var attempts = (await sim.WaitForWebhookDoneAsync(requestId)).GetProperty("webhook_attempts");
+        receiver.AssertNoMore();
         Assert.Equal(3, attempts.GetArrayLength());
     }
 
@@ -102,7 +103,8 @@ public sealed class WebhookTests
 
         Assert.Equal(first.Body.GetRawText(), duplicate.Body.GetRawText());
         Assert.Equal(requestId, duplicate.Body.GetProperty("request_id").GetString());
-        await receiver.AssertNoneWithinAsync(0.3);
+        await sim.WaitForWebhookDoneAsync(requestId);
+        receiver.AssertNoMore();
     }
 
     [Fact]
@@ -112,23 +114,39 @@ public sealed class WebhookTests
         await using var sim = await StartSimulatorAsync(("Webhook:DropRate", "1"));
 
         var requestId = await sim.SubmitIdAsync(webhookUrl: receiver.Url);
-        await sim.WaitForStatusAsync(requestId, "COMPLETED");
+        var job = await sim.WaitForWebhookDoneAsync(requestId);
 
-        await receiver.AssertNoneWithinAsync(0.5);
+        Assert.Equal("COMPLETED", job.GetProperty("status").GetString());
+        Assert.Empty(job.GetProperty("webhook_attempts").EnumerateArray());
+        receiver.AssertNoMore();
     }
 
     [Fact]
     public async Task Webhook_IsSentLateByDelaySeconds()
     {
+        // The delay runs on a clock the test moves on: the webhook goes once, and only once, it has passed.
+        var clock = new TestClock();
+        var delay = TimeSpan.FromSeconds(0.6);
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var sim = await StartSimulatorAsync(("Webhook:DelaySeconds", "0.6"));
+        await using var sim = await SimulatorHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Simulator:QueueSeconds"] = "0",
+            ["Simulator:RunSeconds"] = "0",
+            ["Simulator:Webhook:DelaySeconds"] = "0.6",
+        }, clock);
 
         var requestId = await sim.SubmitIdAsync(webhookUrl: receiver.Url);
+        await clock.WaitForTimersAsync(delay, 1);
+        var waiting = await sim.JobAsync(requestId);
+        clock.Advance(delay);
         var webhook = await receiver.NextAsync();
 
-        var completedAt = webhook.Body.GetProperty("completed_at").GetDateTime();
-        Assert.True((webhook.ReceivedAt - completedAt).TotalSeconds >= 0.55, $"arrived {(webhook.ReceivedAt - completedAt).TotalSeconds} s after completion");
+        Assert.Equal("COMPLETED", waiting.GetProperty("status").GetString());
+        Assert.Empty(waiting.GetProperty("webhook_attempts").EnumerateArray());
         Assert.Equal(requestId, webhook.Body.GetProperty("request_id").GetString());
+        var completedAt = webhook.Body.GetProperty("completed_at").GetDateTime();
+        var sentAt = (await sim.WaitForWebhookDoneAsync(requestId)).GetProperty("webhook_attempts")[0].GetProperty("at").GetDateTime();
+        Assert.Equal(delay, sentAt - completedAt);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Reka.Simulator;
 using Xunit;
 
@@ -39,13 +40,17 @@ public sealed class SimulatorHost : IAsyncDisposable
     /// <summary>A client that sends no key.</summary>
     public HttpClient Anonymous { get; }
 
-    /// <summary>Starts a simulator with <c>Simulator:*</c> settings on top of its defaults.</summary>
-    public static async Task<SimulatorHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// Starts a simulator with <c>Simulator:*</c> settings on top of its defaults, on
+    /// <paramref name="clock"/> when given (its timers then wait for the test to move it on).
+    /// </summary>
+    public static async Task<SimulatorHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? clock = null)
     {
         var app = SimulatorApp.Create([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
+            if (clock is not null) builder.Services.AddSingleton(clock);
         });
         await app.StartAsync();
         var apiKey = settings?.GetValueOrDefault("Simulator:ApiKey") ?? ApiKey;
@@ -104,6 +109,29 @@ public sealed class SimulatorHost : IAsyncDisposable
             return last.GetProperty("status").GetString() == status;
         }, timeoutSeconds, $"request {requestId} to become {status}");
         return last;
+    }
+
+    /// <summary>The job as <c>GET /_simulator/requests/{id}</c> shows it.</summary>
+    public async Task<JsonElement> JobAsync(string requestId)
+    {
+        using var response = await Anonymous.GetAsync($"/_simulator/requests/{requestId}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await ReadJsonAsync(response);
+    }
+
+    /// <summary>
+    /// Waits until the job has ended and the simulator will send nothing more to its
+    /// <c>webhook_url</c> (<c>webhook_done</c>): every call it made has been answered by then.
+    /// </summary>
+    public async Task<JsonElement> WaitForWebhookDoneAsync(string requestId, double timeoutSeconds = 10)
+    {
+        JsonElement job = default;
+        await Eventually.ThatAsync(async () =>
+        {
+            job = await JobAsync(requestId);
+            return job.GetProperty("webhook_done").GetBoolean();
+        }, timeoutSeconds, $"the simulator to be done with the webhook of {requestId}");
+        return job;
     }
 
     public static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
