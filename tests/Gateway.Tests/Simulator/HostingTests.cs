@@ -26,7 +26,7 @@ public sealed class HostingTests
     }
 
     [Fact]
-    public async Task Create_WithoutUrls_ListensOnTheDefaultUrl()
+    public async Task Create_WithoutUrls_IsConfiguredForTheDefaultUrl()
     {
         await using var app = SimulatorApp.Create([]);
 

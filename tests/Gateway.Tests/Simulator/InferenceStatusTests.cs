@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using Xunit;
 
@@ -84,7 +85,9 @@ public sealed class InferenceStatusTests(SimulatorFixture fixture) : IClassFixtu
 
         using var response = await fixture.Host.Client.GetAsync($"/v2/inference/requests/{requestId}/status?with_logs=maybe");
 
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await SimulatorHost.ReadJsonAsync(response)).GetProperty("error");
+        Assert.Equal("validation_error", error.GetProperty("type").GetString());
         Assert.Equal("with_logs", error.GetProperty("param").GetString());
     }
 
