@@ -6,25 +6,10 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Inference;
 
-public sealed class ValidationTests : IAsyncLifetime
+[Collection(ProxyCollection.Name)]
+public sealed class ValidationTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-    private HttpClient _http = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-        _http = _gateway.CreateClient(TestClients.Alice);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    private RecordingUpstream Upstream => Stack.Upstream;
 
     public static TheoryData<string, string> InvalidSubmits => new()
     {
@@ -45,16 +30,16 @@ public sealed class ValidationTests : IAsyncLifetime
     [MemberData(nameof(InvalidSubmits))]
     public async Task Submit_WithInvalidBody_Returns400NamingTheField_AndUpstreamSeesNothing(string body, string field)
     {
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", new StringContent(body, Encoding.UTF8, "application/json"));
 
         await ProblemAssert.IsValidationProblemAsync(response, field);
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task Submit_WithSeveralBadFields_NamesEachOfThem()
     {
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video",
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video",
             new StringContent("""{"input":[],"webhook_url":"nope"}""", Encoding.UTF8, "application/json"));
 
         await ProblemAssert.IsValidationProblemAsync(response, "input", "webhook_url");
@@ -64,10 +49,10 @@ public sealed class ValidationTests : IAsyncLifetime
     public async Task Submit_WithWebhookUrlOf2083Characters_IsForwarded()
     {
         var url = "http://127.0.0.1:9/" + new string('a', 2083 - "http://127.0.0.1:9/".Length);
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { }, webhook_url = url }));
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { }, webhook_url = url }));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Single(_upstream.Requests);
+        Assert.Single(Upstream.Requests);
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
@@ -91,12 +76,12 @@ public sealed class ValidationTests : IAsyncLifetime
     [MemberData(nameof(RepeatedMembers))]
     public async Task Submit_WithARepeatedMember_Returns400NamingIt_AndUpstreamSeesNothing(string body, string field, string path)
     {
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", Json(body));
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", Json(body));
 
         var problem = await ProblemAssert.IsValidationProblemAsync(response, field);
         Assert.Contains(path, problem.GetProperty("detail").GetString());
-        Assert.Empty(_upstream.Requests);
-        Assert.Empty(_gateway.Logs.Errors);
+        Assert.Empty(Upstream.Requests);
+        Assert.Empty(Gateway.Logs.Errors);
     }
 
     public static TheoryData<byte[], string> InvalidUnicode => new()
@@ -117,11 +102,11 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
 
         await ProblemAssert.IsValidationProblemAsync(response, field);
-        Assert.Empty(_upstream.Requests);
-        Assert.Empty(_gateway.Logs.Errors);
+        Assert.Empty(Upstream.Requests);
+        Assert.Empty(Gateway.Logs.Errors);
     }
 
     [Fact]
@@ -130,10 +115,10 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"input":{"prompt":"renard roux 🦊 \ud83e\udd8a"}}""")]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var sent = JsonDocument.Parse(Assert.Single(_upstream.Requests).Body).RootElement;
+        var sent = JsonDocument.Parse(Assert.Single(Upstream.Requests).Body).RootElement;
         Assert.Equal("renard roux 🦊 🦊", sent.GetProperty("input").GetProperty("prompt").GetString());
     }
 
@@ -146,12 +131,12 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent("""{"input":{"prompt":"a red fox"}}"""u8.ToArray());
         content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
 
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
         Assert.Contains("application/json", problem.GetProperty("detail").GetString());
-        Assert.Empty(_upstream.Requests);
-        Assert.Empty(_gateway.Logs.Errors);
+        Assert.Empty(Upstream.Requests);
+        Assert.Empty(Gateway.Logs.Errors);
     }
 
     [Theory]
@@ -163,22 +148,22 @@ public sealed class ValidationTests : IAsyncLifetime
         var content = new ByteArrayContent("""{"input":{"prompt":"a red fox"}}"""u8.ToArray());
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
 
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", content);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Single(_upstream.Requests);
+        Assert.Single(Upstream.Requests);
     }
 
     [Fact]
     public async Task Submit_WithAWebhookUrlCarryingCredentials_Returns400WithoutRepeatingThem()
     {
-        var response = await _http.PostAsync("/v2/inference/sora-2-pro/image-to-video",
+        var response = await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video",
             JsonContent.Create(new { input = new { }, webhook_url = "http://hook-user:hook-s3cret@127.0.0.1:9/x" }));
 
         var problem = await ProblemAssert.IsValidationProblemAsync(response, "webhook_url");
         Assert.DoesNotContain("hook-", problem.GetRawText());
-        Assert.DoesNotContain(_gateway.Logs.Entries, e => e.Message.Contains("hook-s3cret"));
-        Assert.Empty(_upstream.Requests);
+        Assert.DoesNotContain(Gateway.Logs.Entries, e => e.Message.Contains("hook-s3cret"));
+        Assert.Empty(Upstream.Requests);
     }
 
     [Theory]
@@ -195,10 +180,10 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("start=2024-01-15T09:30:00Z%0A", "start")]
     public async Task List_WithInvalidQuery_Returns400NamingEachField_AndUpstreamSeesNothing(string query, string fields)
     {
-        var response = await _http.GetAsync("/v2/inference/requests?" + query);
+        var response = await Alice.GetAsync("/v2/inference/requests?" + query);
 
         await ProblemAssert.IsValidationProblemAsync(response, fields.Split(','));
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Theory]
@@ -208,10 +193,10 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("start=2024-01-15T09:30:00.123%2B02:00")]
     public async Task List_WithValidQuery_IsForwardedUnchanged(string query)
     {
-        var response = await _http.GetAsync("/v2/inference/requests?" + query);
+        var response = await Alice.GetAsync("/v2/inference/requests?" + query);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("/v2/inference/requests?" + query, Assert.Single(_upstream.Requests).PathAndQuery);
+        Assert.Equal("/v2/inference/requests?" + query, Assert.Single(Upstream.Requests).PathAndQuery);
     }
 
     [Theory]
@@ -222,10 +207,10 @@ public sealed class ValidationTests : IAsyncLifetime
     {
         var method = path.EndsWith("/cancel") ? HttpMethod.Post : HttpMethod.Get;
 
-        var response = await _http.SendAsync(new HttpRequestMessage(method, path));
+        var response = await Alice.SendAsync(new HttpRequestMessage(method, path));
 
         await ProblemAssert.IsValidationProblemAsync(response, "request_id");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Theory]
@@ -235,41 +220,39 @@ public sealed class ValidationTests : IAsyncLifetime
     public async Task RequestId_EndingInALineFeed_Returns400_AndUpstreamSeesNothing(string method, string path)
     {
         // An admin client: for it an unknown request goes upstream, so only validation stops it.
-        using var ops = _gateway.CreateClient(TestClients.Ops);
-
-        var response = await ops.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        var response = await Ops.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
 
         await ProblemAssert.IsValidationProblemAsync(response, "request_id");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task RequestId_LongerThan128Characters_Returns400()
     {
-        var response = await _http.GetAsync("/v2/inference/requests/" + new string('r', 129));
+        var response = await Alice.GetAsync("/v2/inference/requests/" + new string('r', 129));
 
         await ProblemAssert.IsValidationProblemAsync(response, "request_id");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task Status_WithNonBooleanWithLogs_Returns400()
     {
-        var response = await _http.GetAsync("/v2/inference/requests/r1/status?with_logs=maybe");
+        var response = await Alice.GetAsync("/v2/inference/requests/r1/status?with_logs=maybe");
 
         await ProblemAssert.IsValidationProblemAsync(response, "with_logs");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task Submit_OverTheRoutesBodyCap_Returns413ProblemDetails()
     {
-        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, [new("Proxy:Routes:submit:MaxBodyBytes", "1000")]);
+        var gateway = await Stack.StartGatewayAsync(("Proxy:Routes:submit:MaxBodyBytes", "1000"));
         using var http = gateway.CreateClient(TestClients.Alice);
 
         var response = await http.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { prompt = new string('p', 2000) } }));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 }

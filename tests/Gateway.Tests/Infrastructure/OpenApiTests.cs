@@ -4,26 +4,13 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Infrastructure;
 
-public sealed class OpenApiTests : IAsyncLifetime
+[Collection(ProxyCollection.Name)]
+public sealed class OpenApiTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
 
     private async Task<JsonElement> DocumentAsync()
     {
-        using var http = _gateway.CreateClient();
+        using var http = Gateway.CreateClient();
         return JsonDocument.Parse(await http.GetStringAsync("/swagger/v1/swagger.json")).RootElement;
     }
 
@@ -91,7 +78,7 @@ public sealed class OpenApiTests : IAsyncLifetime
     [Fact]
     public async Task SwaggerUi_IsServedWithoutAKey()
     {
-        using var http = _gateway.CreateClient();
+        using var http = Gateway.CreateClient();
 
         var response = await http.GetAsync("/swagger/index.html");
 

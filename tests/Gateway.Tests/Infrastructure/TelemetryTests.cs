@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Reka.Gateway.Tests.Support;
 
@@ -20,51 +18,13 @@ public sealed class TelemetryTests
         ["Simulator:RunSeconds"] = "0.02",
     });
 
-    /// <summary>Records every measurement of the meters of one gateway host (not of other hosts in this process).</summary>
-    private sealed class Recorder : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        public ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> Measurements { get; } = new();
-
-        public Recorder(IMeterFactory scope)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Scope == scope)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
-            _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
-            _listener.Start();
-        }
-
-        private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            var copy = new Dictionary<string, object?>();
-            foreach (var tag in tags)
-            {
-                copy[tag.Key] = tag.Value;
-            }
-            Measurements.Enqueue((instrument.Name, value, copy));
-        }
-
-        public void Observe() => _listener.RecordObservableInstruments();
-
-        public bool Has(string instrument, string tag, object? value) =>
-            Measurements.Any(m => m.Instrument == instrument && m.Tags.TryGetValue(tag, out var v) && Equals(v?.ToString(), value?.ToString()));
-
-        public void Dispose() => _listener.Dispose();
-    }
-
     [Fact]
     public async Task Metrics_CountRequestsByClient_UpstreamLatency_Callbacks_Deliveries_Cache_AndQueues()
     {
         await using var simulator = await SimulatorAsync();
         await using var subscriber = await WebhookSubscriber.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
-        using var recorder = new Recorder(gateway.Services.GetRequiredService<IMeterFactory>());
+        using var recorder = gateway.RecordMetrics();
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var ops = gateway.CreateClient(TestClients.Ops);
         await ops.SubscribeAsync(subscriber.Url());

@@ -7,43 +7,27 @@ namespace Reka.Gateway.Tests.Passthrough;
 /// The rest of the Vision API, forwarded as it is under <c>Proxy:ForwardedPrefixes</c>, and the
 /// paths that must not get through that way.
 /// </summary>
-public sealed class PassthroughTests : IAsyncLifetime
+[Collection(ProxyCollection.Name)]
+public sealed class PassthroughTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    private RecordingUpstream Upstream => Stack.Upstream;
 
     [Fact]
     public async Task PassthroughPath_WithEncodedSlashes_ReachesUpstreamDecoded()
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
-
-        var response = await http.GetAsync("/v2/videos%2Fvid-1%2Fcaptions?lang=en");
+        var response = await Alice.GetAsync("/v2/videos%2Fvid-1%2Fcaptions?lang=en");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("/v2/videos/vid-1/captions?lang=en", Assert.Single(_upstream.Requests).PathAndQuery);
+        Assert.Equal("/v2/videos/vid-1/captions?lang=en", Assert.Single(Upstream.Requests).PathAndQuery);
     }
 
     [Fact]
     public async Task PassthroughPath_ClimbingOutOfItsPrefix_Returns400_AndUpstreamIsNotCalled()
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
-
-        var response = await http.GetAsync("/v1/x%2F..%2F..%2Fadmin");
+        var response = await Alice.GetAsync("/v1/x%2F..%2F..%2Fadmin");
 
         await ProblemAssert.IsValidationProblemAsync(response, "path");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Theory]
@@ -55,12 +39,10 @@ public sealed class PassthroughTests : IAsyncLifetime
     [InlineData("GET", "/v1/x%2F%2Fy")]
     public async Task EncodedOrDoubledSlashes_CannotReachAnInferenceRouteAroundItsChecks(string method, string path)
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
-
-        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = JsonContent.Create(new { input = new { } }) });
+        var response = await Alice.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = JsonContent.Create(new { input = new { } }) });
 
         await ProblemAssert.IsValidationProblemAsync(response, "path");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Theory]
@@ -69,11 +51,9 @@ public sealed class PassthroughTests : IAsyncLifetime
     [InlineData("GET", "/v3/anything")]
     public async Task PathOutsideTheForwardedRoutes_Returns404ProblemDetails_AndUpstreamIsNotCalled(string method, string path)
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
-
-        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        var response = await Alice.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 }

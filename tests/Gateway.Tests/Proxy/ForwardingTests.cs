@@ -5,22 +5,10 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Proxy;
 
-public sealed class ForwardingTests : IAsyncLifetime
+[Collection(ProxyCollection.Name)]
+public sealed class ForwardingTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    private RecordingUpstream Upstream => Stack.Upstream;
 
     public static TheoryData<string, string, string?> Routes => new()
     {
@@ -43,7 +31,6 @@ public sealed class ForwardingTests : IAsyncLifetime
     public async Task Route_IsForwardedOnTheSamePath_WithTheTeamKeyAndNoneOfTheCallersCredentials(string method, string pathAndQuery, string? body)
     {
         // An admin client: status, result and cancel here name a request the gateway has no record of.
-        using var http = _gateway.CreateClient(TestClients.Ops);
         using var request = new HttpRequestMessage(new HttpMethod(method), pathAndQuery);
         request.Headers.Add("Cookie", "session=caller-cookie");
         if (body is not null)
@@ -51,10 +38,10 @@ public sealed class ForwardingTests : IAsyncLifetime
             request.Content = new StringContent(body, Encoding.UTF8, "application/json");
         }
 
-        var response = await http.SendAsync(request);
+        var response = await Ops.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var seen = Assert.Single(_upstream.Requests);
+        var seen = Assert.Single(Upstream.Requests);
         Assert.Equal(method, seen.Method);
         Assert.Equal(pathAndQuery, seen.PathAndQuery);
         Assert.Equal(TestClients.TeamKey, seen.Headers["X-Api-Key"]);
@@ -70,7 +57,7 @@ public sealed class ForwardingTests : IAsyncLifetime
         if (method == "POST" && pathAndQuery.StartsWith("/v2/inference/sora"))
         {
             // A submit leaves with the gateway's callback URL in place of any webhook_url.
-            Assert.StartsWith($"{_gateway.BaseAddress.ToString().TrimEnd('/')}/webhooks/inference?token=", sent["webhook_url"]!.GetValue<string>());
+            Assert.StartsWith($"{Gateway.BaseAddress.ToString().TrimEnd('/')}/webhooks/inference?token=", sent["webhook_url"]!.GetValue<string>());
             sent.Remove("webhook_url");
         }
         Assert.True(JsonNode.DeepEquals(original, sent), Encoding.UTF8.GetString(seen.Body));
@@ -79,11 +66,11 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task BearerCredentials_AreStripped_AndReplacedByTheTeamKey()
     {
-        using var http = _gateway.CreateBearerClient(TestClients.Alice);
+        using var http = Gateway.CreateBearerClient(TestClients.Alice);
 
         await http.GetAsync("/v2/inference/requests");
 
-        var seen = Assert.Single(_upstream.Requests);
+        var seen = Assert.Single(Upstream.Requests);
         Assert.Equal(TestClients.TeamKey, seen.Headers["X-Api-Key"]);
         Assert.False(seen.Headers.ContainsKey("Authorization"));
     }
@@ -91,13 +78,12 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task CallersTraceParent_IsCarriedToUpstream_InTheSameTrace()
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/inference/models");
         request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
 
-        await http.SendAsync(request);
+        await Alice.SendAsync(request);
 
-        var sent = Assert.Single(_upstream.Requests).Headers["traceparent"].Split('-');
+        var sent = Assert.Single(Upstream.Requests).Headers["traceparent"].Split('-');
         Assert.Equal("0af7651916cd43dd8448eb211c80319c", sent[1]);
         Assert.NotEqual("b7ad6b7169203331", sent[2]); // the gateway's own span is the parent now
     }
@@ -108,11 +94,9 @@ public sealed class ForwardingTests : IAsyncLifetime
     [InlineData("POST", "/v2/inference/requests/req-123/cancel")]
     public async Task RequestTheGatewayHasNoRecordOf_Is404ForANonAdminClient_AndUpstreamIsNotCalled(string method, string path)
     {
-        using var http = _gateway.CreateClient(TestClients.Alice);
-
-        var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        var response = await Alice.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 }

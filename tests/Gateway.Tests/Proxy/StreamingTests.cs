@@ -4,15 +4,14 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Proxy;
 
-public sealed class StreamingTests
+[Collection(ProxyCollection.Name)]
+public sealed class StreamingTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
     [Fact]
     public async Task ChatServerSentEvents_ReachTheCallerAsUpstreamSendsThem()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl);
         var firstEventSeenByCaller = new TaskCompletionSource();
-        upstream.Respond = async context =>
+        Stack.Upstream.Respond = async context =>
         {
             context.Response.ContentType = "text/event-stream";
             await context.Response.WriteAsync("data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n");
@@ -21,13 +20,12 @@ public sealed class StreamingTests
             await firstEventSeenByCaller.Task.WaitAsync(TimeSpan.FromSeconds(20));
             await context.Response.WriteAsync("data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\ndata: [DONE]\n\n");
         };
-        using var http = gateway.CreateClient(TestClients.Alice);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/chat/completions")
         {
             Content = JsonContent.Create(new { model = "qwen", stream = true, messages = new[] { new { role = "user", content = "hi" } } }),
         };
 
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Alice.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var first = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
         firstEventSeenByCaller.SetResult();

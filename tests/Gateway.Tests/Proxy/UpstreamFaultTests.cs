@@ -5,26 +5,11 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Proxy;
 
-public sealed class UpstreamFaultTests : IAsyncLifetime
+/// <summary>Upstream's errors and failures as the caller sees them; an admin client, as these calls name requests the gateway has no record of.</summary>
+[Collection(ProxyCollection.Name)]
+public sealed class UpstreamFaultTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-    private HttpClient _http = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, [new("Proxy:Routes:status:TimeoutSeconds", "0.5")]);
-        // An admin client: these calls name requests the gateway has no record of.
-        _http = _gateway.CreateClient(TestClients.Ops);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    private RecordingUpstream Upstream => Stack.Upstream;
 
     [Theory]
     [InlineData(404, """{"error":{"type":"not_found_error","message":"no such request"}}""")]
@@ -33,7 +18,7 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
     [InlineData(500, """{"error":{"type":"server_error","message":"boom"}}""")]
     public async Task UpstreamError_PassesThroughUntouched_WithItsHeaders(int status, string body)
     {
-        _upstream.Respond = async context =>
+        Upstream.Respond = async context =>
         {
             context.Response.StatusCode = status;
             context.Response.Headers["X-Request-ID"] = "upstream-request-7";
@@ -45,7 +30,7 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
             await context.Response.WriteAsync(body);
         };
 
-        var response = await _http.PostAsync("/v2/inference/requests/req-1/cancel", null);
+        var response = await Ops.PostAsync("/v2/inference/requests/req-1/cancel", null);
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal(body, await response.Content.ReadAsStringAsync());
@@ -61,7 +46,7 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
     public async Task Get_IsRetriedAfterA503_AndTheCallerSeesTheSuccess()
     {
         var calls = 0;
-        _upstream.Respond = async context =>
+        Upstream.Respond = async context =>
         {
             if (Interlocked.Increment(ref calls) == 1)
             {
@@ -71,45 +56,45 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
             await context.Response.WriteAsJsonAsync(new { items = Array.Empty<object>(), next_offset = (int?)null, has_more = false });
         };
 
-        var response = await _http.GetAsync("/v2/inference/requests?limit=5");
+        var response = await Ops.GetAsync("/v2/inference/requests?limit=5");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(2, _upstream.Requests.Count);
-        Assert.All(_upstream.Requests, r => Assert.Equal("/v2/inference/requests?limit=5", r.PathAndQuery));
+        Assert.Equal(2, Upstream.Requests.Count);
+        Assert.All(Upstream.Requests, r => Assert.Equal("/v2/inference/requests?limit=5", r.PathAndQuery));
     }
 
     [Fact]
     public async Task Get_ThatKeepsFailingWith503_GivesUpAfterBoundedRetries_AndPassesThe503Through()
     {
-        _upstream.Respond = context =>
+        Upstream.Respond = context =>
         {
             context.Response.StatusCode = 503;
             return context.Response.WriteAsync("""{"error":{"type":"server_error","message":"down"}}""");
         };
 
-        var response = await _http.GetAsync("/v2/inference/models");
+        var response = await Ops.GetAsync("/v2/inference/models");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("down", await response.Content.ReadAsStringAsync());
-        Assert.Equal(3, _upstream.Requests.Count); // 1 attempt + Upstream:Retry:MaxRetries (2)
+        Assert.Equal(3, Upstream.Requests.Count); // 1 attempt + Upstream:Retry:MaxRetries (2)
     }
 
     [Fact]
     public async Task Chat_IsNotRetried_BecauseItHasNoIdempotencyKey()
     {
-        _upstream.Respond = context => { context.Response.StatusCode = 503; return Task.CompletedTask; };
+        Upstream.Respond = context => { context.Response.StatusCode = 503; return Task.CompletedTask; };
 
-        var response = await _http.PostAsync("/v2/inference/chat/completions", JsonContent.Create(new { model = "m", messages = Array.Empty<object>() }));
+        var response = await Ops.PostAsync("/v2/inference/chat/completions", JsonContent.Create(new { model = "m", messages = Array.Empty<object>() }));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Single(_upstream.Requests);
+        Assert.Single(Upstream.Requests);
     }
 
     [Fact]
     public async Task Submit_IsRetriedAfterA503_WithTheSameIdempotencyKeyAndBody()
     {
         var calls = 0;
-        _upstream.Respond = async context =>
+        Upstream.Respond = async context =>
         {
             if (Interlocked.Increment(ref calls) == 1)
             {
@@ -120,21 +105,21 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
             await context.Response.WriteAsJsonAsync(new { request_id = "r1", status = "IN_QUEUE" });
         };
 
-        var response = await _http.PostAsync("/v2/inference/kling-v3-pro/image-to-video", JsonContent.Create(new { input = new { prompt = "x" } }));
+        var response = await Ops.PostAsync("/v2/inference/kling-v3-pro/image-to-video", JsonContent.Create(new { input = new { prompt = "x" } }));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal(2, _upstream.Requests.Count);
-        var keys = _upstream.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct().ToArray();
+        Assert.Equal(2, Upstream.Requests.Count);
+        var keys = Upstream.Requests.Select(r => r.Headers["Idempotency-Key"]).Distinct().ToArray();
         Assert.Single(keys);
-        Assert.Equal(Encoding.UTF8.GetString(_upstream.Requests[0].Body), Encoding.UTF8.GetString(_upstream.Requests[1].Body));
+        Assert.Equal(Encoding.UTF8.GetString(Upstream.Requests[0].Body), Encoding.UTF8.GetString(Upstream.Requests[1].Body));
     }
 
     [Fact]
     public async Task Submit_WithoutIdempotencyKey_LeavesWithANewUuid_EchoedToTheCaller()
     {
-        var response = await _http.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+        var response = await Ops.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
 
-        var sent = Assert.Single(_upstream.Requests).Headers["Idempotency-Key"];
+        var sent = Assert.Single(Upstream.Requests).Headers["Idempotency-Key"];
         Assert.True(Guid.TryParse(sent, out _), sent);
         Assert.Equal(sent, response.Headers.GetValues("Idempotency-Key").Single());
     }
@@ -148,15 +133,15 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
         };
         request.Headers.Add("Idempotency-Key", "caller-key-1");
 
-        await _http.SendAsync(request);
+        await Ops.SendAsync(request);
 
-        Assert.Equal("caller-key-1", Assert.Single(_upstream.Requests).Headers["Idempotency-Key"]);
+        Assert.Equal("caller-key-1", Assert.Single(Upstream.Requests).Headers["Idempotency-Key"]);
     }
 
     [Fact]
     public async Task UnreachableUpstream_Returns502ProblemDetails_WithoutTheTeamKey()
     {
-        await using var gateway = await GatewayHost.StartAsync($"http://127.0.0.1:{FreePort.Next()}");
+        var gateway = await Stack.StartGatewayAsync(("Upstream:BaseUrl", $"http://127.0.0.1:{FreePort.Next()}"));
         using var http = gateway.CreateClient(TestClients.Alice);
 
         var response = await http.GetAsync("/v2/inference/models");
@@ -169,14 +154,16 @@ public sealed class UpstreamFaultTests : IAsyncLifetime
     [Fact]
     public async Task SlowUpstream_Returns504ProblemDetails_AfterTheRoutesTimeout()
     {
+        var gateway = await Stack.StartGatewayAsync(("Proxy:Routes:status:TimeoutSeconds", "0.5"));
+        using var ops = gateway.CreateClient(TestClients.Ops);
         var release = new TaskCompletionSource();
-        _upstream.Respond = async context =>
+        Upstream.Respond = async context =>
         {
             await release.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await context.Response.WriteAsync("{}");
         };
 
-        var response = await _http.GetAsync("/v2/inference/requests/req-1/status");
+        var response = await ops.GetAsync("/v2/inference/requests/req-1/status");
         release.SetResult();
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.GatewayTimeout);

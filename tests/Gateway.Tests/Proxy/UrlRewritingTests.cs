@@ -5,24 +5,26 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Proxy;
 
-public sealed class UrlRewritingTests
+[Collection(ProxyCollection.Name)]
+public sealed class UrlRewritingTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
+    private RecordingUpstream Upstream => Stack.Upstream;
+
     [Fact]
     public async Task SubmitAnswer_PointsAtTheGateway_NotAtUpstream()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Gateway:PublicBaseUrl", "https://gateway.internal.example")]);
-        upstream.Respond = async context =>
+        var gateway = await Stack.StartGatewayAsync(("Gateway:PublicBaseUrl", "https://gateway.internal.example"));
+        Upstream.Respond = async context =>
         {
             context.Response.StatusCode = 202;
             await context.Response.WriteAsJsonAsync(new
             {
                 request_id = "r-9",
                 status = "IN_QUEUE",
-                status_url = $"{upstream.BaseUrl}/v2/inference/requests/r-9/status",
-                response_url = $"{upstream.BaseUrl}/v2/inference/requests/r-9",
-                cancel_url = $"{upstream.BaseUrl}/v2/inference/requests/r-9/cancel?reason=x",
-                note = $"{upstream.BaseUrl}/left-alone",
+                status_url = $"{Upstream.BaseUrl}/v2/inference/requests/r-9/status",
+                response_url = $"{Upstream.BaseUrl}/v2/inference/requests/r-9",
+                cancel_url = $"{Upstream.BaseUrl}/v2/inference/requests/r-9/cancel?reason=x",
+                note = $"{Upstream.BaseUrl}/left-alone",
             });
         };
         using var http = gateway.CreateClient(TestClients.Alice);
@@ -34,24 +36,21 @@ public sealed class UrlRewritingTests
         Assert.Equal("https://gateway.internal.example/v2/inference/requests/r-9/status", body.GetProperty("status_url").GetString());
         Assert.Equal("https://gateway.internal.example/v2/inference/requests/r-9", body.GetProperty("response_url").GetString());
         Assert.Equal("https://gateway.internal.example/v2/inference/requests/r-9/cancel?reason=x", body.GetProperty("cancel_url").GetString());
-        Assert.Equal($"{upstream.BaseUrl}/left-alone", body.GetProperty("note").GetString());
+        Assert.Equal($"{Upstream.BaseUrl}/left-alone", body.GetProperty("note").GetString());
         Assert.Equal("r-9", body.GetProperty("request_id").GetString());
     }
 
     [Fact]
     public async Task AnswerWithoutUpstreamUrls_IsRelayedByteForByte()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl);
         const string body = """{ "items" : [ {"request_id":"a","status":"COMPLETED"} ], "next_offset":null, "has_more":false }""";
-        upstream.Respond = context =>
+        Upstream.Respond = context =>
         {
             context.Response.ContentType = "application/json";
             return context.Response.WriteAsync(body);
         };
-        using var http = gateway.CreateClient(TestClients.Ops); // an admin's list is not filtered
 
-        var response = await http.GetAsync("/v2/inference/requests");
+        var response = await Ops.GetAsync("/v2/inference/requests"); // an admin's list is not filtered
 
         Assert.Equal(body, await response.Content.ReadAsStringAsync());
     }

@@ -6,30 +6,14 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Subscriptions;
 
-public sealed class SubscriptionsApiTests : IAsyncLifetime
+/// <summary>The subscriptions API; the stack deletes every subscription after each test, so each starts with none.</summary>
+[Collection(ProxyCollection.Name)]
+public sealed class SubscriptionsApiTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-    private HttpClient _ops = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-        _ops = _gateway.CreateClient(TestClients.Ops);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _ops.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
     [Fact]
     public async Task Create_ShowsTheSecretOnce_ListAndGetNever_DeleteRemoves()
     {
-        var created = await _ops.PostAsJsonAsync("/subscriptions", new
+        var created = await Ops.PostAsJsonAsync("/subscriptions", new
         {
             url = "http://127.0.0.1:9/hooks",
             filter = new { model_id = new[] { "sora-2-pro" }, status = new[] { "COMPLETED", "FAILED" } },
@@ -42,26 +26,24 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
         Assert.Equal($"/subscriptions/{id}", created.Headers.Location?.ToString());
         Assert.StartsWith("whsec_", body.GetProperty("secret").GetString());
         Assert.Equal(32, Convert.FromBase64String(body.GetProperty("secret").GetString()!["whsec_".Length..]).Length);
-        var listed = await _ops.GetStringAsync("/subscriptions");
-        var got = await _ops.GetStringAsync($"/subscriptions/{id}");
+        var listed = await Ops.GetStringAsync("/subscriptions");
+        var got = await Ops.GetStringAsync($"/subscriptions/{id}");
         Assert.Contains(id, listed);
         Assert.DoesNotContain("whsec_", listed + got);
         Assert.Equal("sora-2-pro", JsonDocument.Parse(got).RootElement.GetProperty("filter").GetProperty("model_id")[0].GetString());
-        Assert.Equal(HttpStatusCode.NoContent, (await _ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
-        await ProblemAssert.IsProblemAsync(await _ops.GetAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
-        await ProblemAssert.IsProblemAsync(await _ops.DeleteAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
+        Assert.Equal(HttpStatusCode.NoContent, (await Ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
+        await ProblemAssert.IsProblemAsync(await Ops.GetAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
+        await ProblemAssert.IsProblemAsync(await Ops.DeleteAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
     }
 
     [Fact]
     public async Task NonAdminClient_Gets403ProblemDetails()
     {
-        using var alice = _gateway.CreateClient(TestClients.Alice);
-
-        var response = await alice.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/hooks" });
+        var response = await Alice.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/hooks" });
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden);
         Assert.Contains("alice", problem.GetProperty("detail").GetString());
-        await ProblemAssert.IsProblemAsync(await alice.GetAsync("/subscriptions"), HttpStatusCode.Forbidden);
+        await ProblemAssert.IsProblemAsync(await Alice.GetAsync("/subscriptions"), HttpStatusCode.Forbidden);
     }
 
     [Theory]
@@ -72,16 +54,16 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
     [InlineData("""{"url":"http://10.0.0.7/metadata"}""")]
     public async Task Create_WithAUrlThatIsMissingOrNotOnAnAllowedHost_Returns400(string json)
     {
-        var response = await _ops.PostAsync("/subscriptions", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        var response = await Ops.PostAsync("/subscriptions", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
 
         await ProblemAssert.IsValidationProblemAsync(response, "url");
-        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+        Assert.Equal("[]", await Ops.GetStringAsync("/subscriptions"));
     }
 
     [Fact]
     public async Task Create_WithMalformedJson_Returns400ProblemDetails()
     {
-        var response = await _ops.PostAsync("/subscriptions", new StringContent("{\"url\":", System.Text.Encoding.UTF8, "application/json"));
+        var response = await Ops.PostAsync("/subscriptions", new StringContent("{\"url\":", System.Text.Encoding.UTF8, "application/json"));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
     }
@@ -98,12 +80,12 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
     [InlineData("""{"url":"http://127.0.0.1:9/a","filter":{"status":["COMPLETED"],"status":["FAILED"]}}""", "filter.status", "$.filter.status")]
     public async Task Create_WithARepeatedMember_Returns400NamingIt_AndLogsNoError(string json, string field, string path)
     {
-        var response = await _ops.PostAsync("/subscriptions", Body(Encoding.UTF8.GetBytes(json)));
+        var response = await Ops.PostAsync("/subscriptions", Body(Encoding.UTF8.GetBytes(json)));
 
         var problem = await ProblemAssert.IsValidationProblemAsync(response, field);
         Assert.Contains(path, problem.GetProperty("detail").GetString());
-        Assert.Empty(_gateway.Logs.Errors);
-        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+        Assert.Empty(Gateway.Logs.Errors);
+        Assert.Equal("[]", await Ops.GetStringAsync("/subscriptions"));
     }
 
     [Fact]
@@ -111,12 +93,12 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
     {
         byte[] json = [.. """{"url":"http://127.0.0.1:9/a","description":"ops"""u8, 0xFF, .. "\"}"u8];
 
-        var response = await _ops.PostAsync("/subscriptions", Body(json));
+        var response = await Ops.PostAsync("/subscriptions", Body(json));
 
         var problem = await ProblemAssert.IsValidationProblemAsync(response, "description");
         Assert.Contains("$.description", problem.GetProperty("detail").GetString());
-        Assert.Empty(_gateway.Logs.Errors);
-        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+        Assert.Empty(Gateway.Logs.Errors);
+        Assert.Equal("[]", await Ops.GetStringAsync("/subscriptions"));
     }
 
     [Theory]
@@ -124,11 +106,11 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
     [InlineData(null)]
     public async Task Create_WithoutAJsonContentType_Returns415WithADetailNamingApplicationJson(string? contentType)
     {
-        var response = await _ops.PostAsync("/subscriptions", Body("""{"url":"http://127.0.0.1:9/a"}"""u8.ToArray(), contentType));
+        var response = await Ops.PostAsync("/subscriptions", Body("""{"url":"http://127.0.0.1:9/a"}"""u8.ToArray(), contentType));
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
         Assert.Contains("application/json", problem.GetProperty("detail").GetString());
-        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+        Assert.Equal("[]", await Ops.GetStringAsync("/subscriptions"));
     }
 
     [Theory]
@@ -136,19 +118,18 @@ public sealed class SubscriptionsApiTests : IAsyncLifetime
     [InlineData("http://hook-user@127.0.0.1:9/hooks")]
     public async Task Create_WithAUrlCarryingUserInformation_Returns400WithoutRepeatingIt(string url)
     {
-        var response = await _ops.PostAsJsonAsync("/subscriptions", new { url });
+        var response = await Ops.PostAsJsonAsync("/subscriptions", new { url });
 
         var problem = await ProblemAssert.IsValidationProblemAsync(response, "url");
         Assert.DoesNotContain("hook-", problem.GetRawText());
-        Assert.DoesNotContain(_gateway.Logs.Entries, e => e.Message.Contains("hook-"));
-        Assert.Equal("[]", await _ops.GetStringAsync("/subscriptions"));
+        Assert.DoesNotContain(Gateway.Logs.Entries, e => e.Message.Contains("hook-"));
+        Assert.Equal("[]", await Ops.GetStringAsync("/subscriptions"));
     }
 
     [Fact]
     public async Task Create_OnAHostAllowedWithoutAPort_AcceptsItsDefaultPortsOnly()
     {
-        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl,
-            [new("Webhooks:AllowedSubscriberHosts:0", "127.0.0.1"), new("Webhooks:AllowedSubscriberHosts:1", "localhost")]);
+        var gateway = await Stack.StartGatewayAsync(("Webhooks:AllowedSubscriberHosts:0", "127.0.0.1"), ("Webhooks:AllowedSubscriberHosts:1", "localhost"));
         using var ops = gateway.CreateClient(TestClients.Ops);
 
         var redis = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:6379/" });

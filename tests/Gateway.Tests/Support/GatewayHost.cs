@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Reka.Gateway.Infrastructure.Queues;
+using Reka.Gateway.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -34,9 +38,12 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>
     /// Starts a gateway in front of <paramref name="upstreamBaseUrl"/>. <paramref name="settings"/>
     /// override the defaults (team key <see cref="TestClients.TeamKey"/>, the <see cref="TestClients"/>,
-    /// generous rate limits, fast retries, warnings-only logs).
+    /// generous rate limits, fast retries, warnings-only logs). With <paramref name="clock"/>, every
+    /// clock the gateway reads is that one (its <see cref="TimeProvider"/>): its schedules wait for
+    /// the test to move it on.
     /// </summary>
-    public static async Task<GatewayHost> StartAsync(string upstreamBaseUrl, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    public static async Task<GatewayHost> StartAsync(string upstreamBaseUrl, IEnumerable<KeyValuePair<string, string?>>? settings = null,
+        TimeProvider? clock = null)
     {
         var port = FreePort.Next();
         var all = new Dictionary<string, string?>(await DefaultSettingsAsync(upstreamBaseUrl))
@@ -53,6 +60,10 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             builder.UseEnvironment("Testing");
             builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs));
+            if (clock is not null)
+            {
+                builder.ConfigureTestServices(services => services.AddSingleton(clock));
+            }
             foreach (var (key, value) in all)
             {
                 builder.UseSetting(key, value);
@@ -110,6 +121,26 @@ public sealed class GatewayHost : IAsyncDisposable
         var http = CreateClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", client.Key);
         return http;
+    }
+
+    /// <summary>Records this gateway's metrics from now on.</summary>
+    public MetricsRecorder RecordMetrics() => new(Services.GetRequiredService<IMeterFactory>());
+
+    /// <summary>
+    /// Has the queue workers look at every partition of every queue at once, as their poll does
+    /// when its time comes: after moving a fake clock on, what has come due is taken at once.
+    /// </summary>
+    public async Task WakeQueuesAsync()
+    {
+        var deliveries = Services.GetRequiredService<Reka.Gateway.Delivery.Deliveries>();
+        DurableQueue[] queues = [Services.GetRequiredService<CallbackInbox>().Queue, deliveries.FanOutQueue, deliveries.Queue];
+        foreach (var queue in queues)
+        {
+            for (var partition = 0; partition < queue.Partitions; partition++)
+            {
+                await queue.WakeAsync(partition);
+            }
+        }
     }
 
     public ValueTask DisposeAsync() => _factory.DisposeAsync();

@@ -20,6 +20,9 @@ public sealed class LogCapture : ILoggerProvider
     /// <summary>Entries at <see cref="LogLevel.Error"/> or above.</summary>
     public IReadOnlyList<CapturedLog> Errors => [.. _entries.Where(e => e.Level >= LogLevel.Error)];
 
+    /// <summary>Forgets the entries so far: a new test starts.</summary>
+    public void Clear() => _entries.Clear();
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()

@@ -21,11 +21,21 @@ public sealed class RecordingUpstream : IAsyncDisposable
 
     private RecordingUpstream(WebApplication app) => _app = app;
 
+    private static readonly Func<HttpContext, Task> AnswerOk = context => context.Response.WriteAsJsonAsync(new { ok = true });
+
     /// <summary>Answers each request; the body has already been read and recorded (and can be read again when it was kept whole).</summary>
-    public Func<HttpContext, Task> Respond { get; set; } = context => context.Response.WriteAsJsonAsync(new { ok = true });
+    public Func<HttpContext, Task> Respond { get; set; } = AnswerOk;
 
     /// <summary>Largest body kept in <see cref="RecordedRequest.Body"/>, in bytes; longer ones are only counted.</summary>
     public int MaxRecordedBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>Forgets the requests received and goes back to answering 200 <c>{"ok":true}</c>: a new test starts.</summary>
+    public void Reset()
+    {
+        _requests.Clear();
+        Respond = AnswerOk;
+        MaxRecordedBodyBytes = 1 << 20;
+    }
 
     /// <summary>Requests received so far, in order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];

@@ -57,6 +57,38 @@ public sealed class SimulatorHost : IAsyncDisposable
         return new SimulatorHost(app, new Uri(app.Urls.Single()), apiKey);
     }
 
+    /// <summary>
+    /// Starts a simulator for a test gateway to forward to: it takes <see cref="TestClients.TeamKey"/>
+    /// and its jobs end within a few tens of milliseconds; <paramref name="settings"/> go on top.
+    /// </summary>
+    public static Task<SimulatorHost> StartForGatewayAsync(params IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var all = new Dictionary<string, string?>(UpstreamOfAGateway);
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+        return StartAsync(all);
+    }
+
+    /// <summary>The settings of <see cref="StartForGatewayAsync"/>.</summary>
+    public static IReadOnlyDictionary<string, string?> UpstreamOfAGateway { get; } = new Dictionary<string, string?>
+    {
+        ["Simulator:ApiKey"] = TestClients.TeamKey,
+        ["Simulator:QueueSeconds"] = "0.02",
+        ["Simulator:RunSeconds"] = "0.02",
+    };
+
+    /// <summary>Where it listens, without the trailing slash: a gateway's <c>Upstream:BaseUrl</c>.</summary>
+    public string BaseUrl => BaseAddress.ToString().TrimEnd('/');
+
+    /// <summary>Ends a held job through <c>POST /_simulator/requests/{id}/complete</c> (COMPLETED unless told otherwise).</summary>
+    public async Task CompleteAsync(string requestId, string status = "COMPLETED")
+    {
+        using var response = await Anonymous.PostAsJsonAsync($"/_simulator/requests/{requestId}/complete", new { status });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     /// <summary>Submits a job and answers the 202 body.</summary>
     public async Task<JsonElement> SubmitAsync(
         string endpointId = SoraEndpoint, string prompt = "a cat surfing", string? webhookUrl = null, string? idempotencyKey = null)

@@ -22,30 +22,51 @@ public sealed record ReceivedDelivery(string Path, string Body, IReadOnlyDiction
 /// <summary>
 /// An internal service that subscribes to the gateway's webhooks: a real Kestrel host on loopback
 /// that records each delivery (raw body and headers) and answers as the test scripts it
-/// (by default 204).
+/// (by default 204). Shared by the tests of a stack, it gives each test a scope of its own
+/// (<see cref="BeginScope"/>): URLs under a path of its own, its own record and script, so that a
+/// delivery still coming for an earlier test reaches neither.
 /// </summary>
 public sealed class WebhookSubscriber : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly ConcurrentQueue<ReceivedDelivery> _received = new();
-
-    private WebhookSubscriber(WebApplication app) => _app = app;
-
-    /// <summary>Answers each delivery after it is recorded.</summary>
-    public Func<HttpContext, Task> Respond { get; set; } = context =>
+    private static readonly Func<HttpContext, Task> Answer204 = context =>
     {
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     };
 
+    private readonly WebApplication _app;
+    private Scope _scope = new("");
+
+    private WebhookSubscriber(WebApplication app) => _app = app;
+
+    /// <summary>Answers each delivery of the current scope after it is recorded (204 until a test says otherwise).</summary>
+    public Func<HttpContext, Task> Respond
+    {
+        get => Volatile.Read(ref _scope).Respond;
+        set => Volatile.Read(ref _scope).Respond = value;
+    }
+
     /// <summary>The subscriber's base URL, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     public string BaseUrl => _app.Urls.First();
 
-    /// <summary>A URL on this subscriber.</summary>
-    public string Url(string path = "/hooks") => BaseUrl + path;
+    /// <summary>A URL on this subscriber, in the current scope.</summary>
+    public string Url(string path = "/hooks") => BaseUrl + Volatile.Read(ref _scope).Prefix + path;
 
-    /// <summary>Deliveries received so far, in order.</summary>
-    public IReadOnlyList<ReceivedDelivery> Received => [.. _received];
+    /// <summary>Deliveries received in the current scope so far, in order (their paths without the scope's).</summary>
+    public IReadOnlyList<ReceivedDelivery> Received => [.. Volatile.Read(ref _scope).Received];
+
+    /// <summary>
+    /// Starts a new scope: new URLs, nothing received, 204 answers. Deliveries to the URLs of
+    /// earlier scopes are answered 204 and recorded nowhere.
+    /// </summary>
+    public void BeginScope() => Volatile.Write(ref _scope, new Scope($"/scope-{Guid.NewGuid():N}"));
+
+    private sealed class Scope(string prefix)
+    {
+        public string Prefix => prefix;
+        public Func<HttpContext, Task> Respond { get; set; } = Answer204;
+        public ConcurrentQueue<ReceivedDelivery> Received { get; } = new();
+    }
 
     /// <summary>Starts the subscriber on a free loopback port.</summary>
     public static async Task<WebhookSubscriber> StartAsync()
@@ -60,8 +81,14 @@ public sealed class WebhookSubscriber : IAsyncDisposable
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
             var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-            subscriber._received.Enqueue(new ReceivedDelivery(context.Request.Path, body, headers, DateTimeOffset.UtcNow));
-            await subscriber.Respond(context);
+            var scope = Volatile.Read(ref subscriber._scope);
+            if (!context.Request.Path.StartsWithSegments(scope.Prefix, out var path))
+            {
+                await Answer204(context); // for a test that has ended
+                return;
+            }
+            scope.Received.Enqueue(new ReceivedDelivery(path, body, headers, DateTimeOffset.UtcNow));
+            await scope.Respond(context);
         });
         await app.StartAsync();
         return subscriber;

@@ -4,45 +4,27 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Uploads;
 
-public sealed class UploadTests : IAsyncLifetime
+/// <summary>Uploads streamed to upstream, and the image route's cap (100 000 bytes on the <see cref="RecordingStack"/>).</summary>
+[Collection(ProxyCollection.Name)]
+public sealed class UploadTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-    private HttpClient _http = null!;
-
-    public async Task InitializeAsync()
-    {
-        _upstream = await RecordingUpstream.StartAsync();
-        _upstream.MaxRecordedBodyBytes = 4096;
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl,
-        [
-            new("Proxy:Routes:video-upload:MaxBodyBytes", (64L << 20).ToString()),
-            new("Proxy:Routes:image-upload:MaxBodyBytes", "100000"),
-        ]);
-        _http = _gateway.CreateClient(TestClients.Alice);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    private RecordingUpstream Upstream => Stack.Upstream;
 
     [Fact]
     public async Task VideoUpload_StreamsEveryByteToUpstream_WithTheTeamKey()
     {
         const long size = 48L << 20;
+        Upstream.MaxRecordedBodyBytes = 4096;
         using var form = new MultipartFormDataContent
         {
             { new StringContent("holiday"), "video_name" },
             { new StreamContent(new GeneratedStream(size)) { Headers = { ContentType = new MediaTypeHeaderValue("video/mp4") } }, "file", "holiday.mp4" },
         };
 
-        var response = await _http.PostAsync("/v2/videos", form);
+        var response = await Alice.PostAsync("/v2/videos", form);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var seen = Assert.Single(_upstream.Requests);
+        var seen = Assert.Single(Upstream.Requests);
         Assert.Equal("/v2/videos", seen.PathAndQuery);
         Assert.Equal(TestClients.TeamKey, seen.Headers["X-Api-Key"]);
         Assert.StartsWith("multipart/form-data; boundary=", seen.Headers["Content-Type"]);
@@ -57,7 +39,7 @@ public sealed class UploadTests : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/images/upload") { Content = content };
         request.Headers.TransferEncodingChunked = true;
 
-        var response = await _http.SendAsync(request);
+        var response = await Alice.SendAsync(request);
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
@@ -68,11 +50,11 @@ public sealed class UploadTests : IAsyncLifetime
         var content = new ByteArrayContent(new byte[100_001]);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz");
 
-        var response = await _http.PostAsync("/v1/images/upload", content);
+        var response = await Alice.PostAsync("/v1/images/upload", content);
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Contains("100000 bytes", problem.GetProperty("detail").GetString());
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Theory]
@@ -86,18 +68,18 @@ public sealed class UploadTests : IAsyncLifetime
         content.Headers.Remove("Content-Type");
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
 
-        var response = await _http.PostAsync("/v1/images/upload", content);
+        var response = await Alice.PostAsync("/v1/images/upload", content);
 
         await ProblemAssert.IsValidationProblemAsync(response, "Content-Type");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 
     [Fact]
     public async Task Upload_WithoutContentType_Returns400()
     {
-        var response = await _http.PostAsync("/v2/videos", new ByteArrayContent([1, 2, 3]));
+        var response = await Alice.PostAsync("/v2/videos", new ByteArrayContent([1, 2, 3]));
 
         await ProblemAssert.IsValidationProblemAsync(response, "Content-Type");
-        Assert.Empty(_upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 }

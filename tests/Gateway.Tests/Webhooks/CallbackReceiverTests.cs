@@ -8,48 +8,54 @@ using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Tests.Webhooks;
 
-public sealed class CallbackReceiverTests : IAsyncLifetime
+/// <summary>
+/// The receiver of Reka's callbacks. Each test's upstream answers its submit with a request id of
+/// the test's own, so that nothing an earlier test recorded on the shared gateway is taken for its own.
+/// </summary>
+[Collection(CallbacksCollection.Name)]
+public sealed class CallbackReceiverTests : StackTests<RecordingStack>, IDisposable
 {
-    private RecordingUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-    private HttpClient _reka = null!;
+    private readonly string _requestId = $"req-{Guid.NewGuid():N}";
+    private readonly HttpClient _reka;
 
-    public async Task InitializeAsync()
+    public CallbackReceiverTests(RecordingStack stack) : base(stack)
     {
-        _upstream = await RecordingUpstream.StartAsync();
-        _upstream.Respond = async context =>
-        {
-            context.Response.StatusCode = 202;
-            await context.Response.WriteAsJsonAsync(new { request_id = "req-42", status = "IN_QUEUE" });
-        };
-        _gateway = await GatewayHost.StartAsync(_upstream.BaseUrl);
-        _reka = _gateway.CreateClient(); // Reka calls back without a gateway key
+        _reka = Gateway.CreateClient(); // Reka calls back without a gateway key
     }
 
-    public async Task DisposeAsync()
-    {
-        _reka.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
+    public void Dispose() => _reka.Dispose();
+
+    private RecordingUpstream Upstream => Stack.Upstream;
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    private string Callback(string status) => $$"""{"request_id":"{{_requestId}}","status":"{{status}}"}""";
+
     private async Task<string> CallbackPathOfASubmitAsync()
     {
-        using var alice = _gateway.CreateClient(TestClients.Alice);
-        await alice.SubmitAsync();
-        var sent = System.Text.Json.JsonDocument.Parse(_upstream.Requests[^1].Body).RootElement;
-        return new Uri(sent.GetProperty("webhook_url").GetString()!).PathAndQuery;
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = _requestId, status = "IN_QUEUE" });
+        };
+        await Alice.SubmitAsync();
+        return CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
     }
 
+    private static string CallbackPathOf(RecordedRequest submit) =>
+        new Uri(System.Text.Json.JsonDocument.Parse(submit.Body).RootElement.GetProperty("webhook_url").GetString()!).PathAndQuery;
+
+    // "Nothing is stored" is about the whole store: these tests have a gateway, and a key prefix, of their own.
     [Fact]
     public async Task Callback_WithoutToken_Returns401_AndNothingIsStored()
     {
-        var response = await _reka.PostAsync("/webhooks/inference", Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
+        var gateway = await Stack.StartGatewayAsync();
+        using var reka = gateway.CreateClient();
+
+        var response = await reka.PostAsync("/webhooks/inference", Json(Callback("COMPLETED")));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
-        Assert.Empty(await _gateway.RedisKeysAsync());
+        Assert.Empty(await gateway.RedisKeysAsync());
     }
 
     [Fact]
@@ -59,11 +65,13 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
             Microsoft.Extensions.Options.Options.Create(new WebhooksOptions { CallbackSecret = "not-the-gateways-secret-0123456789abcdef" }),
             Microsoft.Extensions.Options.Options.Create(new Reka.Gateway.Infrastructure.GatewayOptions()));
         var forged = forger.Mint(CallbackTokens.NewSubmissionId());
+        var gateway = await Stack.StartGatewayAsync();
+        using var reka = gateway.CreateClient();
 
-        var response = await _reka.PostAsync($"/webhooks/inference?token={forged}", Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
+        var response = await reka.PostAsync($"/webhooks/inference?token={forged}", Json(Callback("COMPLETED")));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
-        Assert.Empty(await _gateway.RedisKeysAsync());
+        Assert.Empty(await gateway.RedisKeysAsync());
     }
 
     [Fact]
@@ -72,7 +80,7 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         var path = await CallbackPathOfASubmitAsync();
         var tampered = path[..^2] + (path[^2] == 'A' ? "B" : "A") + path[^1];
 
-        var response = await _reka.PostAsync(tampered, Json("""{"request_id":"req-42"}"""));
+        var response = await _reka.PostAsync(tampered, Json($$"""{"request_id":"{{_requestId}}"}"""));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
     }
@@ -109,7 +117,7 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         var path = await CallbackPathOfASubmitAsync();
         var padding = new string('x', 1 << 20);
 
-        var response = await _reka.PostAsync(path, Json($$"""{"request_id":"req-42","padding":"{{padding}}"}"""));
+        var response = await _reka.PostAsync(path, Json($$"""{"request_id":"{{_requestId}}","padding":"{{padding}}"}"""));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
@@ -118,43 +126,46 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
     public async Task GenuineCallback_IsAccepted_AndRecordedOnTheRequest()
     {
         var path = await CallbackPathOfASubmitAsync();
-        var redis = (RedisStore)_gateway.Services.GetService(typeof(RedisStore))!;
 
-        var response = await _reka.PostAsync(path, Json("""{"request_id":"req-42","status":"COMPLETED"}"""));
+        var response = await _reka.PostAsync(path, Json(Callback("COMPLETED")));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         // The callback is marked in its request's queue partition, where its processing job goes.
-        var marks = redis.PartitionKey(redis.PartitionOf("req-42"), "callbacks:seen:req-42");
+        var (redis, marks) = CallbackMarks();
         Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
+    }
+
+    /// <summary>Where the receiver marks the callbacks of the test's request.</summary>
+    private (RedisStore Redis, StackExchange.Redis.RedisKey Marks) CallbackMarks()
+    {
+        var redis = (RedisStore)Gateway.Services.GetService(typeof(RedisStore))!;
+        return (redis, redis.PartitionKey(redis.PartitionOf(_requestId), "callbacks:seen:" + _requestId));
     }
 
     /// <summary>The callback path of a submit Reka has not answered with a request id, so no request is bound to it yet.</summary>
     private async Task<string> CallbackPathOfAnUnboundSubmitAsync()
     {
-        _upstream.Respond = async context =>
+        Upstream.Respond = async context =>
         {
             context.Response.StatusCode = 202;
             await context.Response.WriteAsJsonAsync(new { status = "IN_QUEUE" });
         };
-        using var alice = _gateway.CreateClient(TestClients.Alice);
-        using var submitted = await alice.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
+        using var submitted = await Alice.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
-        var sent = System.Text.Json.JsonDocument.Parse(_upstream.Requests[^1].Body).RootElement;
-        return new Uri(sent.GetProperty("webhook_url").GetString()!).PathAndQuery;
+        return CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
     }
 
     [Fact]
     public async Task Callback_WithARepeatedRequestId_Returns400NamingIt_AndLogsNoError()
     {
         var path = await CallbackPathOfASubmitAsync();
-        var redis = (RedisStore)_gateway.Services.GetService(typeof(RedisStore))!;
 
-        var response = await _reka.PostAsync(path, Json("""{"request_id":"req-42","request_id":"req-42","status":"COMPLETED"}"""));
+        var response = await _reka.PostAsync(path, Json($$"""{"request_id":"{{_requestId}}","request_id":"{{_requestId}}","status":"COMPLETED"}"""));
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("$.request_id", problem.GetProperty("detail").GetString());
-        Assert.Empty(_gateway.Logs.Errors);
-        var marks = redis.PartitionKey(redis.PartitionOf("req-42"), "callbacks:seen:req-42");
+        Assert.Empty(Gateway.Logs.Errors);
+        var (redis, marks) = CallbackMarks();
         Assert.False(await redis.Database.KeyExistsAsync(marks), "the callback is not recorded");
     }
 
@@ -162,7 +173,7 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
     public async Task Callback_WithAStringThatIsNotValidUnicode_Returns400NamingIt()
     {
         var path = await CallbackPathOfASubmitAsync();
-        var content = new ByteArrayContent([.. """{"request_id":"req-42","status":"COMPLETED"""u8, 0xFF, .. "\"}"u8]);
+        var content = new ByteArrayContent([.. Encoding.UTF8.GetBytes($$"""{"request_id":"{{_requestId}}","status":"COMPLETED"""), 0xFF, .. "\"}"u8]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
         var response = await _reka.PostAsync(path, content);
@@ -179,7 +190,7 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
         var response = await _reka.PostAsync(path, Json("""{"request_id":"abc\n","status":"COMPLETED"}"""));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
-        Assert.DoesNotContain(await _gateway.RedisKeysAsync(), key => key.Contains("abc"));
+        Assert.DoesNotContain(await Gateway.RedisKeysAsync(), key => key.Contains("abc"));
     }
 
     [Theory]
@@ -188,7 +199,7 @@ public sealed class CallbackReceiverTests : IAsyncLifetime
     public async Task Callback_WithoutAJsonContentType_Returns415(string? contentType)
     {
         var path = await CallbackPathOfASubmitAsync();
-        var content = new ByteArrayContent("""{"request_id":"req-42","status":"COMPLETED"}"""u8.ToArray());
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Callback("COMPLETED")));
         content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
 
         var response = await _reka.PostAsync(path, content);
