@@ -17,6 +17,8 @@ public sealed class JobDetails : InferenceItemWithPayloads
         Headers = job.Headers;
         WebhookAttempts = job.WebhookAttempts();
         WebhookDone = job.WebhookDone;
+        StatusReads = job.StatusReads;
+        ResultReads = job.ResultReads;
     }
 
     [JsonPropertyOrder(3)]
@@ -37,6 +39,14 @@ public sealed class JobDetails : InferenceItemWithPayloads
     /// <summary>True once the job has ended and no webhook will be attempted any more (see <see cref="Job.WebhookDone"/>).</summary>
     [JsonPropertyOrder(3)]
     public bool WebhookDone { get; }
+
+    /// <summary>Status calls answered about the job (API calls, not control ones).</summary>
+    [JsonPropertyOrder(3)]
+    public int StatusReads { get; }
+
+    /// <summary>Result calls answered about the job (API calls, not control ones).</summary>
+    [JsonPropertyOrder(3)]
+    public int ResultReads { get; }
 }
 
 /// <summary>Body of <c>POST /_simulator/requests/{id}/complete</c>; the body itself is optional.</summary>

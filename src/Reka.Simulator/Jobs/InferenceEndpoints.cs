@@ -91,6 +91,7 @@ public static class InferenceEndpoints
         if (store.Find(requestId) is not { } job) return NotFound(requestId);
         if (!TryParseFlag(withLogs, out var includeLogs))
             return ApiErrors.Validation("with_logs must be a boolean.", "with_logs");
+        job.CountStatusRead();
 
         var queuePosition = store.QueuePosition(job);
         var state = job.State();
@@ -100,10 +101,12 @@ public static class InferenceEndpoints
         return TypedResults.Json(status, SimulatorJsonContext.Default.InferenceStatus);
     }
 
-    private static IResult Result([FromRoute(Name = "request_id")] string requestId, JobStore store) =>
-        store.Find(requestId) is { } job
-            ? TypedResults.Json(new InferenceItemWithPayloads(job, job.State()), SimulatorJsonContext.Default.InferenceItemWithPayloads)
-            : NotFound(requestId);
+    private static IResult Result([FromRoute(Name = "request_id")] string requestId, JobStore store)
+    {
+        if (store.Find(requestId) is not { } job) return NotFound(requestId);
+        job.CountResultRead();
+        return TypedResults.Json(new InferenceItemWithPayloads(job, job.State()), SimulatorJsonContext.Default.InferenceItemWithPayloads);
+    }
 
     private static IResult Cancel([FromRoute(Name = "request_id")] string requestId, JobStore store, JobLifecycle lifecycle)
     {

@@ -29,6 +29,8 @@ public sealed class Job
     private VideoOutput? _output;
     private JobError? _error;
     private volatile bool _webhookDone;
+    private int _statusReads;
+    private int _resultReads;
 
     /// <summary>Creates a queued job; <see cref="JobStore"/> stamps its creation time when it stores it.</summary>
     /// <param name="requestId">A new uuid.</param>
@@ -122,7 +124,17 @@ public sealed class Job
     /// </summary>
     public bool WebhookDone => _webhookDone;
 
+    /// <summary>Status calls answered about this job so far.</summary>
+    public int StatusReads => Volatile.Read(ref _statusReads);
+
+    /// <summary>Result calls answered about this job so far.</summary>
+    public int ResultReads => Volatile.Read(ref _resultReads);
+
     internal void MarkWebhookDone() => _webhookDone = true;
+
+    internal void CountStatusRead() => Interlocked.Increment(ref _statusReads);
+
+    internal void CountResultRead() => Interlocked.Increment(ref _resultReads);
 
     internal void RecordWebhookAttempt(WebhookAttempt attempt)
     {
