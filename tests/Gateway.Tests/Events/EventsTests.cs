@@ -5,104 +5,109 @@ using StackExchange.Redis;
 
 namespace Reka.Gateway.Tests.Events;
 
-public sealed class EventsTests : IAsyncLifetime
+/// <summary>The event stream, waits released by events, and the Redis event channel; jobs are held until the test completes them.</summary>
+[Collection(FlowsCollection.Name)]
+public sealed class EventsTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
 {
-    private SimulatorHost _simulator = null!;
-    private Dictionary<string, string?> _settings = null!;
+    private SimulatorHost Simulator => Stack.Simulator;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:HoldJobs"] = "true",
-        });
-        _settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseAddress.ToString().TrimEnd('/'));
+        await base.InitializeAsync();
+        await Simulator.ConfigureAsync("""{"hold_jobs": true}""");
     }
 
-    public async Task DisposeAsync() => await _simulator.DisposeAsync();
-
-    private Task CompleteAsync(string requestId) =>
-        _simulator.Anonymous.PostAsJsonAsync($"/_simulator/requests/{requestId}/complete", new { status = "COMPLETED" });
+    /// <summary>Reads server-sent events up to and including the first whose data is about <paramref name="requestId"/>; returns every line read.</summary>
+    private static async Task<List<string>> ReadEventsUntilAsync(StreamReader stream, string requestId)
+    {
+        var lines = new List<string>();
+        while (true)
+        {
+            var line = (await stream.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)))!;
+            lines.Add(line);
+            if (line.StartsWith("data:") && line.Contains(requestId))
+            {
+                lines.Add((await stream.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)))!); // the blank line that ends it
+                return lines;
+            }
+        }
+    }
 
     [Fact]
     public async Task Wait_IsReleasedByACallbackTakenByAnotherProcess()
     {
         // Replica B, a separate process, is where Reka's callbacks go (the shared public URL).
         var portB = FreePort.Next();
-        var settingsB = new Dictionary<string, string?>(_settings) { ["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{portB}" };
-        await using var replicaB = GatewayProcess.Start(settingsB, portB);
+        var settingsB = await Stack.GatewaySettingsAsync(("Gateway:PublicBaseUrl", $"http://127.0.0.1:{portB}"));
+        var replicaB = Stack.OwnedByTest(GatewayProcess.Start(settingsB, portB));
         await replicaB.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
-        await using var replicaA = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'), settingsB);
+        var replicaA = await Stack.StartGatewayAsync(settingsB);
         using var alice = replicaA.CreateClient(TestClients.Alice);
+        using var metrics = replicaA.RecordMetrics();
         var requestId = await alice.SubmitAsync();
         var started = DateTime.UtcNow;
 
         var waiting = alice.GetAsync($"/v2/inference/requests/{requestId}?wait=55");
-        await Task.Delay(300);
-        await CompleteAsync(requestId);
+        // The wait looks in the cache once it is registered for the request's event: it is waiting.
+        await metrics.WaitForAsync("gateway.cache.lookups", "result", "miss");
+        await Simulator.CompleteAsync(requestId);
         var response = await waiting;
 
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20), "released by the event, not the deadline");
         Assert.Equal("HIT", response.Headers.GetValues("X-Cache").Single());
-        var job = JsonDocument.Parse(await _simulator.Anonymous.GetStringAsync($"/_simulator/requests/{requestId}")).RootElement;
+        var job = await Simulator.JobAsync(requestId);
         Assert.StartsWith($"http://127.0.0.1:{portB}/webhooks/inference", job.GetProperty("webhook_url").GetString());
     }
 
     [Fact]
     public async Task EventStream_CarriesTheCallersEvents_AndNotOtherClients()
     {
-        await using var gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'), _settings);
-        using var alice = gateway.CreateClient(TestClients.Alice);
-        using var bob = gateway.CreateClient(TestClients.Bob);
-        using var aliceStream = new StreamReader(await alice.GetStreamAsync("/events"));
-        using var bobResponse = await bob.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        using var aliceStream = new StreamReader(await Alice.GetStreamAsync("/events"));
+        using var bobResponse = await Bob.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
         using var bobStream = new StreamReader(await bobResponse.Content.ReadAsStreamAsync());
-        await Task.Delay(300);
+        // A stream's first event, a ping, comes once it listens.
+        var aliceOpened = await aliceStream.ReadLineAsync();
+        var bobOpened = await bobStream.ReadLineAsync();
 
-        var requestId = await alice.SubmitAsync();
-        await CompleteAsync(requestId);
-        var lines = new List<string>();
-        // Read up to the blank line that ends the inference event.
-        while (!lines.Contains("event: inference.completed") || lines[^1] != "")
-        {
-            lines.Add((await aliceStream.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)))!);
-        }
-        var bobLines = new List<string>();
-        using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
-        try
-        {
-            while (true)
-            {
-                bobLines.Add((await bobStream.ReadLineAsync(quiet.Token))!);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        var requestId = await Alice.SubmitAsync();
+        await Simulator.CompleteAsync(requestId);
+        var lines = await ReadEventsUntilAsync(aliceStream, requestId);
+        // Bob's own event, published after alice's: anything of alice's on his stream would come before it.
+        var bobsRequest = await Bob.SubmitAsync();
+        await Simulator.CompleteAsync(bobsRequest);
+        var bobLines = await ReadEventsUntilAsync(bobStream, bobsRequest);
 
         Assert.Equal("text/event-stream", bobResponse.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("event: ping", aliceOpened);
+        Assert.Equal("event: ping", bobOpened); // bob's stream is open...
         Assert.Contains("event: inference.completed", lines);
         Assert.Contains(lines, l => l.StartsWith("id: evt_"));
         var data = JsonDocument.Parse(lines.Last(l => l.StartsWith("data:"))["data:".Length..]).RootElement;
         Assert.Equal(requestId, data.GetProperty("request_id").GetString());
         Assert.Equal("alice", data.GetProperty("client").GetString());
-        Assert.Equal("event: ping", bobLines[0]); // bob's stream is open...
-        Assert.DoesNotContain("event: inference.completed", bobLines); // ...and carries nothing of alice's
+        Assert.DoesNotContain(bobLines, l => l.Contains(requestId)); // ...and carries nothing of alice's
+        Assert.All(bobLines.Where(l => l.StartsWith("data:") && l.Contains("request_id")),
+            l => Assert.Equal("bob", JsonDocument.Parse(l["data:".Length..]).RootElement.GetProperty("client").GetString()));
     }
 
     [Fact]
     public async Task EveryEvent_IsPublishedOnTheRedisChannel()
     {
-        await using var gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'), _settings);
-        using var alice = gateway.CreateClient(TestClients.Alice);
+        var requestId = await Alice.SubmitAsync();
         using var listener = await ConnectionMultiplexer.ConnectAsync((await RedisServer.Shared).Configuration);
-        var published = new TaskCompletionSource<string>();
-        await listener.GetSubscriber().SubscribeAsync(RedisChannel.Literal(_settings["Redis:EventsChannel"]!), (_, message) => published.TrySetResult(message!));
+        var published = new TaskCompletionSource<JsonElement>();
+        var redis = (Reka.Gateway.Infrastructure.Redis.RedisStore)Gateway.Services.GetService(typeof(Reka.Gateway.Infrastructure.Redis.RedisStore))!;
+        await listener.GetSubscriber().SubscribeAsync(redis.EventsChannel, (_, message) =>
+        {
+            var parsed = JsonDocument.Parse((string)message!).RootElement;
+            if (parsed.GetProperty("request_id").GetString() == requestId)
+            {
+                published.TrySetResult(parsed.Clone());
+            }
+        });
 
-        var requestId = await alice.SubmitAsync();
-        await CompleteAsync(requestId);
-        var message = JsonDocument.Parse(await published.Task.WaitAsync(TimeSpan.FromSeconds(20))).RootElement;
+        await Simulator.CompleteAsync(requestId);
+        var message = await published.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal(requestId, message.GetProperty("request_id").GetString());
         Assert.Equal("inference.completed", message.GetProperty("type").GetString());
@@ -112,8 +117,8 @@ public sealed class EventsTests : IAsyncLifetime
     [Fact]
     public async Task EventStream_WithoutKey_Returns401()
     {
-        await using var gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'), _settings);
+        using var anonymous = Gateway.CreateClient();
 
-        await ProblemAssert.IsProblemAsync(await gateway.CreateClient().GetAsync("/events"), HttpStatusCode.Unauthorized);
+        await ProblemAssert.IsProblemAsync(await anonymous.GetAsync("/events"), HttpStatusCode.Unauthorized);
     }
 }

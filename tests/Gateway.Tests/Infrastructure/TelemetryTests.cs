@@ -9,29 +9,19 @@ using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Infrastructure;
 
-public sealed class TelemetryTests
+/// <summary>Metrics, OTLP export and logs, on the flows stack (the last two with gateway processes of their own).</summary>
+[Collection(FlowsCollection.Name)]
+public sealed class TelemetryTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
 {
-    private static async Task<SimulatorHost> SimulatorAsync() => await SimulatorHost.StartAsync(new Dictionary<string, string?>
-    {
-        ["Simulator:ApiKey"] = TestClients.TeamKey,
-        ["Simulator:QueueSeconds"] = "0.02",
-        ["Simulator:RunSeconds"] = "0.02",
-    });
-
     [Fact]
     public async Task Metrics_CountRequestsByClient_UpstreamLatency_Callbacks_Deliveries_Cache_AndQueues()
     {
-        await using var simulator = await SimulatorAsync();
-        await using var subscriber = await WebhookSubscriber.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
-        using var recorder = gateway.RecordMetrics();
-        using var alice = gateway.CreateClient(TestClients.Alice);
-        using var ops = gateway.CreateClient(TestClients.Ops);
-        await ops.SubscribeAsync(subscriber.Url());
+        var recorder = Stack.Metrics;
+        await Ops.SubscribeAsync(Stack.Subscriber.Url());
 
-        var requestId = await alice.SubmitAsync();
-        await subscriber.WaitForAsync(1);
-        await alice.GetAsync($"/v2/inference/requests/{requestId}");
+        var requestId = await Alice.SubmitAsync();
+        await Stack.Subscriber.WaitForAsync(1);
+        await Alice.GetAsync($"/v2/inference/requests/{requestId}");
         await Eventually.ThatAsync(() =>
         {
             recorder.Observe();
@@ -62,18 +52,13 @@ public sealed class TelemetryTests
             received.Enqueue((context.Request.Path, body.ToArray()));
         });
         await collector.StartAsync();
-        await using var simulator = await SimulatorAsync();
-        var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
-        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Urls.First();
-        settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
-        settings["OTEL_METRIC_EXPORT_INTERVAL"] = "500";
-        settings["OTEL_BSP_SCHEDULE_DELAY"] = "200";
-        var port = FreePort.Next();
-        settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
-        await using var gateway = GatewayProcess.Start(settings, port);
+        await using var gateway = GatewayProcess.StartAtItsOwnAddress(await Stack.GatewaySettingsAsync(
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.Urls.First()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200")));
         await gateway.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
-        using var alice = new HttpClient { BaseAddress = gateway.BaseAddress };
-        alice.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Alice.Key);
+        using var alice = gateway.CreateClient(TestClients.Alice);
 
         await alice.SubmitAsync();
 
@@ -88,35 +73,33 @@ public sealed class TelemetryTests
     [Fact]
     public async Task Logs_AreStructuredJson_AndNeverCarryAKeyATokenOrASignature()
     {
-        await using var simulator = await SimulatorAsync();
-        await using var subscriber = await WebhookSubscriber.StartAsync();
-        var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
-        settings["Logging:LogLevel:Default"] = "Debug";
-        // Even an operator who turns ASP.NET Core's logs up must not get the callback URLs' tokens.
-        settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug";
-        settings["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Debug";
-        var port = FreePort.Next();
-        settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
-        await using var gateway = GatewayProcess.Start(settings, port);
+        var subscriber = Stack.Subscriber;
+        await using var gateway = GatewayProcess.StartAtItsOwnAddress(await Stack.GatewaySettingsAsync(
+            ("Logging:LogLevel:Default", "Debug"),
+            // Even an operator who turns ASP.NET Core's logs up must not get the callback URLs' tokens.
+            ("Logging:LogLevel:Microsoft.AspNetCore", "Debug"),
+            ("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Debug")));
         await gateway.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
-        using var alice = new HttpClient { BaseAddress = gateway.BaseAddress };
-        alice.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Alice.Key);
-        using var ops = new HttpClient { BaseAddress = gateway.BaseAddress };
-        ops.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Ops.Key);
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var ops = gateway.CreateClient(TestClients.Ops);
         var (_, subscriptionSecret) = await ops.SubscribeAsync(subscriber.Url("/all"));
 
         var requestId = await alice.SubmitAsync(webhookUrl: subscriber.Url("/alice"));
         var deliveries = await subscriber.WaitForAsync(2);
         await alice.GetAsync($"/v2/inference/requests/{requestId}/status?with_logs=true"); // not cached: forwarded
         await alice.GetAsync("/v2/inference/requests?limit=5");
-        await Task.Delay(500);
-        var job = JsonDocument.Parse(await simulator.Anonymous.GetStringAsync($"/_simulator/requests/{requestId}")).RootElement;
+        // The console logger writes in the background: the last call's line is the sign that the others are out.
+        List<JsonElement> entries = [];
+        await Eventually.ThatAsync(() =>
+        {
+            entries = [.. gateway.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement)];
+            return Task.FromResult(entries.Any(e => IsForwarded(e, "list")));
+        }, 20, "the log line of the list call");
+        var job = await Stack.Simulator.JobAsync(requestId);
         var token = new Uri(job.GetProperty("webhook_url").GetString()!).Query["?token=".Length..];
         var logs = gateway.StandardOutput;
 
-        var entries = logs.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
-        var forwarded = entries.First(e => e.GetProperty("Category").GetString() == "Reka.Gateway.Proxy.UpstreamForwarder"
-            && e.GetProperty("State").TryGetProperty("Route", out var route) && route.GetString() == "status");
+        var forwarded = entries.First(e => IsForwarded(e, "status"));
         Assert.Equal("alice", forwarded.GetProperty("State").GetProperty("Client").GetString());
         Assert.Equal(requestId, forwarded.GetProperty("State").GetProperty("RequestId").GetString());
         Assert.Equal("200", forwarded.GetProperty("State").GetProperty("UpstreamStatus").ToString().Trim('"'));
@@ -128,4 +111,8 @@ public sealed class TelemetryTests
         ];
         Assert.All(secrets, secret => Assert.DoesNotContain(secret, logs));
     }
+
+    private static bool IsForwarded(JsonElement entry, string route) =>
+        entry.GetProperty("Category").GetString() == "Reka.Gateway.Proxy.UpstreamForwarder"
+        && entry.GetProperty("State").TryGetProperty("Route", out var name) && name.GetString() == route;
 }

@@ -88,6 +88,16 @@ public sealed class ForwardingTests(RecordingStack stack) : StackTests<Recording
         Assert.NotEqual("b7ad6b7169203331", sent[2]); // the gateway's own span is the parent now
     }
 
+    [Fact]
+    public async Task WaitOnResult_IsNotSentUpstream()
+    {
+        // An admin client: the gateway has no record of the request, so once the wait is over it asks upstream.
+        var response = await Ops.GetAsync("/v2/inference/requests/req-123?wait=1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v2/inference/requests/req-123", Assert.Single(Upstream.Requests).PathAndQuery);
+    }
+
     [Theory]
     [InlineData("GET", "/v2/inference/requests/req-123")]
     [InlineData("GET", "/v2/inference/requests/req-123/status")]

@@ -39,6 +39,23 @@ public static class GatewayCalls
     public static async Task<JsonElement> DeliveriesAsync(this HttpClient admin, string subscriptionId) =>
         JsonDocument.Parse(await admin.GetStringAsync($"/subscriptions/{subscriptionId}/deliveries")).RootElement;
 
+    /// <summary>
+    /// Waits until the subscription has exactly one delivery and it is in <paramref name="status"/>
+    /// (<c>pending</c>, <c>succeeded</c>, <c>dead</c>...) with at least <paramref name="attempts"/>
+    /// attempts recorded; returns it.
+    /// </summary>
+    public static async Task<JsonElement> WaitForOnlyDeliveryAsync(this HttpClient admin, string subscriptionId, string status, int attempts = 1)
+    {
+        JsonElement delivery = default;
+        await Eventually.ThatAsync(async () =>
+        {
+            var list = (await admin.DeliveriesAsync(subscriptionId)).EnumerateArray().ToList();
+            delivery = list.Count == 1 ? list[0] : default;
+            return list.Count == 1 && list[0].GetProperty("status").GetString() == status && list[0].GetProperty("attempts").GetArrayLength() >= attempts;
+        }, 20, $"the only delivery to be {status} after {attempts} attempts");
+        return delivery;
+    }
+
     /// <summary>Every key the gateway wrote under its prefix.</summary>
     public static async Task<string[]> RedisKeysAsync(this GatewayHost gateway)
     {

@@ -66,6 +66,27 @@ public sealed class GatewayProcess : IAsyncDisposable
         return new GatewayProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{listenPort}"));
     }
 
+    /// <summary>
+    /// Starts the gateway on a free port with <paramref name="settings"/>, handing Reka its own
+    /// address for callbacks (<c>Gateway:PublicBaseUrl</c>), as a replica with no load balancer in front.
+    /// </summary>
+    public static GatewayProcess StartAtItsOwnAddress(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var port = FreePort.Next();
+        return Start(new Dictionary<string, string?>(settings) { ["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}" }, port);
+    }
+
+    /// <summary>An HTTP client for it that sends <paramref name="client"/>'s key (none when null).</summary>
+    public HttpClient CreateClient(TestClient? client = null)
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress };
+        if (client is not null)
+        {
+            http.DefaultRequestHeaders.Add("X-Api-Key", client.Key);
+        }
+        return http;
+    }
+
     /// <summary>Waits until <c>/healthz</c> answers.</summary>
     /// <exception cref="TimeoutException">It did not within <paramref name="timeout"/>, or exited.</exception>
     public async Task WaitUntilLiveAsync(TimeSpan timeout)

@@ -175,7 +175,7 @@ public abstract class StackTests<TStack>(TStack stack) : IAsyncLifetime where TS
     /// <summary>Ops (an admin) on the shared gateway.</summary>
     protected HttpClient Ops => stack.Ops;
 
-    public Task InitializeAsync() => stack.BeginTestAsync();
+    public virtual Task InitializeAsync() => stack.BeginTestAsync();
 
     public Task DisposeAsync() => stack.EndTestAsync();
 }

@@ -87,6 +87,9 @@ public sealed class WebhookSubscriber : IAsyncDisposable
                 await Answer204(context); // for a test that has ended
                 return;
             }
+            // As UsePathBase would: the script sees the path within its scope.
+            context.Request.PathBase = scope.Prefix;
+            context.Request.Path = path;
             scope.Received.Enqueue(new ReceivedDelivery(path, body, headers, DateTimeOffset.UtcNow));
             await scope.Respond(context);
         });
