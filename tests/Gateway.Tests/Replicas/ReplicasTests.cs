@@ -22,14 +22,9 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:QueueSeconds"] = "0.05",
-            ["Simulator:RunSeconds"] = "0.05",
-        });
+        _simulator = await SimulatorHost.StartForGatewayAsync(new("Simulator:QueueSeconds", "0.05"), new("Simulator:RunSeconds", "0.05"));
         _subscriber = await WebhookSubscriber.StartAsync();
-        _settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseAddress.ToString().TrimEnd('/'));
+        _settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseUrl);
         _settings["Delivery:FanOut:LeaseSeconds"] = "3";
         _settings["Delivery:FanOut:MaxConcurrency"] = "4"; // spreads the fan-outs over the three replicas
         _settings["Delivery:Worker:LeaseSeconds"] = "3";
@@ -60,27 +55,12 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     // Each replica hands Reka its own address: there is no load balancer in front of them here.
-    private GatewayProcess StartReplica(Dictionary<string, string?>? extra = null)
-    {
-        var port = FreePort.Next();
-        var settings = new Dictionary<string, string?>(_settings) { ["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}" };
-        foreach (var (key, value) in extra ?? [])
-        {
-            settings[key] = value;
-        }
-        return GatewayProcess.Start(settings, port);
-    }
-
-    private static HttpClient Client(GatewayProcess replica, TestClient client)
-    {
-        var http = new HttpClient { BaseAddress = replica.BaseAddress };
-        http.DefaultRequestHeaders.Add("X-Api-Key", client.Key);
-        return http;
-    }
+    private GatewayProcess StartReplica(Dictionary<string, string?>? extra = null) =>
+        GatewayProcess.StartAtItsOwnAddress(_settings.Where(s => extra?.ContainsKey(s.Key) != true).Concat(extra ?? []));
 
     private async Task<List<string>> SubscribeAllAsync()
     {
-        using var ops = Client(_replicas[0], TestClients.Ops);
+        using var ops = _replicas[0].CreateClient(TestClients.Ops);
         var paths = Enumerable.Range(1, Subscriptions).Select(i => $"/subscriber-{i}").ToList();
         foreach (var path in paths)
         {
@@ -91,7 +71,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<List<string>> SubmitAsync(int count, IReadOnlyList<GatewayProcess> through)
     {
-        var clients = through.Select(r => Client(r, TestClients.Alice)).ToList();
+        var clients = through.Select(r => r.CreateClient(TestClients.Alice)).ToList();
         var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i => clients[i % clients.Count].SubmitAsync()));
         clients.ForEach(c => c.Dispose());
         return [.. ids];
@@ -110,7 +90,8 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         var first = await SubmitAsync(events, _replicas);
 
         await _subscriber.WaitForAsync(events * Subscriptions, timeoutSeconds: 60);
-        await Task.Delay(2000); // time for any duplicate to show up
+        // With every queue empty, no job is left that could send a duplicate.
+        await GatewayQueues.WaitUntilEmptyAsync(_settings);
         var received = Received();
         output.WriteLine($"normal: {events} events x {Subscriptions} subscribers = {events * Subscriptions} expected, " +
             $"{_subscriber.Received.Count} delivered, {received.Count} distinct, {received.Values.Count(c => c > 1)} duplicated");
@@ -143,7 +124,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task PerClientRateLimit_HoldsAcrossTheThreeReplicas()
     {
-        var bobs = _replicas.Select(r => Client(r, TestClients.Bob)).ToList();
+        var bobs = _replicas.Select(r => r.CreateClient(TestClients.Bob)).ToList();
         var statuses = new ConcurrentBag<HttpStatusCode>();
 
         await Parallel.ForEachAsync(Enumerable.Range(0, 90), new ParallelOptions { MaxDegreeOfParallelism = 6 }, async (i, _) =>
@@ -192,7 +173,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         var fresh = StartReplica();
         _replicas.Add(fresh);
         await fresh.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
-        using var ops = Client(fresh, TestClients.Ops);
+        using var ops = fresh.CreateClient(TestClients.Ops);
         var subscriptions = JsonDocument.Parse(await ops.GetStringAsync("/subscriptions")).RootElement.EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToList();
         await Eventually.ThatAsync(async () =>
         {
