@@ -48,14 +48,20 @@ public sealed class SharedWindowRateLimiterTests
     {
         var redis = await RedisServer.Shared;
         using var store = Store(redis.Configuration, $"test-{Guid.NewGuid():N}:");
-        using var limiter = new SharedWindowRateLimiter(store, "bob", new RateLimitOptions { PermitLimit = 2, WindowSeconds = 60 });
+        // 45 s into a 60 s window (windows are aligned on Unix time).
+        var clock = new TestClock();
+        clock.SetUtcNow(DateTimeOffset.FromUnixTimeSeconds((clock.GetUtcNow().ToUnixTimeSeconds() / 60 + 1) * 60 + 45));
+        using var limiter = new SharedWindowRateLimiter(store, "bob", new RateLimitOptions { PermitLimit = 2, WindowSeconds = 60 }, clock);
 
         Assert.Equal(2, await AcquireAsync(limiter, 2));
         using var refused = await limiter.AcquireAsync();
+        clock.Advance(TimeSpan.FromSeconds(15));
+        using var reopened = await limiter.AcquireAsync();
 
         Assert.False(refused.IsAcquired);
         Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter));
-        Assert.InRange(retryAfter.TotalSeconds, 1, 60);
+        Assert.Equal(TimeSpan.FromSeconds(15), retryAfter);
+        Assert.True(reopened.IsAcquired, "the next window lets the client through again");
     }
 
     [Fact]
