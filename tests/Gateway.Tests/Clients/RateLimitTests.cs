@@ -1,6 +1,3 @@
-using System.Net;
-using Reka.Gateway.Tests.Support;
-
 namespace Reka.Gateway.Tests.Clients;
 
 /// <summary>The per-client limit, on a gateway whose window (60 s) turns on the stack's fake clock.</summary>

@@ -2,7 +2,6 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure.Redis;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Clients;
 

@@ -1,8 +1,5 @@
-using System.Net;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Reka.Gateway.Infrastructure.Redis;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Delivery;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using Reka.Gateway.Delivery;
 using Reka.Gateway.Infrastructure.StandardWebhooks;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Reka.Gateway.Tests.Support;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

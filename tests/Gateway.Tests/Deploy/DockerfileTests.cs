@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Text.Json;
-using Reka.Gateway.Tests.Support;
 using static Reka.Gateway.Tests.Deploy.DeployFiles;
 
 namespace Reka.Gateway.Tests.Deploy;

@@ -1,9 +1,6 @@
-using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Reka.Gateway.Clients;
-using Reka.Gateway.Tests.Support;
 using Reka.Gateway.Webhooks;
 using Reka.Gateway.Infrastructure.StandardWebhooks;
 using static Reka.Gateway.Tests.Deploy.DeployFiles;

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Reka.Gateway.Tests.Support;
 using StackExchange.Redis;
 
 namespace Reka.Gateway.Tests.Events;

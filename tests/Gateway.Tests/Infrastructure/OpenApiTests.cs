@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Reka.Gateway.Tests.Support;
-
 namespace Reka.Gateway.Tests.Infrastructure;
 
 [Collection(ProxyCollection.Name)]

@@ -1,5 +1,3 @@
-using Reka.Gateway.Tests.Support;
-
 namespace Reka.Gateway.Tests.Infrastructure;
 
 public sealed class StartupTests

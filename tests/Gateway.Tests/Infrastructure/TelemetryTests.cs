@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
-using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Infrastructure;
 

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Proxy;
 

@@ -1,6 +1,4 @@
-using System.Net;
 using Microsoft.AspNetCore.Http;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Proxy;
 

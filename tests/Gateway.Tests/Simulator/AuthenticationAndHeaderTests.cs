@@ -1,9 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Simulator;
 

@@ -1,10 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Simulator;
 

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
-
 namespace Reka.Gateway.Tests.Simulator;
 
 /// <summary>The /_simulator control routes.</summary>

@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Simulator;
 

@@ -4,9 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Reka.Simulator;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Simulator;
 

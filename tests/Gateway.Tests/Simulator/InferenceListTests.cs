@@ -1,9 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
-
 namespace Reka.Gateway.Tests.Simulator;
 
 /// <summary>The list route, on a simulator that holds jobs in the queue so statuses stay put.</summary>

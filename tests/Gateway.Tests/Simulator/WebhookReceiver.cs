@@ -1,13 +1,9 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Xunit;
-
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Simulator;
 

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Reka.Gateway.Tests.Support;
 using Reka.Gateway.Webhooks;
 using Reka.Gateway.Subscriptions;
 

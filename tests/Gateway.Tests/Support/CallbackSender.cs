@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using System.Threading.Channels;
 
 namespace Reka.Gateway.Tests.Support;

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
 

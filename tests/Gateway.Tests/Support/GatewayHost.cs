@@ -1,7 +1,6 @@
-using System.Net;
+using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
-using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Reka.Gateway.Infrastructure.Queues;

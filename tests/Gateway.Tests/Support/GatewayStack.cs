@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Reka.Gateway.Tests.Support;
 
 /// <summary>

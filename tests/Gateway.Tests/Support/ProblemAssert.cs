@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Xunit;
-
 namespace Reka.Gateway.Tests.Support;
 
 /// <summary>Assertions on RFC 9457 problem details answers.</summary>

@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Uploads;
 

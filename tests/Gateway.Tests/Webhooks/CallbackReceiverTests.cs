@@ -1,9 +1,6 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Reka.Gateway.Infrastructure.Redis;
-using Reka.Gateway.Tests.Support;
 using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Tests.Webhooks;

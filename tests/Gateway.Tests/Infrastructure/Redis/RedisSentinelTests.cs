@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Reka.Gateway.Tests.Infrastructure.Redis;

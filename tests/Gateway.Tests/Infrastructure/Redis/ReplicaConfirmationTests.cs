@@ -1,6 +1,3 @@
-using System.Net;
-using Reka.Gateway.Tests.Support;
-
 namespace Reka.Gateway.Tests.Infrastructure.Redis;
 
 /// <summary>
