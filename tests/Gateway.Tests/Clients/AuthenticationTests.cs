@@ -1,10 +1,8 @@
 namespace Reka.Gateway.Tests.Clients;
 
 [Collection(ProxyCollection.Name)]
-public sealed class AuthenticationTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class AuthenticationTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     [Fact]
     public async Task Call_WithoutKey_Returns401ProblemDetails_AndUpstreamIsNotCalled()
     {

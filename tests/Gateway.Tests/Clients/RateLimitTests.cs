@@ -2,7 +2,7 @@ namespace Reka.Gateway.Tests.Clients;
 
 /// <summary>The per-client limit, on a gateway whose window (60 s) turns on the stack's fake clock.</summary>
 [Collection(ProxyCollection.Name)]
-public sealed class RateLimitTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class RateLimitTests(RecordingStack stack) : RecordingStackTests(stack)
 {
     private Task<GatewayHost> GatewayLettingAliceTwoCallsAMinuteAsync() => Stack.StartGatewayAsync(
         ("Clients:alice:RateLimit:PermitLimit", "2"),
@@ -23,7 +23,7 @@ public sealed class RateLimitTests(RecordingStack stack) : StackTests<RecordingS
         Assert.Contains("alice", problem.GetProperty("detail").GetString());
         var retryAfter = int.Parse(rejected.Headers.GetValues("Retry-After").Single());
         Assert.InRange(retryAfter, 1, 60);
-        Assert.Equal(2, Stack.Upstream.Requests.Count);
+        Assert.Equal(2, Upstream.Requests.Count);
         Assert.Equal(HttpStatusCode.OK, (await bob.GetAsync("/v2/inference/models")).StatusCode);
     }
 
@@ -45,6 +45,6 @@ public sealed class RateLimitTests(RecordingStack stack) : StackTests<RecordingS
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, stillRejected.StatusCode);
         Assert.Equal(HttpStatusCode.OK, letThrough.StatusCode);
-        Assert.Equal(3, Stack.Upstream.Requests.Count);
+        Assert.Equal(3, Upstream.Requests.Count);
     }
 }

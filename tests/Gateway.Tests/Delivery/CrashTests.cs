@@ -5,12 +5,7 @@ public sealed class CrashTests
     [Fact]
     public async Task GatewayKilledDuringADelivery_LosesNothing_ASecondProcessDeliversIt()
     {
-        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:QueueSeconds"] = "0.02",
-            ["Simulator:RunSeconds"] = "0.02",
-        });
+        await using var simulator = await SimulatorHost.StartForGatewayAsync();
         await using var subscriber = await WebhookSubscriber.StartAsync();
         var firstAttemptArrived = new TaskCompletionSource();
         var neverAnswer = new TaskCompletionSource();
@@ -24,35 +19,28 @@ public sealed class CrashTests
             }
             context.Response.StatusCode = 200;
         };
-        var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
+        var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseUrl);
         settings["Delivery:FanOut:LeaseSeconds"] = "3";
         settings["Delivery:AttemptTimeoutSeconds"] = "2";
 
-        var firstPort = FreePort.Next();
-        settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{firstPort}";
-        await using var first = GatewayProcess.Start(settings, firstPort);
+        await using var first = GatewayProcess.StartAtItsOwnAddress(settings);
         await first.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
-        using var ops = new HttpClient { BaseAddress = first.BaseAddress };
-        ops.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Ops.Key);
-        using var alice = new HttpClient { BaseAddress = first.BaseAddress };
-        alice.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Alice.Key);
+        using var ops = first.CreateClient(TestClients.Ops);
+        using var alice = first.CreateClient(TestClients.Alice);
         var (subscriptionId, secret) = await ops.SubscribeAsync(subscriber.Url());
         await alice.SubmitAsync();
         await firstAttemptArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         first.Signal(9); // SIGKILL mid-delivery: no chance to hand anything back
         await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
-        var secondPort = FreePort.Next();
-        settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{secondPort}";
-        await using var second = GatewayProcess.Start(settings, secondPort);
+        await using var second = GatewayProcess.StartAtItsOwnAddress(settings);
         await second.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
 
         var received = await subscriber.WaitForAsync(2, timeoutSeconds: 30);
         neverAnswer.SetResult();
         Assert.Equal(received[0].Header("webhook-id"), received[1].Header("webhook-id"));
         await WebhookVerifier.VerifyAsync(received[1], secret);
-        using var ops2 = new HttpClient { BaseAddress = second.BaseAddress };
-        ops2.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Ops.Key);
+        using var ops2 = second.CreateClient(TestClients.Ops);
         JsonElement delivery = default;
         await Eventually.ThatAsync(async () =>
         {

@@ -9,9 +9,17 @@ namespace Reka.Gateway.Tests.Delivery;
 /// times the gateway recorded on that clock.
 /// </summary>
 [Collection(FlowsCollection.Name)]
-public sealed class RetryTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
+public sealed class RetryTests(SimulatorStack stack) : SimulatorStackTests(stack)
 {
-    private WebhookSubscriber Subscriber => Stack.Subscriber;
+    private volatile bool _subscriberUp;
+
+    /// <summary>Has the subscriber answer 500 until <see cref="_subscriberUp"/>, then 200.</summary>
+    private void SubscriberDownUntilUp() =>
+        Subscriber.Respond = context =>
+        {
+            context.Response.StatusCode = _subscriberUp ? 200 : 500;
+            return Task.CompletedTask;
+        };
 
     private static TimeSpan At(JsonElement attempt) => TimeSpan.FromTicks(attempt.GetProperty("at").GetDateTimeOffset().UtcTicks);
 
@@ -81,19 +89,14 @@ public sealed class RetryTests(SimulatorStack stack) : StackTests<SimulatorStack
     [Fact]
     public async Task DeadLetters_AfterTheLastRetry_AreReplayedInBulk()
     {
-        var up = false;
-        Subscriber.Respond = context =>
-        {
-            context.Response.StatusCode = Volatile.Read(ref up) ? 200 : 500;
-            return Task.CompletedTask;
-        };
+        SubscriberDownUntilUp();
         var (subscriptionId, _) = await Ops.SubscribeAsync(Subscriber.Url());
 
         await Alice.SubmitAsync();
         await PassRetriesAsync(subscriptionId, 2);
         var dead = await Ops.WaitForOnlyDeliveryAsync(subscriptionId, "dead");
         Assert.Equal(3, dead.GetProperty("attempts").GetArrayLength()); // first attempt + 2 retries
-        Volatile.Write(ref up, true);
+        _subscriberUp = true;
         var replay = await Ops.PostAsync($"/subscriptions/{subscriptionId}/deliveries/replay", null);
 
         Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
@@ -106,12 +109,7 @@ public sealed class RetryTests(SimulatorStack stack) : StackTests<SimulatorStack
     [Fact]
     public async Task BulkReplay_PagesThroughTheDeliveries_AndReplaysOnlyTheDeadOnes()
     {
-        var up = false;
-        Subscriber.Respond = context =>
-        {
-            context.Response.StatusCode = Volatile.Read(ref up) ? 200 : 500;
-            return Task.CompletedTask;
-        };
+        SubscriberDownUntilUp();
         var (subscriptionId, _) = await Ops.SubscribeAsync(Subscriber.Url());
         for (var i = 0; i < 3; i++)
         {
@@ -120,7 +118,7 @@ public sealed class RetryTests(SimulatorStack stack) : StackTests<SimulatorStack
         await PassRetriesAsync(subscriptionId, 2, deliveries: 3);
         await Eventually.ThatAsync(async () => (await Ops.DeliveriesAsync(subscriptionId)).EnumerateArray()
             .Count(d => d.GetProperty("status").GetString() == "dead") == 3, 20, "three dead letters");
-        Volatile.Write(ref up, true);
+        _subscriberUp = true;
         await Alice.SubmitAsync(); // a fourth delivery, which succeeds
         await Eventually.ThatAsync(async () => (await Ops.DeliveriesAsync(subscriptionId)).EnumerateArray()
             .Count(d => d.GetProperty("status").GetString() == "succeeded") == 1, 20, "one success");

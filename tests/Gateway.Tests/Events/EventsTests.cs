@@ -4,10 +4,8 @@ namespace Reka.Gateway.Tests.Events;
 
 /// <summary>The event stream, waits released by events, and the Redis event channel; jobs are held until the test completes them.</summary>
 [Collection(FlowsCollection.Name)]
-public sealed class EventsTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
+public sealed class EventsTests(SimulatorStack stack) : SimulatorStackTests(stack)
 {
-    private SimulatorHost Simulator => Stack.Simulator;
-
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();

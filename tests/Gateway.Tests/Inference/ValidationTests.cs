@@ -3,10 +3,8 @@ using System.Net.Http.Headers;
 namespace Reka.Gateway.Tests.Inference;
 
 [Collection(ProxyCollection.Name)]
-public sealed class ValidationTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class ValidationTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     public static TheoryData<string, string> InvalidSubmits => new()
     {
         { "not json at all", "body" },

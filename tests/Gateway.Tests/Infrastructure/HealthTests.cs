@@ -1,7 +1,7 @@
 namespace Reka.Gateway.Tests.Infrastructure;
 
 [Collection(ProxyCollection.Name)]
-public sealed class HealthTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class HealthTests(RecordingStack stack) : RecordingStackTests(stack)
 {
     [Fact]
     public async Task Healthz_AndReadyz_AnswerWithoutAKey()
@@ -13,6 +13,6 @@ public sealed class HealthTests(RecordingStack stack) : StackTests<RecordingStac
 
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Contains("accepting-traffic", await ready.Content.ReadAsStringAsync());
-        Assert.Empty(Stack.Upstream.Requests);
+        Assert.Empty(Upstream.Requests);
     }
 }

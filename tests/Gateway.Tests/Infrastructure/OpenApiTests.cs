@@ -1,7 +1,7 @@
 namespace Reka.Gateway.Tests.Infrastructure;
 
 [Collection(ProxyCollection.Name)]
-public sealed class OpenApiTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class OpenApiTests(RecordingStack stack) : RecordingStackTests(stack)
 {
 
     private async Task<JsonElement> DocumentAsync()

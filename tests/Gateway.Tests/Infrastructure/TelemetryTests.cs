@@ -8,16 +8,16 @@ namespace Reka.Gateway.Tests.Infrastructure;
 
 /// <summary>Metrics, OTLP export and logs, on the flows stack (the last two with gateway processes of their own).</summary>
 [Collection(FlowsCollection.Name)]
-public sealed class TelemetryTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
+public sealed class TelemetryTests(SimulatorStack stack) : SimulatorStackTests(stack)
 {
     [Fact]
     public async Task Metrics_CountRequestsByClient_UpstreamLatency_Callbacks_Deliveries_Cache_AndQueues()
     {
         var recorder = Stack.Metrics;
-        await Ops.SubscribeAsync(Stack.Subscriber.Url());
+        await Ops.SubscribeAsync(Subscriber.Url());
 
         var requestId = await Alice.SubmitAsync();
-        await Stack.Subscriber.WaitForAsync(1);
+        await Subscriber.WaitForAsync(1);
         await Alice.GetAsync($"/v2/inference/requests/{requestId}");
         await Eventually.ThatAsync(() =>
         {
@@ -70,7 +70,7 @@ public sealed class TelemetryTests(SimulatorStack stack) : StackTests<SimulatorS
     [Fact]
     public async Task Logs_AreStructuredJson_AndNeverCarryAKeyATokenOrASignature()
     {
-        var subscriber = Stack.Subscriber;
+        var subscriber = Subscriber;
         await using var gateway = GatewayProcess.StartAtItsOwnAddress(await Stack.GatewaySettingsAsync(
             ("Logging:LogLevel:Default", "Debug"),
             // Even an operator who turns ASP.NET Core's logs up must not get the callback URLs' tokens.
@@ -92,7 +92,7 @@ public sealed class TelemetryTests(SimulatorStack stack) : StackTests<SimulatorS
             entries = [.. gateway.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement)];
             return Task.FromResult(entries.Any(e => IsForwarded(e, "list")));
         }, 20, "the log line of the list call");
-        var job = await Stack.Simulator.JobAsync(requestId);
+        var job = await Simulator.JobAsync(requestId);
         var token = new Uri(job.GetProperty("webhook_url").GetString()!).Query["?token=".Length..];
         var logs = gateway.StandardOutput;
 

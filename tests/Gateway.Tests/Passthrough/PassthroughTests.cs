@@ -5,10 +5,8 @@ namespace Reka.Gateway.Tests.Passthrough;
 /// paths that must not get through that way.
 /// </summary>
 [Collection(ProxyCollection.Name)]
-public sealed class PassthroughTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class PassthroughTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     [Fact]
     public async Task PassthroughPath_WithEncodedSlashes_ReachesUpstreamDecoded()
     {

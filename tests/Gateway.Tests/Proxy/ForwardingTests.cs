@@ -3,10 +3,8 @@ using System.Text.Json.Nodes;
 namespace Reka.Gateway.Tests.Proxy;
 
 [Collection(ProxyCollection.Name)]
-public sealed class ForwardingTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class ForwardingTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     public static TheoryData<string, string, string?> Routes => new()
     {
         { "POST", "/v2/inference/sora-2-pro/image-to-video", """{"input":{"prompt":"a cat"}}""" },

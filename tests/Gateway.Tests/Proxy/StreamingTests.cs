@@ -3,13 +3,13 @@ using Microsoft.AspNetCore.Http;
 namespace Reka.Gateway.Tests.Proxy;
 
 [Collection(ProxyCollection.Name)]
-public sealed class StreamingTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class StreamingTests(RecordingStack stack) : RecordingStackTests(stack)
 {
     [Fact]
     public async Task ChatServerSentEvents_ReachTheCallerAsUpstreamSendsThem()
     {
         var firstEventSeenByCaller = new TaskCompletionSource();
-        Stack.Upstream.Respond = async context =>
+        Upstream.Respond = async context =>
         {
             context.Response.ContentType = "text/event-stream";
             await context.Response.WriteAsync("data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n");

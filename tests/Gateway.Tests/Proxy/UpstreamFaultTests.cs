@@ -4,10 +4,8 @@ namespace Reka.Gateway.Tests.Proxy;
 
 /// <summary>Upstream's errors and failures as the caller sees them; an admin client, as these calls name requests the gateway has no record of.</summary>
 [Collection(ProxyCollection.Name)]
-public sealed class UpstreamFaultTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     [Theory]
     [InlineData(404, """{"error":{"type":"not_found_error","message":"no such request"}}""")]
     [InlineData(409, """{"error":{"type":"conflict_error","message":"already finished"}}""")]
@@ -39,19 +37,25 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : StackTests<Record
         Assert.Equal("42", response.Headers.GetValues("retry-after").Single());
     }
 
-    [Fact]
-    public async Task Get_IsRetriedAfterA503_AndTheCallerSeesTheSuccess()
+    /// <summary>Has the upstream answer 503 to the first call and <paramref name="then"/> to the others.</summary>
+    private void UpstreamFailsOnceThen(Func<HttpContext, Task> then)
     {
         var calls = 0;
-        Upstream.Respond = async context =>
+        Upstream.Respond = context =>
         {
             if (Interlocked.Increment(ref calls) == 1)
             {
                 context.Response.StatusCode = 503;
-                return;
+                return Task.CompletedTask;
             }
-            await context.Response.WriteAsJsonAsync(new { items = Array.Empty<object>(), next_offset = (int?)null, has_more = false });
+            return then(context);
         };
+    }
+
+    [Fact]
+    public async Task Get_IsRetriedAfterA503_AndTheCallerSeesTheSuccess()
+    {
+        UpstreamFailsOnceThen(context => context.Response.WriteAsJsonAsync(new { items = Array.Empty<object>(), next_offset = (int?)null, has_more = false }));
 
         var response = await Ops.GetAsync("/v2/inference/requests?limit=5");
 
@@ -90,17 +94,11 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : StackTests<Record
     [Fact]
     public async Task Submit_IsRetriedAfterA503_WithTheSameIdempotencyKeyAndBody()
     {
-        var calls = 0;
-        Upstream.Respond = async context =>
+        UpstreamFailsOnceThen(context =>
         {
-            if (Interlocked.Increment(ref calls) == 1)
-            {
-                context.Response.StatusCode = 503;
-                return;
-            }
             context.Response.StatusCode = 202;
-            await context.Response.WriteAsJsonAsync(new { request_id = "r1", status = "IN_QUEUE" });
-        };
+            return context.Response.WriteAsJsonAsync(new { request_id = "r1", status = "IN_QUEUE" });
+        });
 
         var response = await Ops.PostAsync("/v2/inference/kling-v3-pro/image-to-video", JsonContent.Create(new { input = new { prompt = "x" } }));
 

@@ -3,10 +3,8 @@ using Microsoft.AspNetCore.Http;
 namespace Reka.Gateway.Tests.Proxy;
 
 [Collection(ProxyCollection.Name)]
-public sealed class UrlRewritingTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class UrlRewritingTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     [Fact]
     public async Task SubmitAnswer_PointsAtTheGateway_NotAtUpstream()
     {

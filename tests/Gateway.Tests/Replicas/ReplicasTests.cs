@@ -19,7 +19,7 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _simulator = await SimulatorHost.StartForGatewayAsync(new("Simulator:QueueSeconds", "0.05"), new("Simulator:RunSeconds", "0.05"));
+        _simulator = await SimulatorHost.StartForGatewayAsync(("Simulator:QueueSeconds", "0.05"), ("Simulator:RunSeconds", "0.05"));
         _subscriber = await WebhookSubscriber.StartAsync();
         _settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseUrl);
         _settings["Delivery:FanOut:LeaseSeconds"] = "3";

@@ -1,14 +1,9 @@
 namespace Reka.Gateway.Tests.Simulator;
 
-/// <summary>The /_simulator control routes.</summary>
-public sealed class ControlTests : IAsyncLifetime
+/// <summary>The /_simulator control routes, on a simulator that holds jobs, shared by the class; a test that changes its settings starts one of its own.</summary>
+public sealed class ControlTests(HeldJobsSimulatorFixture fixture) : IClassFixture<HeldJobsSimulatorFixture>
 {
-    private SimulatorHost _sim = null!;
-
-    public async Task InitializeAsync() =>
-        _sim = await SimulatorHost.StartAsync(new Dictionary<string, string?> { ["Simulator:HoldJobs"] = "true" });
-
-    public async Task DisposeAsync() => await _sim.DisposeAsync();
+    private readonly SimulatorHost _sim = fixture.Host;
 
     [Fact]
     public async Task HeldJob_StaysQueuedUntilControlCompletesIt_ThenSendsWebhook()
@@ -125,10 +120,12 @@ public sealed class ControlTests : IAsyncLifetime
     [Fact]
     public async Task Config_ChangesOnlyTheGivenSettings()
     {
-        using var response = await _sim.PostJsonAsync("/_simulator/config", """{"failure_rate": 0.25, "webhook": {"duplicate_rate": 0.5}}""");
+        await using var sim = await SimulatorHost.StartAsync(fixture.Settings);
+
+        using var response = await sim.PostJsonAsync("/_simulator/config", """{"failure_rate": 0.25, "webhook": {"duplicate_rate": 0.5}}""");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var settings = await _sim.GetJsonAsync("/_simulator/config");
+        var settings = await sim.GetJsonAsync("/_simulator/config");
         Assert.Equal(0.25, settings.GetProperty("failure_rate").GetDouble());
         Assert.Equal(0.5, settings.GetProperty("webhook").GetProperty("duplicate_rate").GetDouble());
         Assert.True(settings.GetProperty("hold_jobs").GetBoolean());
@@ -150,10 +147,11 @@ public sealed class ControlTests : IAsyncLifetime
     [Fact]
     public async Task Config_HoldJobsOff_LetsNewJobsRunOnTheirTimers()
     {
-        await _sim.ConfigureAsync("""{"hold_jobs": false, "queue_seconds": 0, "run_seconds": 0}""");
+        await using var sim = await SimulatorHost.StartAsync(fixture.Settings);
+        await sim.ConfigureAsync("""{"hold_jobs": false, "queue_seconds": 0, "run_seconds": 0}""");
 
-        var requestId = await _sim.SubmitIdAsync();
+        var requestId = await sim.SubmitIdAsync();
 
-        await _sim.WaitForStatusAsync(requestId, "COMPLETED");
+        await sim.WaitForStatusAsync(requestId, "COMPLETED");
     }
 }

@@ -1,14 +1,12 @@
 namespace Reka.Gateway.Tests.Simulator;
 
-/// <summary>The list route, on a simulator that holds jobs in the queue so statuses stay put.</summary>
-public sealed class InferenceListTests : IAsyncLifetime
+/// <summary>
+/// The list route, on a simulator that holds jobs in the queue so statuses stay put; shared by the
+/// class, each test lists the jobs of a model of its own.
+/// </summary>
+public sealed class InferenceListTests(HeldJobsSimulatorFixture fixture) : IClassFixture<HeldJobsSimulatorFixture>
 {
-    private SimulatorHost _sim = null!;
-
-    public async Task InitializeAsync() =>
-        _sim = await SimulatorHost.StartAsync(new Dictionary<string, string?> { ["Simulator:HoldJobs"] = "true" });
-
-    public async Task DisposeAsync() => await _sim.DisposeAsync();
+    private readonly SimulatorHost _sim = fixture.Host;
 
     [Fact]
     public async Task List_FiltersByEndpointModelCapabilityAndStatus()

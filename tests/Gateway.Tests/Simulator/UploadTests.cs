@@ -56,14 +56,19 @@ public sealed class UploadTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ImageUpload_WithoutMetadata_Returns400ForMetadata()
+    public async Task ImageUpload_WithoutMetadata_Returns400ForMetadata() =>
+        await AssertRefusedNamingAsync("/v1/images/upload", new MultipartFormDataContent { { File(10, "image/png"), "images", "a.png" } }, "metadata");
+
+    /// <summary>Asserts that posting <paramref name="form"/> to <paramref name="path"/> is answered 400 naming <paramref name="param"/>.</summary>
+    private async Task AssertRefusedNamingAsync(string path, MultipartFormDataContent form, string param)
     {
-        using var form = new MultipartFormDataContent { { File(10, "image/png"), "images", "a.png" } };
+        using (form)
+        {
+            using var response = await _sim.Client.PostAsync(path, form);
 
-        using var response = await _sim.Client.PostAsync("/v1/images/upload", form);
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("metadata", (await SimulatorHost.ReadJsonAsync(response)).GetProperty("error").GetProperty("param").GetString());
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal(param, (await SimulatorHost.ReadJsonAsync(response)).GetProperty("error").GetProperty("param").GetString());
+        }
     }
 
     [Fact]
@@ -100,15 +105,8 @@ public sealed class UploadTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task VideoUpload_OfFileWithoutVideoName_Returns400ForVideoName()
-    {
-        using var form = new MultipartFormDataContent { { File(10, "video/mp4"), "file", "clip.mp4" } };
-
-        using var response = await _sim.Client.PostAsync("/v2/videos", form);
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("video_name", (await SimulatorHost.ReadJsonAsync(response)).GetProperty("error").GetProperty("param").GetString());
-    }
+    public async Task VideoUpload_OfFileWithoutVideoName_Returns400ForVideoName() =>
+        await AssertRefusedNamingAsync("/v2/videos", new MultipartFormDataContent { { File(10, "video/mp4"), "file", "clip.mp4" } }, "video_name");
 
     [Fact]
     public async Task Videos_CanBeListedFetchedAndDeleted()

@@ -4,7 +4,7 @@ namespace Reka.Gateway.Tests.Subscriptions;
 
 /// <summary>The subscriptions API; the stack deletes every subscription after each test, so each starts with none.</summary>
 [Collection(ProxyCollection.Name)]
-public sealed class SubscriptionsApiTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStackTests(stack)
 {
     [Fact]
     public async Task Create_ShowsTheSecretOnce_ListAndGetNever_DeleteRemoves()

@@ -177,3 +177,20 @@ public abstract class StackTests<TStack>(TStack stack) : IAsyncLifetime where TS
 
     public Task DisposeAsync() => stack.EndTestAsync();
 }
+
+/// <summary>A test class on a <see cref="RecordingStack"/>.</summary>
+public abstract class RecordingStackTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+{
+    /// <summary>The upstream, as the test found it: nothing received, 200 <c>{"ok":true}</c> to every call.</summary>
+    protected RecordingUpstream Upstream => Stack.Upstream;
+}
+
+/// <summary>A test class on a <see cref="SimulatorStack"/>.</summary>
+public abstract class SimulatorStackTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
+{
+    /// <summary>The upstream.</summary>
+    protected SimulatorHost Simulator => Stack.Simulator;
+
+    /// <summary>The webhook subscriber, in the test's own scope.</summary>
+    protected WebhookSubscriber Subscriber => Stack.Subscriber;
+}

@@ -56,7 +56,7 @@ public sealed class SimulatorHost : IAsyncDisposable
     /// Starts a simulator for a test gateway to forward to: it takes <see cref="TestClients.TeamKey"/>
     /// and its jobs end within a few tens of milliseconds; <paramref name="settings"/> go on top.
     /// </summary>
-    public static Task<SimulatorHost> StartForGatewayAsync(params IEnumerable<KeyValuePair<string, string?>> settings)
+    public static Task<SimulatorHost> StartForGatewayAsync(params (string Key, string? Value)[] settings)
     {
         var all = new Dictionary<string, string?>(UpstreamOfAGateway);
         foreach (var (key, value) in settings)
@@ -177,23 +177,32 @@ public sealed class SimulatorHost : IAsyncDisposable
 }
 
 /// <summary>A simulator shared by the tests of one class, with jobs that end within a few tens of milliseconds.</summary>
-public sealed class SimulatorFixture : IAsyncLifetime
+public class SimulatorFixture : IAsyncLifetime
 {
     private SimulatorHost? _host;
 
     public SimulatorHost Host => _host ?? throw new InvalidOperationException("The fixture has not started.");
 
-    public async Task InitializeAsync() => _host = await SimulatorHost.StartAsync(new Dictionary<string, string?>
+    /// <summary>Its settings.</summary>
+    public virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
         ["Simulator:QueueSeconds"] = "0.02",
         ["Simulator:RunSeconds"] = "0.02",
         ["Simulator:ChatChunkDelayMs"] = "0",
-    });
+    };
+
+    public async Task InitializeAsync() => _host = await SimulatorHost.StartAsync(Settings);
 
     public async Task DisposeAsync()
     {
         if (_host is not null) await _host.DisposeAsync();
     }
+}
+
+/// <summary>A simulator shared by the tests of one class that holds every job in the queue until a test ends it.</summary>
+public sealed class HeldJobsSimulatorFixture : SimulatorFixture
+{
+    public override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?> { ["Simulator:HoldJobs"] = "true" };
 }
 
 /// <summary>Polling for conditions that become true in the background.</summary>

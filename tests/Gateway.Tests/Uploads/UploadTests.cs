@@ -4,10 +4,8 @@ namespace Reka.Gateway.Tests.Uploads;
 
 /// <summary>Uploads streamed to upstream, and the image route's cap (100 000 bytes on the <see cref="RecordingStack"/>).</summary>
 [Collection(ProxyCollection.Name)]
-public sealed class UploadTests(RecordingStack stack) : StackTests<RecordingStack>(stack)
+public sealed class UploadTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-    private RecordingUpstream Upstream => Stack.Upstream;
-
     [Fact]
     public async Task VideoUpload_StreamsEveryByteToUpstream_WithTheTeamKey()
     {

@@ -10,7 +10,7 @@ namespace Reka.Gateway.Tests.Webhooks;
 /// the test's own, so that nothing an earlier test recorded on the shared gateway is taken for its own.
 /// </summary>
 [Collection(CallbacksCollection.Name)]
-public sealed class CallbackReceiverTests : StackTests<RecordingStack>, IDisposable
+public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
 {
     private readonly string _requestId = $"req-{Guid.NewGuid():N}";
     private readonly HttpClient _reka;
@@ -21,8 +21,6 @@ public sealed class CallbackReceiverTests : StackTests<RecordingStack>, IDisposa
     }
 
     public void Dispose() => _reka.Dispose();
-
-    private RecordingUpstream Upstream => Stack.Upstream;
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 

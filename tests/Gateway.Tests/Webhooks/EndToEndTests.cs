@@ -6,12 +6,8 @@ namespace Reka.Gateway.Tests.Webhooks;
 /// Real Kestrel hosts, a real redis-server, real HTTP, shared by the flows collection.
 /// </summary>
 [Collection(FlowsCollection.Name)]
-public sealed class EndToEndTests(SimulatorStack stack) : StackTests<SimulatorStack>(stack)
+public sealed class EndToEndTests(SimulatorStack stack) : SimulatorStackTests(stack)
 {
-    private SimulatorHost Simulator => Stack.Simulator;
-
-    private WebhookSubscriber Subscriber => Stack.Subscriber;
-
     private async Task<long> SimulatorCallsAsync(string routeKey)
     {
         var stats = (await Simulator.GetJsonAsync("/_simulator/stats")).GetProperty("requests");

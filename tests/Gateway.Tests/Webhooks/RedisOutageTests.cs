@@ -6,23 +6,16 @@ public sealed class RedisOutageTests
     public async Task WithRedisStopped_TheReceiverAnswers503_AndTheRepeatedCallbackIsDeliveredOnceRedisIsBack()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: true);
-        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:HoldJobs"] = "true",
-            ["Simulator:Webhook:DropRate"] = "1",
-        });
+        await using var simulator = await SimulatorHost.StartForGatewayAsync(("Simulator:HoldJobs", "true"), ("Simulator:Webhook:DropRate", "1"));
         await using var subscriber = await WebhookSubscriber.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
-            [new("Redis:Configuration", redis.Configuration)]);
+        await using var gateway = await GatewayHost.StartAsync(simulator.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var ops = gateway.CreateClient(TestClients.Ops);
         using var reka = new HttpClient();
         await ops.SubscribeAsync(subscriber.Url());
         var requestId = await alice.SubmitAsync();
-        var job = JsonDocument.Parse(await simulator.Anonymous.GetStringAsync($"/_simulator/requests/{requestId}")).RootElement;
-        var callbackUrl = job.GetProperty("webhook_url").GetString()!;
-        await simulator.Anonymous.PostAsJsonAsync($"/_simulator/requests/{requestId}/complete", new { status = "COMPLETED" });
+        var callbackUrl = (await simulator.JobAsync(requestId)).GetProperty("webhook_url").GetString()!;
+        await simulator.CompleteAsync(requestId);
 
         await redis.StopAsync();
         var refused = await reka.PostAsJsonAsync(callbackUrl, new { request_id = requestId, status = "COMPLETED" });

@@ -13,14 +13,9 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
     public async Task OnAThreePrimaryCluster_SubmitCallbackCacheDeliveryAndRateLimitsWork_WithKeysOnEveryPrimary()
     {
         await using var cluster = await RedisCluster.StartAsync();
-        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:QueueSeconds"] = "0.05",
-            ["Simulator:RunSeconds"] = "0.05",
-        });
+        await using var simulator = await SimulatorHost.StartForGatewayAsync();
         await using var subscriber = await WebhookSubscriber.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
+        await using var gateway = await GatewayHost.StartAsync(simulator.BaseUrl,
         [
             new("Redis:Configuration", cluster.Configuration),
             new("Clients:bob:RateLimit:PermitLimit", "5"),
@@ -91,31 +86,8 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
     {
         const int requests = 120;
         await using var cluster = await RedisCluster.StartAsync();
-        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:HoldJobs"] = "true",
-            ["Simulator:Webhook:DropRate"] = "1", // the test sends the callbacks itself
-        });
-        await using var subscriber = await WebhookSubscriber.StartAsync();
-        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
-        [
-            new("Redis:Configuration", cluster.Configuration),
-            new("Redis:ReplicaAckTimeoutSeconds", "0.3"),
-            new("Webhooks:ReconcileAfterSeconds", "0"),
-            new("Webhooks:ProcessingRetrySchedule:0", "00:00:01"),
-        ]);
-        using var alice = gateway.CreateClient(TestClients.Alice);
-        using var ops = gateway.CreateClient(TestClients.Ops);
-        await ops.SubscribeAsync(subscriber.Url());
-        var callbacks = new List<(string Url, string RequestId)>();
-        for (var i = 0; i < requests; i++)
-        {
-            var requestId = await alice.SubmitAsync();
-            var job = JsonDocument.Parse(await simulator.Anonymous.GetStringAsync($"/_simulator/requests/{requestId}")).RootElement;
-            callbacks.Add((job.GetProperty("webhook_url").GetString()!, requestId));
-            (await simulator.Anonymous.PostAsJsonAsync($"/_simulator/requests/{requestId}/complete", new { status = "COMPLETED" })).EnsureSuccessStatusCode();
-        }
+        await using var storm = await CallbackStorm.StartAsync(cluster.Configuration);
+        var callbacks = await storm.CompletedRequestsAsync(requests);
         using var reka = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var sender = new CallbackSender(reka);
 
@@ -139,13 +111,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
             + $"(while the replica lagged: {acceptedWhileLagging} answered 2xx, {refusedWhileLagging} refused)");
         Assert.True(acceptedWhileLagging > 0, "callbacks that did not touch the lagging primary were acknowledged meanwhile");
         Assert.Equal(requests, sender.AcceptedAtOnce + sender.RefusedAtFirst);
-        var deliveries = await subscriber.WaitForRequestsAsync(callbacks.Select(c => c.RequestId), timeoutSeconds: 90);
-        output.WriteLine($"every request delivered; {deliveries.Count} deliveries for {requests} requests");
-        foreach (var (_, requestId) in callbacks)
-        {
-            using var result = await alice.GetAsync($"/v2/inference/requests/{requestId}");
-            Assert.Equal(HttpStatusCode.OK, result.StatusCode);
-            Assert.Equal("HIT", result.Headers.GetValues("X-Cache").Single());
-        }
+        var deliveries = await storm.AssertDeliveredAndCachedAsync(callbacks);
+        output.WriteLine($"every request delivered and cached; {deliveries.Count} deliveries for {requests} requests");
     }
 }

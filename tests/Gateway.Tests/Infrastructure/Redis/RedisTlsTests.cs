@@ -8,34 +8,29 @@ public sealed class RedisTlsTests
 {
     private const string Password = "acl-user-password-7d1e9c4b";
 
+    /// <summary>A Redis on TLS only, with a certificate of <paramref name="certificates"/>' authority, that asks clients for theirs.</summary>
+    private static Task<RedisServer> StartTlsRedisAsync(TestCertificates certificates, params string[] arguments) => RedisServer.StartAsync(tls: true, arguments:
+    [
+        "--tls-cert-file", certificates.ServerCertificate, "--tls-key-file", certificates.ServerKey,
+        "--tls-ca-cert-file", certificates.CaCertificate, "--tls-auth-clients", "yes", .. arguments,
+    ]);
+
     [Fact]
     public async Task OverMutualTlsWithAPrivateCaAndAnAclUser_ASubmitEndsAsACachedResult_AndNoLogLineHoldsThePassword()
     {
         using var certificates = await TestCertificates.CreateAsync();
-        await using var redis = await RedisServer.StartAsync(tls: true, arguments:
-        [
-            "--tls-cert-file", certificates.ServerCertificate, "--tls-key-file", certificates.ServerKey,
-            "--tls-ca-cert-file", certificates.CaCertificate, "--tls-auth-clients", "yes",
-            "--user", "default", "off", "--user", "gateway", "on", ">" + Password, "~*", "&*", "+@all",
-        ]);
-        await using var simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:QueueSeconds"] = "0.05",
-            ["Simulator:RunSeconds"] = "0.05",
-        });
-        var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
+        await using var redis = await StartTlsRedisAsync(certificates,
+            "--user", "default", "off", "--user", "gateway", "on", ">" + Password, "~*", "&*", "+@all");
+        await using var simulator = await SimulatorHost.StartForGatewayAsync();
+        var settings = await GatewayHost.DefaultSettingsAsync(simulator.BaseUrl);
         settings["Redis:Configuration"] = $"127.0.0.1:{redis.Port},ssl=true,user=gateway,password={Password}";
         settings["Redis:CaCertificatePath"] = certificates.CaCertificate;
         settings["Redis:ClientCertificatePath"] = certificates.ClientCertificate;
         settings["Redis:ClientKeyPath"] = certificates.ClientKey;
         settings["Logging:LogLevel:Default"] = "Debug";
-        var port = FreePort.Next();
-        settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
-        await using var gateway = GatewayProcess.Start(settings, port);
+        await using var gateway = GatewayProcess.StartAtItsOwnAddress(settings);
         await gateway.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
-        using var alice = new HttpClient { BaseAddress = gateway.BaseAddress };
-        alice.DefaultRequestHeaders.Add("X-Api-Key", TestClients.Alice.Key);
+        using var alice = gateway.CreateClient(TestClients.Alice);
 
         var requestId = await alice.SubmitAsync();
 
@@ -54,11 +49,7 @@ public sealed class RedisTlsTests
     public async Task WithoutTheClientCertificateRedisAsksFor_TheGatewayIsNotReady_AndSaysRedis()
     {
         using var certificates = await TestCertificates.CreateAsync();
-        await using var redis = await RedisServer.StartAsync(tls: true, arguments:
-        [
-            "--tls-cert-file", certificates.ServerCertificate, "--tls-key-file", certificates.ServerKey,
-            "--tls-ca-cert-file", certificates.CaCertificate, "--tls-auth-clients", "yes",
-        ]);
+        await using var redis = await StartTlsRedisAsync(certificates);
         await using var upstream = await RecordingUpstream.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl,
         [
