@@ -90,19 +90,27 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <exception cref="TimeoutException">It did not within <paramref name="timeout"/>, or exited.</exception>
     public async Task WaitUntilLiveAsync(TimeSpan timeout)
     {
-        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var deadline = new CancellationTokenSource(timeout);
+        while (!deadline.IsCancellationRequested && !_process.HasExited)
         {
             try
             {
-                if ((await http.GetAsync("/healthz")).IsSuccessStatusCode)
+                // A process starting on a busy machine may take seconds to answer its first call:
+                // only the deadline decides that it did not come up.
+                using var answer = await http.GetAsync("/healthz", deadline.Token);
+                if (answer.IsSuccessStatusCode)
                 {
                     return;
                 }
             }
             catch (HttpRequestException)
             {
+                // Not listening yet.
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                break;
             }
             await Task.Delay(100);
         }
