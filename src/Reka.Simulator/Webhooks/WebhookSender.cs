@@ -29,7 +29,10 @@ public sealed partial class WebhookSender(
         Timeout = Timeout.InfiniteTimeSpan,
     };
 
-    /// <summary>Schedules delivery for <paramref name="job"/>, which has just ended; no-op without a webhook_url.</summary>
+    /// <summary>
+    /// Schedules delivery for <paramref name="job"/>, which has just ended; without a webhook_url,
+    /// or when the drop fault strikes, only marks its webhook done (<see cref="Job.WebhookDone"/>).
+    /// </summary>
     public void Notify(Job job)
     {
         var faults = options.Webhook;

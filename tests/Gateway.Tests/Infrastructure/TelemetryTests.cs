@@ -63,7 +63,7 @@ public sealed class TelemetryTests(SimulatorStack stack) : SimulatorStackTests(s
             posts.Any(p => p.Path == path && Encoding.UTF8.GetString(p.Body).Contains(text));
         await Eventually.ThatAsync(() => Task.FromResult(
             Carries(received, "/v1/traces", "callback.process") && Carries(received, "/v1/metrics", "gateway.upstream.duration")),
-            20, "OTLP traces with the callback's span and metrics with the upstream latency");
+            60, "OTLP traces with the callback's span and metrics with the upstream latency");
         Assert.True(Carries(received, "/v1/traces", "reka-gateway"), "the service name is exported");
     }
 

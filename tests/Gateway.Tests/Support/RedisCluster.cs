@@ -47,7 +47,11 @@ public sealed class RedisCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>A node's view of the cluster: each node's port, whether it is a primary, and the id of its primary.</summary>
+    /// <summary>
+    /// A node's view of the cluster: each node's port, whether it is a primary, and the id of its
+    /// primary. Entries with no address of one of the nodes (a node the view has lost the address
+    /// of for a moment, <c>noaddr</c>) are left out.
+    /// </summary>
     public async Task<IReadOnlyList<ClusterNode>> TopologyAsync(RedisServer? askedNode = null)
     {
         var asked = askedNode ?? _nodes.First(n => n.IsRunning);
@@ -57,17 +61,25 @@ public sealed class RedisCluster : IAsyncDisposable
             var fields = line.Split(' ');
             var port = int.Parse(fields[1].Split('@')[0].Split(':')[1]);
             var flags = fields[2].Split(',');
-            return new ClusterNode(fields[0], _nodes.Single(n => n.Port == port), flags.Contains("master"),
-                fields[3] == "-" ? null : fields[3], flags.Contains("fail") || flags.Contains("fail?"));
-        })];
+            return _nodes.SingleOrDefault(n => n.Port == port) is { } server
+                ? new ClusterNode(fields[0], server, flags.Contains("master"), fields[3] == "-" ? null : fields[3], flags.Contains("fail") || flags.Contains("fail?"))
+                : null;
+        }).OfType<ClusterNode>()];
     }
 
-    /// <summary>The primaries, each with its replica.</summary>
+    /// <summary>The primaries, each with its replica, once a node's view shows each live primary with one live replica.</summary>
     public async Task<IReadOnlyList<(RedisServer Primary, RedisServer Replica)>> PairsAsync()
     {
-        var topology = await TopologyAsync();
-        return [.. topology.Where(n => n.IsPrimary && !n.Failed)
-            .Select(p => (p.Server, topology.Single(r => r.PrimaryId == p.Id && !r.Failed).Server))];
+        IReadOnlyList<(RedisServer Primary, RedisServer Replica)> pairs = [];
+        await Eventually.ThatAsync(async () =>
+        {
+            var topology = await TopologyAsync();
+            var primaries = topology.Where(n => n.IsPrimary && !n.Failed).ToList();
+            var replicas = primaries.Select(p => topology.Where(r => r.PrimaryId == p.Id && !r.Failed).ToList()).ToList();
+            pairs = replicas.All(r => r.Count == 1) ? [.. primaries.Zip(replicas, (p, r) => (p.Server, r[0].Server))] : [];
+            return pairs.Count > 0;
+        }, 30, "each live primary of the cluster to have one live replica");
+        return pairs;
     }
 
     /// <summary>Waits until every running node says the cluster is ok and every running replica is in sync with its primary.</summary>
