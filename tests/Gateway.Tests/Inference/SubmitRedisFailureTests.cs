@@ -85,7 +85,9 @@ public sealed class SubmitRedisFailureTests(ITestOutputHelper output)
         Assert.Equal(2 * InFlight, gateway.Logs.Entries.Count(e => e.Message.Contains("checked after its submit could not finish its own steps")));
         var checks = (SubmissionChecks)gateway.Services.GetService(typeof(SubmissionChecks))!;
         Assert.Equal(0, (await checks.Queue.StatsAsync()).Depth);
-        Assert.Empty(gateway.Logs.Errors);
+        // The only errors allowed are the health service's own lines for the /readyz probes this
+        // test sends while Redis is down or the gateway has not reconnected yet.
+        Assert.DoesNotContain(gateway.Logs.Errors, e => e.Category != "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService");
     }
 
     // Sends InFlight submits; Redis is killed when all of them reach `step`; Reka's callbacks for
