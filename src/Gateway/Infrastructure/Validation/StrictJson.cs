@@ -43,11 +43,24 @@ internal static class StrictJson
     /// Reads the request body and parses it by the policy: the node (null for the JSON literal
     /// <c>null</c>), or why the body was refused.
     /// </summary>
-    /// <exception cref="BadHttpRequestException">The body exceeds the request's size limit (413).</exception>
+    /// <exception cref="BadHttpRequestException">
+    /// The body exceeds the request's size limit (413), came too slowly (408), or could not be read
+    /// as HTTP framed it (400: a malformed chunk, the connection lost).
+    /// </exception>
     public static async Task<(JsonNode? Node, JsonBodyError? Error)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
+        try
+        {
+            await request.Body.CopyToAsync(buffer, cancellationToken);
+        }
+        catch (IOException e) when (e is not BadHttpRequestException)
+        {
+            // Kestrel reports some malformed bodies as a bare IOException (a chunk size past 2^31:
+            // "Bad chunk size data", an OverflowException inside): still the caller's bad request,
+            // not the gateway failing.
+            throw new BadHttpRequestException($"The request body could not be read: {e.Message}", StatusCodes.Status400BadRequest, e);
+        }
         return Parse(new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 
