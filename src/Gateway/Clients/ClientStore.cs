@@ -115,7 +115,22 @@ internal sealed class ClientStore(RedisStore redis)
         };
     }
 
-    /// <summary>The newest audit entries, newest first, older than <paramref name="before"/> (an entry id) when given.</summary>
+    /// <summary>What <c>before</c> must be, in words, for error details.</summary>
+    public const string AuditIdRule = "'before' must be an audit entry's id, as listed (<milliseconds>-<sequence>, e.g. 1764450000000-0).";
+
+    /// <summary>
+    /// Whether <paramref name="id"/> is a Redis stream id (<c>ms</c> or <c>ms-seq</c>, each 0 to
+    /// 2^64-1), as <see cref="AuditAsync"/> takes it: anything else Redis refuses with an error.
+    /// </summary>
+    public static bool IsAuditId(string id)
+    {
+        var dash = id.IndexOf('-');
+        return dash < 0 ? IsPart(id) : IsPart(id[..dash]) && IsPart(id[(dash + 1)..]);
+
+        static bool IsPart(string part) => ulong.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _);
+    }
+
+    /// <summary>The newest audit entries, newest first, older than <paramref name="before"/> (an entry id, <see cref="IsAuditId"/>) when given.</summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<AuditView>> AuditAsync(int limit, string? before)
     {

@@ -77,12 +77,16 @@ internal static class ClientsApi
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         endpoints.MapGet("/audit", async Task<IResult> (int? limit, string? before, ClientStore store) =>
-                TypedResults.Ok(await store.AuditAsync(Math.Clamp(limit ?? 100, 1, 1000), before)))
+                before is not null && !ClientStore.IsAuditId(before)
+                    ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["before"] = [ClientStore.AuditIdRule] },
+                        detail: $"Invalid before: {ClientStore.AuditIdRule}")
+                    : TypedResults.Ok(await store.AuditAsync(Math.Clamp(limit ?? 100, 1, 1000), before)))
             .WithTags("Clients")
             .WithName("ListAudit")
             .WithSummary("Changes to clients and keys, newest first (who, what, when; never a key)")
             .WithDescription("`limit` 1-1000 (default 100); pass the last entry's `id` as `before` for the next page.")
             .Produces<IReadOnlyList<AuditView>>()
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .WhenRedisIsUnavailable("The audit could not be read.")
