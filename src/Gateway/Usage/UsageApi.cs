@@ -86,7 +86,8 @@ internal static class UsageApi
         }
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var last = ParseDay(to, "to", today, errors);
-        var first = ParseDay(from, "from", last.AddDays(-29), errors);
+        // The default period ends at 'to'; near DateOnly.MinValue it starts there (AddDays would throw).
+        var first = ParseDay(from, "from", DateOnly.FromDayNumber(Math.Max(0, last.DayNumber - 29)), errors);
         if (errors.Count == 0 && (first > last || last.DayNumber - first.DayNumber >= MaxDays))
         {
             errors["from"] = [$"'from' must be on or before 'to', at most {MaxDays} days before it."];
