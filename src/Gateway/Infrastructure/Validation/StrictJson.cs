@@ -19,6 +19,10 @@ internal sealed record JsonBodyError(string Field, string Detail);
 /// <item>A repeated member name is refused: RFC 8259 §4 leaves its meaning to each parser, so the
 /// gateway and Reka could read one body two ways.</item>
 /// </list>
+/// <item>A body nested deeper than <see cref="MaxDepth"/> levels is refused (RFC 8259 §9 lets a
+/// parser limit nesting): the gateway carries what it accepted a few levels deeper later (Reka's
+/// answers echo a submit's <c>input</c> inside list items and events), and must still be able to
+/// read and write it there.</item>
 /// A leading UTF-8 byte order mark is ignored, as §8.1 allows. Bodies bound by minimal APIs get the
 /// same rules from <see cref="Configure"/>: the serializer refuses repeated members it binds and
 /// strings that are not valid Unicode.
@@ -28,8 +32,21 @@ internal static class StrictJson
     /// <summary>What a JSON body's <c>Content-Type</c> may be, as said in 415 answers.</summary>
     public const string MediaTypes = "application/json (or a +json media type; a charset parameter is allowed, the body is read as UTF-8)";
 
+    /// <summary>
+    /// Deepest nesting accepted, in levels (the body itself is one). Half System.Text.Json's
+    /// default of 64, which the gateway's own readers and writers keep: a submit's <c>input</c>
+    /// comes back from Reka inside list items (two levels deeper) and events (one level deeper).
+    /// </summary>
+    public const int MaxDepth = 32;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+
     /// <summary>Applies the policy to the serializer options minimal APIs bind bodies with.</summary>
-    public static void Configure(JsonSerializerOptions options) => options.AllowDuplicateProperties = false;
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.AllowDuplicateProperties = false;
+        options.MaxDepth = MaxDepth;
+    }
 
     /// <summary>Whether the request declares a JSON body (<see cref="MediaTypes"/>).</summary>
     public static bool HasJsonContentType(HttpRequest request) => request.HasJsonContentType();
@@ -73,14 +90,14 @@ internal static class StrictJson
         }
         try
         {
-            using (var document = JsonDocument.Parse(utf8))
+            using (var document = JsonDocument.Parse(utf8, DocumentOptions))
             {
                 if (Check(document.RootElement, "$") is { } error)
                 {
                     return (null, error);
                 }
             }
-            return (JsonNode.Parse(utf8.Span), null);
+            return (JsonNode.Parse(utf8.Span, documentOptions: DocumentOptions), null);
         }
         catch (JsonException e)
         {
