@@ -7,4 +7,12 @@ cd "$root"
 
 ./scripts/install-prerequisites.sh --for-tests
 (cd tests/Gateway.Tests/webhook-verifier && npm ci --no-audit --no-fund --loglevel=error)
-dotnet test Gateway.sln "$@"
+# The hostile suite's figures (tests/Gateway.Tests/Hostile/HostileFigures.cs), printed when it ran.
+summary=tests/Gateway.Tests/bin/Debug/net10.0/hostile/summary.md
+rm -f "$summary"
+status=0
+dotnet test Gateway.sln "$@" || status=$?
+if [[ -f $summary ]]; then
+  cat "$summary"
+fi
+exit "$status"
