@@ -78,6 +78,7 @@ internal static class GatewayApplication
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseGatewayProblemDetails();
+        app.UseAsciiHeaders();
         app.UseConsole();
         app.MapGatewayOpenApi();
         app.UseRouting();

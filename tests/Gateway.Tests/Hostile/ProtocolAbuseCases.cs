@@ -32,6 +32,10 @@ public sealed class ProtocolAbuseCases(CallbackStack stack, ITestOutputHelper ou
     private static string Http(string line, string headers = "", string body = "", bool key = true, string host = "Host: 127.0.0.1\r\n") =>
         line + "\r\n" + host + (key ? $"X-Api-Key: {TestClients.Alice.Key}\r\n" : "") + "X-Hostile-Case: {marker}\r\n" + headers + "\r\n" + body;
 
+    // The first answer's detail names the header.
+    private static Action<RawExchange, IReadOnlyList<RecordedRequest>> NamesHeader(string header) =>
+        (exchange, _) => Assert.Contains($"'{header}'", exchange.Responses[0].Text, StringComparison.Ordinal);
+
     private static RawCase Refused(string name, string request, int status = 400) =>
         new(name, request) { Status = status, KestrelRefusal = true };
 
@@ -84,6 +88,11 @@ public sealed class ProtocolAbuseCases(CallbackStack stack, ITestOutputHelper ou
         Refused("a header line without a colon", Http("GET /v2/inference/models HTTP/1.1", "NoColonHere\r\n")),
         Refused("a space before the colon of X-Api-Key", Http("GET /v2/inference/models HTTP/1.1", $"X-Api-Key : {TestClients.Bob.Key}\r\n", key: false)),
         Refused("a Latin-1 byte in X-Api-Key", Http("GET /v2/inference/models HTTP/1.1", "X-Api-Key: caf\u00e9\r\n", key: false)),
+        // Regression: Kestrel reads valid UTF-8 in a header value, which HttpClient cannot send on: it was a 502.
+        new("regression: UTF-8 in a header value", Http("GET /v2/inference/models HTTP/1.1", "X-Note: caf\u00c3\u00a9\r\n")) { Also = NamesHeader("X-Note") },
+        new("UTF-8 in the Idempotency-Key of a submit", Http(Submit, Json + "Idempotency-Key: cl\u00c3\u00a9\r\nContent-Length: 12\r\n", "{\"input\":{}}")) { Also = NamesHeader("Idempotency-Key") },
+        new("UTF-8 in X-Api-Key", Http("GET /v2/inference/models HTTP/1.1", "X-Api-Key: gk_caf\u00c3\u00a9\r\n", key: false)) { Also = NamesHeader("X-Api-Key") },
+        new("UTF-8 in a header of the callback receiver", Http("POST /webhooks/inference?token={token} HTTP/1.1", Json + "X-Note: \u00e2\u0082\u00ac\r\nContent-Length: 2\r\n", "{}", key: false)) { Also = NamesHeader("X-Note") },
         new("bare LF line endings (RFC 9112 lets a server accept them)",
             Http("GET /v2/inference/models HTTP/1.1", "").Replace("\r\n", "\n")) { Status = 200, ReachesReka = 1 },
         Refused("no Host in HTTP/1.1", Http("GET /v2/inference/models HTTP/1.1", host: "")),
