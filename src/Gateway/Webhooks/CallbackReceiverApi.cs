@@ -39,7 +39,10 @@ internal static class CallbackReceiverApi
     private static async Task<IResult> ReceiveAsync(HttpContext context, CallbackTokens tokens, CallbackInbox inbox,
         IOptions<WebhooksOptions> options, GatewayMetrics metrics, ILoggerFactory loggers)
     {
-        if (!tokens.TryVerify(context.Request.Query[CallbackTokens.QueryParameter], out var submissionId))
+        // Exactly one token: StringValues' string joins several, leaving out empty ones, so
+        // "?token=T&token=" read as T.
+        var token = context.Request.Query[CallbackTokens.QueryParameter];
+        if (token.Count != 1 || !tokens.TryVerify(token[0], out var submissionId))
         {
             return Reject(metrics, "unauthorized", StatusCodes.Status401Unauthorized, "The callback's token is missing or was not minted by this gateway.");
         }

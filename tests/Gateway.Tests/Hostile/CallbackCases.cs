@@ -107,6 +107,8 @@ public sealed class CallbackCases(CallbackStack stack, ITestOutputHelper output)
         Body("the parameter named TOKEN (query names are case-insensitive)", Genuine, 202) with { Path = "/webhooks/inference?TOKEN={token}" },
         Token("the token signed under another secret", "{token_foreign}"),
         Token("the token twice", "{token}&token={token}"),
+        Token("regression: the token and an empty one (read as the token alone)", "{token}&token="),
+        Token("an empty token, then the token", "&token={token}"),
         Token("the token with a NUL", "{token}%00"),
         Token("a token of 129 characters", new string('t', 64) + "." + new string('m', 64)),
         Token("a token of 10 KB (past Kestrel's 8 KiB request line)", new string('t', 5000) + "." + new string('m', 5000)) with { Status = 414, KestrelRefusal = true },
