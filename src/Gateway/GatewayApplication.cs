@@ -85,6 +85,7 @@ internal static class GatewayApplication
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseJsonBodyRequired();
 
         app.MapHealthEndpoints();
         app.MapClientsApi();

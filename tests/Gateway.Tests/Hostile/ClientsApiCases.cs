@@ -58,6 +58,11 @@ public sealed class ClientsApiCases(ClientsApiStack stack, ITestOutputHelper out
             },
         },
         Create("create it again", $$"""{"name":"{{Client}}"}""", 409),
+        new HostileCase("regression: create without a body or Content-Type", "POST", "/clients") with { Caller = Caller.Ops, Status = 415, DetailNames = "Content-Type" },
+        new HostileCase("regression: create with application/json and no body", "POST", "/clients") with
+        {
+            Caller = Caller.Ops, Body = [], ContentType = "application/json", DetailNames = "none was sent",
+        },
         Create("create a client named as one of settings", """{"name":"alice"}""", 409),
         Create("an empty name", """{"name":""}""", field: "name"),
         Create("no name", """{"admin":true}""", field: "name"),

@@ -105,6 +105,14 @@ public sealed class SubscriptionCases(SubscriptionStack stack, ITestOutputHelper
         Body("unknown members are ignored", """{"url":"http://hooks.internal.example/unknown","owner":"x","secret":"whsec_mine"}""", 201),
         PostBytes("ill-formed UTF-8 in the url", "/subscriptions", [.. "{\"url\":\"http://hooks.internal.example/"u8, 0xC0, 0x80, .. "\"}"u8]) with { Caller = Caller.Ops },
         Body("text/plain", """{"url":"http://hooks.internal.example/"}""", 415) with { ContentType = "text/plain", DetailNames = "Content-Type" },
+        // Regression: both were 400 with minimal APIs' "Implicit body inferred for parameter..." ("Did you mean to use a Service instead?").
+        new HostileCase("regression: no body, no Content-Type", "POST", "/subscriptions") with { Caller = Caller.Ops, Status = 415, DetailNames = "Content-Type" },
+        new HostileCase("regression: application/json without a body", "POST", "/subscriptions") with
+        {
+            Caller = Caller.Ops, Body = [], ContentType = "application/json", DetailNames = "none was sent",
+        },
+        new HostileCase("PATCH without a body", "PATCH", "/subscriptions/sub_000000000000000000000000") with { Caller = Caller.Ops, Status = 415, DetailNames = "Content-Type" },
+        new HostileCase("no body, no Content-Type, without a key: 401 first", "POST", "/subscriptions") with { Caller = Caller.None, Status = 401 },
         Get("a subscription that does not exist", "/subscriptions/sub_000000000000000000000000") with { Caller = Caller.Ops, Status = 404 },
         Get("a subscription id with a line feed", "/subscriptions/sub_x%0A") with { Caller = Caller.Ops, Status = 404 },
         Get("a subscription id with braces", "/subscriptions/%7Bsubscriptions%7D") with { Caller = Caller.Ops, Status = 404 },
