@@ -1,6 +1,4 @@
-using System.Text;
 using System.Text.Json.Nodes;
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 using static Reka.Gateway.Tests.Hostile.HostileCase;
 

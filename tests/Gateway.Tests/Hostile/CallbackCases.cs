@@ -1,8 +1,5 @@
-using System.Net;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
-using Reka.Gateway.Tests.Support;
 using Reka.Gateway.Webhooks;
 using Xunit.Abstractions;
 using static Reka.Gateway.Tests.Hostile.HostileCase;

@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Hostile;
 

@@ -1,4 +1,3 @@
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 using static Reka.Gateway.Tests.Hostile.HostileCase;
 

@@ -1,4 +1,3 @@
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Reka.Gateway.Tests.Hostile;

@@ -1,5 +1,3 @@
-using System.Text;
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Reka.Gateway.Tests.Hostile;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
-using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.Hostile;
 

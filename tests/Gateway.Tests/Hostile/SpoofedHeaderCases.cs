@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 using static Reka.Gateway.Tests.Hostile.HostileCase;
 

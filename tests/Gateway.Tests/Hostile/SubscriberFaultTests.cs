@@ -1,7 +1,4 @@
-using System.Net;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Reka.Gateway.Tests.Hostile;
@@ -64,7 +61,7 @@ public sealed class SubscriberFaultTests(ITestOutputHelper output) : IAsyncLifet
         _secrets.Learn(secret, "the subscription's secret");
 
         var requestId = await _alice.SubmitAsync();
-        var delivery = await OnlyDeliveryAsync(subscriptionId, "succeeded");
+        var delivery = await _ops.WaitForOnlyDeliveryAsync(subscriptionId, "succeeded");
 
         var received = _subscriber.Received.Where(d => d.Path == "/flaky").ToList();
         Assert.Equal(2, received.Count);
@@ -93,7 +90,7 @@ public sealed class SubscriberFaultTests(ITestOutputHelper output) : IAsyncLifet
         _secrets.Learn(healthySecret, "a subscription's secret");
 
         var first = await _alice.SubmitAsync();
-        await OnlyDeliveryAsync(goneId, "disabled");
+        await _ops.WaitForOnlyDeliveryAsync(goneId, "disabled");
         var subscription = JsonDocument.Parse(await _ops.GetStringAsync($"/subscriptions/{goneId}")).RootElement;
         Assert.False(subscription.GetProperty("enabled").GetBoolean());
         Assert.Contains("410", subscription.GetProperty("disabled_reason").GetString());
@@ -122,7 +119,7 @@ public sealed class SubscriberFaultTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var requestId = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("request_id").GetString()!;
 
-        await OnlyDeliveryAsync(subscriptionId, "succeeded");
+        await _ops.WaitForOnlyDeliveryAsync(subscriptionId, "succeeded");
         var delivered = Assert.Single(_subscriber.Received, d => d.Path == "/deep");
         Assert.Equal(requestId, delivered.Json.GetProperty("request_id").GetString());
         Assert.True(await ReadableAsync(requestId));
@@ -130,19 +127,6 @@ public sealed class SubscriberFaultTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         Record("input 32 levels deep", accepted: 1, retrievable: 1, delivered: 1, note: "cached, listed and delivered");
         AssertQuiet();
-    }
-
-    // The subscription's only delivery, once it has that status.
-    private async Task<JsonElement> OnlyDeliveryAsync(string subscriptionId, string status)
-    {
-        JsonElement delivery = default;
-        await Eventually.ThatAsync(async () =>
-        {
-            var list = (await _ops.DeliveriesAsync(subscriptionId)).EnumerateArray().ToList();
-            delivery = list.Count == 1 ? list[0] : default;
-            return list.Count == 1 && list[0].GetProperty("status").GetString() == status;
-        }, 20, $"the delivery to become {status}");
-        return delivery;
     }
 
     private async Task<bool> ReadableAsync(string requestId)

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Text;
 using Microsoft.AspNetCore.Http;
-using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Reka.Gateway.Tests.Hostile;
