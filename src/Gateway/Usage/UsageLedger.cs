@@ -54,15 +54,16 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
         var counted = Interlocked.Exchange(ref _pending, new());
         var db = redis.Database;
         var days = counted.GroupBy(c => (c.Key.Client, c.Key.Day)).ToList();
-        var writes = days.Select(day => db.ScriptEvaluateAsync(AddScript, [keys.Daily(day.Key.Client, day.Key.Day)],
-            [(long)options.Value.Retention.TotalSeconds, .. day.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })])).ToList();
+        // Sent together, then awaited one by one; a send can also fail at once (the connection
+        // closing at shut-down), so each is started inside its own try.
+        var writes = days.Select(day => WriteAsync(db, day.Key.Client, day.Key.Day, day)).ToList();
         for (var i = 0; i < days.Count; i++)
         {
             try
             {
                 await writes[i];
             }
-            catch (Exception e) when (RedisStore.IsUnavailable(e))
+            catch (Exception e) when (RedisStore.IsUnavailable(e) || e is ObjectDisposedException)
             {
                 // Kept for the next flush, added to what has been counted meanwhile.
                 foreach (var (key, amount) in days[i])
@@ -73,4 +74,8 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
             }
         }
     }
+
+    private async Task WriteAsync(IDatabase db, string client, string day, IEnumerable<KeyValuePair<(string Client, string Day, string Field), double>> counts) =>
+        await db.ScriptEvaluateAsync(AddScript, [keys.Daily(client, day)],
+            [(long)options.Value.Retention.TotalSeconds, .. counts.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })]);
 }
