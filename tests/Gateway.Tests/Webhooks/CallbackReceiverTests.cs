@@ -112,7 +112,14 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         var path = await CallbackPathOfASubmitAsync();
         var padding = new string('x', 1 << 20);
 
-        var response = await _reka.PostAsync(path, Json($$"""{"request_id":"{{_requestId}}","padding":"{{padding}}"}"""));
+        // Expect: 100-continue, so the client hears the 413 before sending the body the gateway
+        // refuses (sent at once, the body's write could meet the closed connection first).
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = Json($$"""{"request_id":"{{_requestId}}","padding":"{{padding}}"}"""),
+        };
+        request.Headers.ExpectContinue = true;
+        var response = await _reka.SendAsync(request);
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
     }
