@@ -8,7 +8,8 @@ namespace Reka.Gateway.Clients;
 /// A fixed-window limit shared by every replica: a client gets at most <c>PermitLimit</c> requests
 /// per window in total, however many replicas serve it. The window's count lives in Redis
 /// (<c>ratelimit:{window}:{client}</c>, tagged by client); each replica leases permits from it in small batches and
-/// spends them locally, so most requests cost no Redis call. A lease never grants past the limit,
+/// spends them locally, so most requests cost no Redis call; the next batch is leased in the
+/// background once half of one is spent, so a busy client's requests do not wait for Redis. A lease never grants past the limit,
 /// so replicas together never exceed it; permits a replica leased but did not spend before the
 /// window ends are lost, so under heavy contention a client can get slightly fewer. Windows are
 /// aligned on Unix time, so replicas agree on them (clocks must be in sync to within a second).
@@ -42,6 +43,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
     private long _spentWindow = -1; // a window Redis said is used up: refused without asking again
     private long _localUntil; // Environment.TickCount64 until which Redis is not asked (it just failed)
     private long _lastUsed = Environment.TickCount64;
+    private int _leasingAhead; // 1 while a lease ahead runs
 
     private static readonly TimeSpan RedisBackoff = TimeSpan.FromSeconds(5);
     private readonly TimeProvider _time;
@@ -72,6 +74,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
     {
         if (TryTakeLocal(permitCount) is { } lease)
         {
+            LeaseAheadIfLow();
             return lease;
         }
         await _leasing.WaitAsync(cancellationToken);
@@ -127,6 +130,60 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
         finally
         {
             _leasing.Release();
+        }
+    }
+
+    // Once half a batch is left, the next batch is leased in the background, so that a busy client's
+    // requests keep spending local permits instead of queueing behind a Redis round trip.
+    private void LeaseAheadIfLow()
+    {
+        if (_batch < 4 || Volatile.Read(ref _available) > _batch / 2 || Interlocked.CompareExchange(ref _leasingAhead, 1, 0) != 0)
+        {
+            return;
+        }
+        _ = LeaseAheadAsync();
+    }
+
+    private async Task LeaseAheadAsync()
+    {
+        try
+        {
+            await _leasing.WaitAsync();
+            try
+            {
+                var window = CurrentWindow();
+                if (Volatile.Read(ref _available) > _batch / 2 || window == Volatile.Read(ref _spentWindow)
+                    || Environment.TickCount64 < Volatile.Read(ref _localUntil))
+                {
+                    return;
+                }
+                var granted = await LeaseAsync(_redis.Database, window, _batch);
+                if (granted == 0)
+                {
+                    Volatile.Write(ref _spentWindow, window);
+                }
+                lock (_lock)
+                {
+                    // Permits leased for a window that has turned meanwhile are dropped, as at any window's end.
+                    if (window == CurrentWindow())
+                    {
+                        EnterWindow(window);
+                        _available += (int)granted;
+                    }
+                }
+            }
+            finally
+            {
+                _leasing.Release();
+            }
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e) || e is ObjectDisposedException)
+        {
+            // The next request that finds no permit leases itself, and meets the failure there.
+        }
+        finally
+        {
+            Volatile.Write(ref _leasingAhead, 0);
         }
     }
 
