@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -51,6 +52,15 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
         Context.Features.Set(client);
         Context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GatewayMetrics.ClientTag, client.Name));
+        return Successes.GetValue(client, Succeed);
+    }
+
+    // A client's record is immutable (a change replaces it), and nothing in the pipeline changes a
+    // principal, so each client's successful result is built once and shared by its requests.
+    private static readonly ConditionalWeakTable<GatewayClient, Task<AuthenticateResult>> Successes = [];
+
+    private static Task<AuthenticateResult> Succeed(GatewayClient client)
+    {
         var identity = new ClaimsIdentity(
             [new Claim(ClientClaim, client.Name), new Claim(AdminClaim, client.Admin ? "true" : "false")],
             SchemeName, ClientClaim, roleType: null);
