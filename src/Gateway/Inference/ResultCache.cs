@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -96,7 +96,7 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
 
     /// <summary>
     /// Response handler of the list route: drops the items a non-admin client may not see
-    /// (<see cref="MayAccess"/>). Paging is upstream's: a page may then hold fewer than
+    /// (<see cref="MayAccess"/>), writing the page itself when it dropped any. Paging is upstream's: a page may then hold fewer than
     /// <c>limit</c> items, and <c>next_offset</c> still leads to the next one.
     /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>?> FilterListAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
@@ -131,7 +131,8 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
             return body;
         }
 
-        var filtered = new ArrayBufferWriter<byte>(body.Length);
+        // Written from a pooled buffer, returned once the page is sent.
+        using var filtered = new ArrayPoolBufferWriter<byte>(body.Length);
         using (var writer = new Utf8JsonWriter(filtered))
         {
             writer.WriteStartObject();
@@ -155,7 +156,9 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
             }
             writer.WriteEndObject();
         }
-        return filtered.WrittenMemory;
+        context.Response.ContentLength = filtered.WrittenCount;
+        await context.Response.Body.WriteAsync(filtered.WrittenMemory, context.RequestAborted);
+        return null;
     }
 
     private static string? RequestIdOf(JsonElement item) =>
