@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using ZLogger;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Delivery;
 using Reka.Gateway.Events;
@@ -33,11 +34,15 @@ internal static class GatewayApplication
             host.ShutdownTimeout = TimeSpan.FromSeconds(25);
             host.ServicesStopConcurrently = true;
         });
-        builder.Logging.ClearProviders().AddJsonConsole(options =>
+        // JSON lines on stdout, written by ZLogger from UTF-8 buffers on a background thread (the
+        // framework's JSON console formatter cost about a sixth of a proxied call's CPU). Each
+        // line: Timestamp, LogLevel, Category, Message, EventId and the event's fields under State.
+        builder.Logging.ClearProviders().AddZLoggerConsole(options => options.UseJsonFormatter(json =>
         {
-            options.UseUtcTimestamp = true;
-            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-        });
+            json.UseUtcTimestamp = true;
+            json.IncludeProperties = IncludeProperties.Default | IncludeProperties.EventIdValue;
+            json.PropertyKeyValuesObjectName = JsonEncodedText.Encode("State");
+        }));
         // ASP.NET Core's request log writes whole URLs, and a callback URL carries its token: that
         // log stays at Warning whatever the configured levels (the gateway logs each call itself).
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
