@@ -67,7 +67,16 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
     public override RateLimiterStatistics? GetStatistics() => new() { CurrentAvailablePermits = _available };
 
     /// <inheritdoc />
-    protected override RateLimitLease AttemptAcquireCore(int permitCount) => TryTakeLocal(permitCount) ?? Denied.Instance;
+    protected override RateLimitLease AttemptAcquireCore(int permitCount)
+    {
+        // ASP.NET Core's middleware tries this first, and waits on AcquireAsync only when it fails.
+        if (TryTakeLocal(permitCount) is not { } lease)
+        {
+            return Denied.Instance;
+        }
+        LeaseAheadIfLow();
+        return lease;
+    }
 
     /// <inheritdoc />
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
