@@ -24,7 +24,7 @@ internal static class ClientsApi
     public static IEndpointRouteBuilder MapClientsApi(this IEndpointRouteBuilder endpoints)
     {
         var clients = endpoints.MapGroup("/clients")
-            .WithTags("Clients")
+            .WithTag("Clients", "Clients and their gateway keys (`gk_...`, each shown once), quotas, daily usage, and the audit of every change. Admin clients manage them; a client may read itself and its usage.")
             .RequireAuthorization()
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -36,16 +36,19 @@ internal static class ClientsApi
             .WithName("CreateClient")
             .WithSummary("Create a client")
             .WithDescription("Answers the client with its first key and its webhook signing secret, each shown this once; only the key's SHA-256 is stored.")
+            .Produces<CreatedClient>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithValidation<CreateClientRequest>();
 
         admin.MapGet("", ListAsync)
             .WithName("ListClients")
-            .WithSummary("List clients, those of settings included");
+            .WithSummary("List clients, those of settings included")
+            .Produces<IReadOnlyList<ClientView>>();
 
         clients.MapGet("/{name}", GetAsync)
             .WithName("GetClient")
             .WithSummary("Get a client (admin, or the client itself)")
+            .Produces<ClientView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         admin.MapPatch("/{name}", PatchAsync)
@@ -53,6 +56,7 @@ internal static class ClientsApi
             .WithSummary("Change a client")
             .WithDescription("A JSON merge patch (RFC 7396) of `admin`, `rate_limit`, `allowed_endpoints`, `quotas` and `description`: a field given replaces the value, `null` removes it. Unknown fields are refused.")
             .WithRequestBody<CreateClientRequest>("application/json", "application/merge-patch+json")
+            .Produces<ClientView>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -60,12 +64,14 @@ internal static class ClientsApi
         admin.MapDelete("/{name}", DeleteAsync)
             .WithName("DeleteClient")
             .WithSummary("Delete a client; its keys stop working")
+            .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         admin.MapPost("/{name}/keys", IssueKeyAsync)
             .WithName("CreateClientKey")
             .WithSummary("Issue a further key, shown this once")
+            .Produces<IssuedKey>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .WithValidation<CreateKeyRequest>();
@@ -73,6 +79,7 @@ internal static class ClientsApi
         admin.MapDelete("/{name}/keys/{keyId}", RevokeKeyAsync)
             .WithName("RevokeClientKey")
             .WithSummary("Revoke a key")
+            .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 

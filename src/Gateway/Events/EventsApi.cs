@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Reka.Gateway.Clients;
+using Reka.Gateway.Infrastructure;
 
 namespace Reka.Gateway.Events;
 
@@ -26,7 +27,7 @@ internal static class EventsApi
                 var client = context.GetClient().Name;
                 return TypedResults.ServerSentEvents(StreamAsync(hub, client, context.RequestAborted, lifetime.ApplicationStopping));
             })
-            .WithTags("Events")
+            .WithTag("Events", "The calling client's events as they happen, as server-sent events.")
             .WithName("StreamEvents")
             .WithSummary("Stream the events of your requests")
             .WithDescription("Server-sent events: `event:` is the event type (`inference.completed`, ...), `id:` the event id, `data:` the event JSON; a `ping` event opens the stream and comes every 15 s while it is idle. Events come from the moment of connection on; nothing is replayed.")

@@ -21,7 +21,7 @@ internal static class InferenceApi
     {
         var routes = endpoints.ServiceProvider.GetRequiredService<InferenceRoutes>();
         var group = endpoints.MapGroup("/v2/inference")
-            .WithTags("Inference")
+            .WithTag("Inference", "Reka's inference API on Reka's own paths: submit, list, status, result (`?wait=` holds the call until the request ends), cancel, models and chat. Each call is checked (key, rate limit, input, ownership), then forwarded with the team's Reka key.")
             .RequireAuthorization()
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
 

@@ -23,8 +23,9 @@ internal static class HealthEndpoints
     /// <summary>Maps the endpoints (no key needed).</summary>
     public static RouteGroupBuilder MapHealthEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("").WithTags("Health");
+        var group = endpoints.MapGroup("").WithTag("Health", "Kubernetes probes: liveness and readiness (no key).");
         group.MapGet("/healthz", () => TypedResults.Ok(new HealthAnswer("Healthy", new Dictionary<string, string>())))
+            .WithName("GetLiveness")
             .WithSummary("Liveness: the process is up");
         group.MapGet("/readyz", async Task<IResult> (HealthCheckService health, CancellationToken cancellationToken) =>
             {
@@ -40,6 +41,7 @@ internal static class HealthEndpoints
                     detail: "Not ready: " + string.Join("; ", failing) + ".",
                     extensions: new Dictionary<string, object?> { ["checks"] = checks });
             })
+            .WithName("GetReadiness")
             .WithSummary("Readiness: ready to serve")
             .Produces<HealthAnswer>()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);

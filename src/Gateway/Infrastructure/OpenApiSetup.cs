@@ -1,15 +1,23 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace Reka.Gateway.Infrastructure;
 
 /// <summary>
-/// The OpenAPI document (<c>/swagger/v1/swagger.json</c>, made by Microsoft.AspNetCore.OpenApi)
+/// The OpenAPI 3.1 document (<c>/swagger/v1/swagger.json</c>, made by Microsoft.AspNetCore.OpenApi)
 /// and Swagger UI (<c>/swagger</c>, from Swashbuckle.AspNetCore), with the gateway key as the
-/// security scheme so that "Try it out" works against the running gateway.
+/// security scheme so that "Try it out" works against the running gateway. Features add to the
+/// document where they own the subject (Delivery adds the <c>webhooks</c> the gateway sends);
+/// <c>scripts/openapi.sh</c> writes it to <c>openapi/gateway.json</c> at build time and lints it.
 /// </summary>
 internal static class OpenApiSetup
 {
+    /// <summary>Name of the gateway's one document.</summary>
+    public const string DocumentName = "v1";
+
     private const string ApiKeyScheme = "ApiKey";
     private const string BearerScheme = "Bearer";
 
@@ -26,9 +34,14 @@ internal static class OpenApiSetup
     };
 
     public static IServiceCollection AddGatewayOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi("v1", options =>
+        services.AddOpenApi(DocumentName, options =>
         {
-            options.AddDocumentTransformer((document, _, _) =>
+            // Any JSON is the empty schema, inline: as a component of its own it would be left unused
+            // where WithRequestBody documents the body a JsonElement parameter reads.
+            options.CreateSchemaReferenceId = type => type.Type == typeof(JsonElement) || type.Type == typeof(JsonNode)
+                ? null
+                : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
+            options.AddDocumentTransformer((document, context, _) =>
             {
                 document.Info = new OpenApiInfo
                 {
@@ -56,6 +69,17 @@ internal static class OpenApiSetup
                         Description = "Your gateway key as a bearer token.",
                     },
                 };
+                var described = context.DescriptionGroups.SelectMany(group => group.Items)
+                    .SelectMany(item => item.ActionDescriptor.EndpointMetadata.OfType<DocumentedTag>())
+                    .GroupBy(tag => tag.Name)
+                    .ToDictionary(tags => tags.Key, tags => tags.First().Description);
+                foreach (var tag in document.Tags ?? Enumerable.Empty<OpenApiTag>())
+                {
+                    if (tag.Name is { } name && described.TryGetValue(name, out var description))
+                    {
+                        tag.Description = description;
+                    }
+                }
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer(async (operation, context, cancellationToken) =>
@@ -69,14 +93,15 @@ internal static class OpenApiSetup
                         Content = body.ContentTypes.ToDictionary(type => type, _ => new OpenApiMediaType { Schema = schema }),
                     };
                 }
-                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any())
-                {
-                    operation.Security =
+                // Either key scheme on every route that needs a key; an explicit empty list on the
+                // others (health probes, Reka's callback, which its token authenticates).
+                operation.Security = context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any()
+                    ?
                     [
                         new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, context.Document)] = [] },
                         new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [] },
-                    ];
-                }
+                    ]
+                    : [];
                 foreach (var parameter in operation.Parameters ?? [])
                 {
                     if (parameter is OpenApiParameter { In: ParameterLocation.Query } query && query.Name is { } name
@@ -96,13 +121,20 @@ internal static class OpenApiSetup
     public static RouteHandlerBuilder WithRequestBody<T>(this RouteHandlerBuilder builder, params string[] contentTypes) =>
         builder.WithMetadata(new DocumentedRequestBody(typeof(T), contentTypes));
 
+    /// <summary>
+    /// Tags the endpoints with <paramref name="name"/> and gives the tag its
+    /// <paramref name="description"/> in the document (once per tag is enough).
+    /// </summary>
+    public static TBuilder WithTag<TBuilder>(this TBuilder builder, string name, string description) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithTags(name).WithMetadata(new DocumentedTag(name, description));
+
     public static WebApplication MapGatewayOpenApi(this WebApplication app)
     {
         app.MapOpenApi("/swagger/{documentName}/swagger.json");
         // Swagger UI's middleware looks at every request's path; only /swagger's need it.
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), swagger => swagger.UseSwaggerUI(options =>
         {
-            options.SwaggerEndpoint("/swagger/v1/swagger.json", "Reka gateway v1");
+            options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Reka gateway v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "Reka gateway";
         }));
@@ -114,3 +146,8 @@ internal static class OpenApiSetup
 /// <param name="Type">The body's shape.</param>
 /// <param name="ContentTypes">Media types it comes in.</param>
 internal sealed record DocumentedRequestBody(Type Type, IReadOnlyList<string> ContentTypes);
+
+/// <summary>Endpoint metadata: a tag's description in the document.</summary>
+/// <param name="Name">The tag.</param>
+/// <param name="Description">What its operations are for.</param>
+internal sealed record DocumentedTag(string Name, string Description);

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using FluentValidation;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Validation;
@@ -35,22 +37,44 @@ internal static class PassthroughApi
         foreach (var prefix in prefixes)
         {
             var group = endpoints.MapGroup("/" + prefix.Trim('/'))
-                .WithTags("Vision API (forwarded)")
+                .WithTag("Vision API (forwarded)", "The rest of Reka's Vision API (videos, groups, search...), forwarded as it is under each prefix of `Proxy:ForwardedPrefixes`; Reka's answers, errors included, come back untouched.")
                 .RequireAuthorization()
                 .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
             var summary = $"Forwarded as is to Reka under {prefix}";
-            group.MapGet("/{**path}", Forward).WithSummary(summary).WithValidation<PassthroughPath>().ForwardedAlong(route);
-            group.MapDelete("/{**path}", Forward).WithSummary(summary).WithValidation<PassthroughPath>().ForwardedAlong(route);
-            foreach (var method in (string[])["POST", "PUT", "PATCH"])
+            foreach (var method in (string[])["GET", "DELETE", "POST", "PUT", "PATCH"])
             {
-                group.MapMethods("/{**path}", [method], Forward).WithSummary(summary)
-                    .WithRequestBody<JsonObject>("application/json", "multipart/form-data")
+                var endpoint = group.MapMethods("/{**path}", [method], Forward)
+                    .WithName(OperationId(method, prefix))
+                    .WithSummary(summary)
+                    .AddOpenApiOperationTransformer(DocumentRekasAnswer)
                     .WithValidation<PassthroughPath>().ForwardedAlong(route);
+                if (method is "POST" or "PUT" or "PATCH")
+                {
+                    endpoint.WithRequestBody<JsonObject>("application/json", "multipart/form-data");
+                }
             }
         }
         return endpoints;
 
         Task Forward(string path, PassthroughPath forwardedPath, HttpContext context, UpstreamForwarder forwarder) => forwarder.ForwardAsync(context, route);
+    }
+
+    /// <summary>The endpoint name and operationId of <paramref name="method"/> under <paramref name="prefix"/>, e.g. <c>ForwardGetV1</c>.</summary>
+    public static string OperationId(string method, string prefix) =>
+        "Forward" + Pascal(method) + string.Concat(prefix.Split(['/', '-', '_', '.'], StringSplitOptions.RemoveEmptyEntries).Select(Pascal));
+
+    private static string Pascal(string word) => char.ToUpperInvariant(word[0]) + word[1..].ToLowerInvariant();
+
+    // Whatever Reka answers comes back as it is: a success is any 2xx with Reka's JSON.
+    private static Task DocumentRekasAnswer(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        operation.Responses ??= [];
+        operation.Responses["2XX"] = new OpenApiResponse
+        {
+            Description = "Reka's answer, passed through with its status, headers and body.",
+            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchema() } },
+        };
+        return Task.CompletedTask;
     }
 
     // Swagger UI's "Try it out" sends a multi-segment {path} as one segment with %2F; upstream

@@ -18,7 +18,7 @@ internal static class SubscriptionsApi
     public static RouteGroupBuilder MapSubscriptionsApi(this IEndpointRouteBuilder endpoints)
     {
         var subscriptions = endpoints.MapGroup("/subscriptions")
-            .WithTags("Subscriptions")
+            .WithTag("Subscriptions", "Webhook subscriptions (admin clients) and their deliveries, each with every attempt; replay of one delivery or of a subscription's dead letters. What the gateway delivers is described under `webhooks`.")
             .RequireAuthorization(ClientsSetup.AdminPolicy)
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

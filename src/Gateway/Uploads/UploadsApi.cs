@@ -21,7 +21,7 @@ internal static class UploadsApi
         var images = factory.Create(ProxyRouteNames.ImageUpload);
         var videos = factory.Create(ProxyRouteNames.VideoUpload);
         var group = endpoints.MapGroup("")
-            .WithTags("Uploads")
+            .WithTag("Uploads", "Image and video uploads, streamed to Reka as they arrive (never buffered), within the route's byte cap.")
             .RequireAuthorization()
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
 

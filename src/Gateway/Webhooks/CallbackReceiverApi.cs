@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Infrastructure.Validation;
@@ -22,11 +24,25 @@ internal static class CallbackReceiverApi
     /// <summary>Maps the receiver (no gateway key: Reka authenticates by the token).</summary>
     public static RouteHandlerBuilder MapCallbackReceiver(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapPost(CallbackTokens.ReceiverPath, ReceiveAsync)
-            .WithTags("Webhooks")
+            .WithTag("Webhooks", "Where Reka calls the gateway back when an inference ends. The token the gateway put in the callback URL authenticates the call, not a gateway key.")
             .WithName("ReceiveInferenceCallback")
             .WithSummary("Reka's callback when an inference finishes")
             .WithDescription("Called by Reka at the `webhook_url` the gateway gave it on submit; the `token` query parameter is what makes the call genuine.")
             .WithRequestBody<JsonObject>("application/json")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // Read from the query by the handler itself, so that a missing token is a 401, not a binding 400.
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = CallbackTokens.QueryParameter,
+                    In = ParameterLocation.Query,
+                    Required = true,
+                    Description = "`<submission id>.<base64url HMAC-SHA256 under Webhooks:CallbackSecret, 128 bits>`, in the `webhook_url` the gateway gave Reka on submit. Missing or not minted by this gateway: 401.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
+                return Task.CompletedTask;
+            })
             .Produces(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -71,6 +71,63 @@ public sealed class OpenApiTests(RecordingStack stack) : RecordingStackTests(sta
         Assert.Equal(["metadata"], images.GetProperty("required").EnumerateArray().Select(e => e.GetString()!).ToArray());
     }
 
+    [Theory]
+    [InlineData("get", "/healthz")]
+    [InlineData("get", "/readyz")]
+    [InlineData("post", "/webhooks/inference")]
+    public async Task Document_RoutesWithoutAKey_SayNoSchemeApplies(string method, string path)
+    {
+        var operation = (await DocumentAsync()).GetProperty("paths").GetProperty(path).GetProperty(method);
+
+        Assert.Equal(JsonValueKind.Array, operation.GetProperty("security").ValueKind);
+        Assert.Equal(0, operation.GetProperty("security").GetArrayLength());
+        Assert.False(string.IsNullOrEmpty(operation.GetProperty("operationId").GetString()));
+    }
+
+    [Fact]
+    public async Task Document_CallbackReceiver_TakesItsTokenInTheQuery()
+    {
+        var receiver = (await DocumentAsync()).GetProperty("paths").GetProperty("/webhooks/inference").GetProperty("post");
+
+        var token = Assert.Single(receiver.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "token");
+        Assert.Equal("query", token.GetProperty("in").GetString());
+        Assert.True(token.GetProperty("required").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("/v1/{path}", "get", "ForwardGetV1")]
+    [InlineData("/v1/{path}", "delete", "ForwardDeleteV1")]
+    [InlineData("/v1/{path}", "post", "ForwardPostV1")]
+    [InlineData("/v2/{path}", "put", "ForwardPutV2")]
+    [InlineData("/v2/{path}", "patch", "ForwardPatchV2")]
+    public async Task Document_ForwardedOperations_HaveAnOperationId_AndRekasAnswerAs2XX(string path, string method, string operationId)
+    {
+        var operation = (await DocumentAsync()).GetProperty("paths").GetProperty(path).GetProperty(method);
+
+        Assert.Equal(operationId, operation.GetProperty("operationId").GetString());
+        Assert.True(operation.GetProperty("responses").TryGetProperty("2XX", out _));
+    }
+
+    [Fact]
+    public async Task Document_EveryOperation_HasAnOperationIdASuccessAndADescribedTag()
+    {
+        var document = await DocumentAsync();
+        var tags = document.GetProperty("tags").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!, t => t.TryGetProperty("description", out var d) ? d.GetString() : null);
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(operation => (Name: $"{operation.Name} {path.Name}", operation.Value)))
+            .ToList();
+
+        Assert.All(operations, operation =>
+        {
+            Assert.True(operation.Value.TryGetProperty("operationId", out _), $"{operation.Name} has no operationId");
+            Assert.True(operation.Value.GetProperty("responses").EnumerateObject().Any(r => r.Name.StartsWith('2')), $"{operation.Name} has no 2xx answer");
+            Assert.All(operation.Value.GetProperty("tags").EnumerateArray(), tag =>
+                Assert.False(string.IsNullOrEmpty(tags.GetValueOrDefault(tag.GetString()!)), $"{operation.Name}: tag {tag} has no description"));
+        });
+        var ids = operations.Select(o => o.Value.GetProperty("operationId").GetString()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
     [Fact]
     public async Task SwaggerUi_IsServedWithoutAKey()
     {
