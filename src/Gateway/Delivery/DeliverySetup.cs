@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.OpenApi;
 using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure;
 
@@ -16,6 +17,8 @@ internal static class DeliverySetup
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHostedService<FanOutWorker>();
         builder.Services.AddHostedService<DeliveryWorker>();
+        // What deliveries look like to a subscriber: the document's webhooks.
+        builder.Services.Configure<OpenApiOptions>(OpenApiSetup.DocumentName, options => options.AddDocumentTransformer<DeliveryWebhooksDocument>());
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, client =>
             {
                 client.Timeout = Timeout.InfiniteTimeSpan; // each attempt has its own timeout

@@ -1,9 +1,11 @@
+using Reka.Gateway.Events;
+using Reka.Gateway.Infrastructure.StandardWebhooks;
+
 namespace Reka.Gateway.Tests.Infrastructure;
 
 [Collection(ProxyCollection.Name)]
 public sealed class OpenApiTests(RecordingStack stack) : RecordingStackTests(stack)
 {
-
     private async Task<JsonElement> DocumentAsync()
     {
         using var http = Gateway.CreateClient();
@@ -69,6 +71,43 @@ public sealed class OpenApiTests(RecordingStack stack) : RecordingStackTests(sta
         var images = paths.GetProperty("/v1/images/upload").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data").GetProperty("schema");
         Assert.Equal("binary", images.GetProperty("properties").GetProperty("images").GetProperty("items").GetProperty("format").GetString());
         Assert.Equal(["metadata"], images.GetProperty("required").EnumerateArray().Select(e => e.GetString()!).ToArray());
+    }
+
+    [Theory]
+    [InlineData("inference.completed", new[] { "COMPLETED" })]
+    [InlineData("inference.failed", new[] { "FAILED" })]
+    [InlineData("inference.cancelled", new[] { "CANCELLED", "CANCELED" })]
+    public async Task Document_Webhooks_DescribeEachEventAsDelivered_WithTheStandardWebhooksHeadersAndAnswers(string type, string[] statuses)
+    {
+        var document = await DocumentAsync();
+        Assert.StartsWith("3.1", document.GetProperty("openapi").GetString());
+        var delivery = document.GetProperty("webhooks").GetProperty(type).GetProperty("post");
+
+        var headers = delivery.GetProperty("parameters").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => (In: p.GetProperty("in").GetString(), Required: p.GetProperty("required").GetBoolean(), Schema: p.GetProperty("schema")));
+        Assert.Equal(["webhook-id", "webhook-signature", "webhook-timestamp"], headers.Keys.Order());
+        Assert.All(headers.Values, header => Assert.Equal(("header", true), (header.In, header.Required)));
+        // The documented shapes are those the gateway's own code makes.
+        var requestId = "0f6c3d0e-4b8e-4f5a-9a63-2d1f5c7e8b90";
+        Assert.Matches(headers["webhook-id"].Schema.GetProperty("pattern").GetString()!, InferenceEvent.IdFor(requestId, statuses[0]));
+        Assert.Matches(headers["webhook-signature"].Schema.GetProperty("pattern").GetString()!,
+            WebhookSigner.Sign(WebhookSecret.Generate(), "evt_0123456789abcdef01234567", 1_790_000_000, "{}"u8));
+        Assert.Equal("integer", headers["webhook-timestamp"].Schema.GetProperty("type").GetString());
+
+        var body = delivery.GetProperty("requestBody").GetProperty("content").GetProperty("application/json");
+        var parts = body.GetProperty("schema").GetProperty("allOf").EnumerateArray().ToArray();
+        Assert.Equal("#/components/schemas/InferenceEvent", parts[0].GetProperty("$ref").GetString());
+        Assert.Equal(type, parts[1].GetProperty("properties").GetProperty("type").GetProperty("const").GetString());
+        Assert.Equal(statuses, parts[1].GetProperty("properties").GetProperty("status").GetProperty("enum").EnumerateArray().Select(s => s.GetString()!));
+        Assert.Equal("#/components/schemas/InferenceRequestItem", parts[1].GetProperty("properties").GetProperty("result").GetProperty("$ref").GetString());
+        var example = body.GetProperty("examples").GetProperty(type).GetProperty("value");
+        Assert.Equal(type, example.GetProperty("type").GetString());
+        Assert.Equal(InferenceEvent.IdFor(example.GetProperty("request_id").GetString()!, example.GetProperty("status").GetString()!), example.GetProperty("id").GetString());
+
+        var answers = delivery.GetProperty("responses");
+        Assert.Equal(["2XX", "410", "default"], answers.EnumerateObject().Select(a => a.Name).Order());
+        Assert.Contains("disabled", answers.GetProperty("410").GetProperty("description").GetString());
+        Assert.Contains("5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h", answers.GetProperty("default").GetProperty("description").GetString());
     }
 
     [Theory]

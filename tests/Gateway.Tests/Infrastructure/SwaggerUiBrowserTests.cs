@@ -40,6 +40,10 @@ public sealed class SwaggerUiBrowserTests(ITestOutputHelper output)
         ("get", "/events"),
         ("get", "/healthz"),
         ("get", "/readyz"),
+        // OpenAPI 3.1 webhooks: what the gateway POSTs to subscribers.
+        ("post", "inference.completed"),
+        ("post", "inference.failed"),
+        ("post", "inference.cancelled"),
     ];
 
     private static readonly string[] HttpMethods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -144,12 +148,14 @@ public sealed class SwaggerUiBrowserTests(ITestOutputHelper output)
             Has = page.Locator($".opblock-summary-path[data-path=\"{path}\"]"),
         });
 
-    /// <summary>(method, path) of every operation in the gateway's own OpenAPI document.</summary>
+    /// <summary>(method, path or webhook name) of every operation in the gateway's own OpenAPI document, its webhooks included.</summary>
     private static async Task<HashSet<(string Method, string Path)>> DocumentedOperationsAsync(GatewayHost gateway)
     {
         using var http = gateway.CreateClient();
         using var document = JsonDocument.Parse(await http.GetStringAsync("/swagger/v1/swagger.json"));
-        return document.RootElement.GetProperty("paths").EnumerateObject()
+        var root = document.RootElement;
+        return root.GetProperty("paths").EnumerateObject()
+            .Concat(root.TryGetProperty("webhooks", out var webhooks) ? webhooks.EnumerateObject() : Enumerable.Empty<JsonProperty>())
             .SelectMany(path => path.Value.EnumerateObject()
                 .Where(operation => HttpMethods.Contains(operation.Name))
                 .Select(operation => (operation.Name, path.Name)))
