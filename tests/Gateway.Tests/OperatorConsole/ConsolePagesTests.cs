@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -6,6 +7,7 @@ using Reka.Gateway.Events;
 using Reka.Gateway.OperatorConsole;
 using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
+using Xunit.Sdk;
 using static Microsoft.Playwright.Assertions;
 
 namespace Reka.Gateway.Tests.OperatorConsole;
@@ -191,7 +193,7 @@ public sealed class ConsolePagesTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EventTypeSamples_AreRealEvents_SignedAsDeliveriesAre()
+    public async Task EventTypeSamples_AreRealEvents_SignedAsDeliveriesAre_TheLibrariesVerifyThemAsShown_AndTheDocumentHasTheirWebhooks()
     {
         Assert.Equal(["inference.completed", "inference.failed", "inference.cancelled"], WebhookSamples.All.Select(s => s.Type));
         var eventFields = typeof(InferenceEvent).GetConstructors().Single().GetParameters()
@@ -219,6 +221,39 @@ public sealed class ConsolePagesTests(ITestOutputHelper output) : IAsyncLifetime
         await Expect(page.GetByText("npm install standardwebhooks")).ToBeVisibleAsync();
         await Expect(page.GetByText("pip install standardwebhooks")).ToBeVisibleAsync();
         await Expect(page.GetByText("dotnet add package StandardWebhooks")).ToBeVisibleAsync();
+
+        // Each sample as the page shows it (headers, body and sample secret read off the page) verifies with
+        // the npm standardwebhooks and svix libraries, their clock set to the sample's webhook-timestamp.
+        var secret = (await page.Locator("[data-sample-secret]").InnerTextAsync()).Trim();
+        var shownSamples = new List<(Dictionary<string, string> Headers, string Body)>();
+        foreach (var section in await page.Locator("section[data-event-type]").AllAsync())
+        {
+            var headers = (await section.Locator("[data-sample-headers]").InnerTextAsync())
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(line => line.Split(": ", 2))
+                .ToDictionary(pair => pair[0], pair => pair[1]);
+            var body = (await section.Locator("[data-sample-body]").InnerTextAsync()).Trim();
+            var at = long.Parse(headers["webhook-timestamp"], CultureInfo.InvariantCulture);
+            var (standard, svix) = await WebhookVerifier.VerifyAsync(headers, body, secret, at);
+            Assert.Equal(headers["webhook-id"], standard);
+            Assert.Equal(headers["webhook-id"], svix);
+            shownSamples.Add((headers, body));
+        }
+        Assert.Equal(WebhookSamples.All.Count, shownSamples.Count);
+        // The libraries do check the signature at that clock: one sample's headers over another's body fail.
+        await Assert.ThrowsAnyAsync<XunitException>(() => WebhookVerifier.VerifyAsync(shownSamples[0].Headers, shownSamples[1].Body, secret,
+            long.Parse(shownSamples[0].Headers["webhook-timestamp"], CultureInfo.InvariantCulture)));
+
+        // The page points at the OpenAPI document, whose webhooks are these event types and which leaves the console out.
+        var documentPath = await page.Locator("a[data-openapi-link][href$='.json']").GetAttributeAsync("href");
+        var answer = await page.APIRequest.GetAsync(_console.Url(documentPath!));
+        Assert.Equal(200, answer.Status);
+        using var document = JsonDocument.Parse(await answer.TextAsync());
+        Assert.Equal(WebhookSamples.All.Select(s => s.Type).Order(),
+            document.RootElement.GetProperty("webhooks").EnumerateObject().Select(w => w.Name).Order());
+        var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/v2/inference/requests", paths);
+        Assert.DoesNotContain(paths, path => path.StartsWith("/console", StringComparison.OrdinalIgnoreCase));
         Assert.Empty(_console.PageErrors);
     }
 }

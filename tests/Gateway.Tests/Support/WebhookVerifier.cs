@@ -11,7 +11,15 @@ public static class WebhookVerifier
 {
     /// <summary>Returns the event id both libraries read from the verified payload.</summary>
     /// <exception cref="Xunit.Sdk.XunitException">Either library rejects the delivery.</exception>
-    public static async Task<(string StandardWebhooks, string Svix)> VerifyAsync(ReceivedDelivery delivery, string secret)
+    public static Task<(string StandardWebhooks, string Svix)> VerifyAsync(ReceivedDelivery delivery, string secret) =>
+        VerifyAsync(delivery.Headers, delivery.Body, secret);
+
+    /// <summary>
+    /// Verifies a body and its headers as received; <paramref name="at"/> (Unix seconds) is the
+    /// libraries' now, for a sample signed at a fixed time (the current time when null).
+    /// </summary>
+    /// <exception cref="Xunit.Sdk.XunitException">Either library rejects the delivery.</exception>
+    public static async Task<(string StandardWebhooks, string Svix)> VerifyAsync(IReadOnlyDictionary<string, string> headers, string body, string secret, long? at = null)
     {
         var folder = Path.Combine(RepositoryRoot(), "tests", "Gateway.Tests", "webhook-verifier");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "standardwebhooks")),
@@ -27,8 +35,9 @@ public static class WebhookVerifier
         await node.StandardInput.WriteAsync(JsonSerializer.Serialize(new
         {
             secret,
-            headers = delivery.Headers.Where(h => h.Key.StartsWith("webhook-")).ToDictionary(),
-            body = delivery.Body,
+            headers = headers.Where(h => h.Key.StartsWith("webhook-")).ToDictionary(),
+            body,
+            at,
         }));
         node.StandardInput.Close();
         var output = await node.StandardOutput.ReadToEndAsync();
