@@ -31,6 +31,14 @@ namespace Reka.Gateway.ApiClient.Models
 #endif
         /// <summary>How it ended.</summary>
         public global::Reka.Gateway.ApiClient.Models.AttemptResult? Outcome { get; set; }
+        /// <summary>The start of the subscriber&apos;s answer body: at most int DeliveryAttempt.ResponseStartLengthcharacters, read as UTF-8 (invalid bytes replaced); null when no answer or an empty body came.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? ResponseStart { get; set; }
+#nullable restore
+#else
+        public string ResponseStart { get; set; }
+#endif
         /// <summary>The subscriber&apos;s HTTP status, or null when no answer came.</summary>
         public int? StatusCode { get; set; }
         /// <summary>
@@ -63,6 +71,7 @@ namespace Reka.Gateway.ApiClient.Models
                 { "duration_ms", n => { DurationMs = n.GetDoubleValue(); } },
                 { "error", n => { Error = n.GetStringValue(); } },
                 { "outcome", n => { Outcome = n.GetEnumValue<global::Reka.Gateway.ApiClient.Models.AttemptResult>(); } },
+                { "response_start", n => { ResponseStart = n.GetStringValue(); } },
                 { "status_code", n => { StatusCode = n.GetIntValue(); } },
             };
         }
@@ -78,6 +87,7 @@ namespace Reka.Gateway.ApiClient.Models
             writer.WriteDoubleValue("duration_ms", DurationMs);
             writer.WriteStringValue("error", Error);
             writer.WriteEnumValue<global::Reka.Gateway.ApiClient.Models.AttemptResult>("outcome", Outcome);
+            writer.WriteStringValue("response_start", ResponseStart);
             writer.WriteIntValue("status_code", StatusCode);
             writer.WriteAdditionalData(AdditionalData);
         }

@@ -97,6 +97,41 @@ namespace Reka.Gateway.ApiClient.Subscriptions.Item
             return await RequestAdapter.SendAsync<global::Reka.Gateway.ApiClient.Models.SubscriptionView>(requestInfo, global::Reka.Gateway.ApiClient.Models.SubscriptionView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
+        /// `{&quot;enabled&quot;: false}` stops deliveries to it: no new ones, and pending ones end as `disabled` at their next attempt. `{&quot;enabled&quot;: true}` resumes deliveries of new events; replay the deliveries missed meanwhile. Unknown fields are refused.
+        /// </summary>
+        /// <returns>A <see cref="global::Reka.Gateway.ApiClient.Models.SubscriptionView"/></returns>
+        /// <param name="body">Body of `PATCH /subscriptions/{id}`. Unknown fields are refused.</param>
+        /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 401 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 403 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 404 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 415 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 503 status code</exception>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public async Task<global::Reka.Gateway.ApiClient.Models.SubscriptionView?> PatchAsync(global::Reka.Gateway.ApiClient.Models.UpdateSubscriptionRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#nullable restore
+#else
+        public async Task<global::Reka.Gateway.ApiClient.Models.SubscriptionView> PatchAsync(global::Reka.Gateway.ApiClient.Models.UpdateSubscriptionRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#endif
+            if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
+            var requestInfo = ToPatchRequestInformation(body, requestConfiguration);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::Reka.Gateway.ApiClient.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "401", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "403", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "404", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "415", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "503", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::Reka.Gateway.ApiClient.Models.SubscriptionView>(requestInfo, global::Reka.Gateway.ApiClient.Models.SubscriptionView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+        }
+        /// <summary>
         /// Delete a subscription
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
@@ -132,6 +167,28 @@ namespace Reka.Gateway.ApiClient.Subscriptions.Item
             var requestInfo = new RequestInformation(Method.GET, UrlTemplate, PathParameters);
             requestInfo.Configure(requestConfiguration);
             requestInfo.Headers.TryAdd("Accept", "application/json");
+            return requestInfo;
+        }
+        /// <summary>
+        /// `{&quot;enabled&quot;: false}` stops deliveries to it: no new ones, and pending ones end as `disabled` at their next attempt. `{&quot;enabled&quot;: true}` resumes deliveries of new events; replay the deliveries missed meanwhile. Unknown fields are refused.
+        /// </summary>
+        /// <returns>A <see cref="RequestInformation"/></returns>
+        /// <param name="body">Body of `PATCH /subscriptions/{id}`. Unknown fields are refused.</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public RequestInformation ToPatchRequestInformation(global::Reka.Gateway.ApiClient.Models.UpdateSubscriptionRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        {
+#nullable restore
+#else
+        public RequestInformation ToPatchRequestInformation(global::Reka.Gateway.ApiClient.Models.UpdateSubscriptionRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        {
+#endif
+            if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
+            var requestInfo = new RequestInformation(Method.PATCH, UrlTemplate, PathParameters);
+            requestInfo.Configure(requestConfiguration);
+            requestInfo.Headers.TryAdd("Accept", "application/json");
+            requestInfo.SetContentFromParsable(RequestAdapter, "application/json", body);
             return requestInfo;
         }
         /// <summary>
