@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Reka.Gateway.Clients;
 
-/// <summary>A fixed-window request limit: <see cref="PermitLimit"/> requests per <see cref="WindowSeconds"/>.</summary>
+/// <summary>A fixed-window request limit: <c>permit_limit</c> requests per <c>window_seconds</c> seconds.</summary>
 [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed class RateLimitOptions
 {

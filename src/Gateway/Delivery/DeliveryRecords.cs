@@ -12,13 +12,14 @@ namespace Reka.Gateway.Delivery;
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Error">Why it failed, when it did.</param>
 /// <param name="ResponseStart">
-/// The start of the subscriber's answer body: at most <see cref="DeliveryAttempt.ResponseStartLength"/>
-/// characters, read as UTF-8 (invalid bytes replaced); null when no answer or an empty body came.
+/// The start of the subscriber's answer body: at most 256 characters, read as UTF-8 (invalid bytes
+/// replaced); null when no answer or an empty body came.
 /// </param>
 public sealed record DeliveryAttempt(int Attempt, DateTimeOffset At, int? StatusCode, double DurationMs, AttemptResult Outcome, string? Error,
     string? ResponseStart = null)
 {
     /// <summary>Most characters of a subscriber's answer kept on an attempt.</summary>
+    // Written out as a number in ResponseStart's description above, which goes into the OpenAPI document.
     public const int ResponseStartLength = 256;
 }
 

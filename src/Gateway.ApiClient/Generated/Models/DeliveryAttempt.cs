@@ -31,7 +31,7 @@ namespace Reka.Gateway.ApiClient.Models
 #endif
         /// <summary>How it ended.</summary>
         public global::Reka.Gateway.ApiClient.Models.AttemptResult? Outcome { get; set; }
-        /// <summary>The start of the subscriber&apos;s answer body: at most int DeliveryAttempt.ResponseStartLengthcharacters, read as UTF-8 (invalid bytes replaced); null when no answer or an empty body came.</summary>
+        /// <summary>The start of the subscriber&apos;s answer body: at most 256 characters, read as UTF-8 (invalid bytesreplaced); null when no answer or an empty body came.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? ResponseStart { get; set; }

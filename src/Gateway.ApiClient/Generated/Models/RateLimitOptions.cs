@@ -8,7 +8,7 @@ using System;
 namespace Reka.Gateway.ApiClient.Models
 {
     /// <summary>
-    /// A fixed-window request limit: int RateLimitOptions.PermitLimit requests per int RateLimitOptions.WindowSeconds.
+    /// A fixed-window request limit: `permit_limit` requests per `window_seconds` seconds.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class RateLimitOptions : IParsable

@@ -47,7 +47,7 @@ namespace Reka.Gateway.ApiClient.Clients.Item
 #else
         public global::Reka.Gateway.ApiClient.Clients.Item.WithNamePatchRequestBody_quotas Quotas { get; set; }
 #endif
-        /// <summary>A fixed-window request limit: int RateLimitOptions.PermitLimit requests per int RateLimitOptions.WindowSeconds.</summary>
+        /// <summary>A fixed-window request limit: `permit_limit` requests per `window_seconds` seconds.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public global::Reka.Gateway.ApiClient.Clients.Item.WithNamePatchRequestBody_rate_limit? RateLimit { get; set; }
