@@ -36,6 +36,9 @@ Upstream__ApiKey=openapi-document \
   dotnet build src/Gateway/Gateway.csproj -nologo -v:q -p:OpenApiGenerateDocumentsOnBuild=true -p:OpenApiDocumentsDirectory="$work/openapi"
 
 echo "openapi: linting it (Redocly)"
+# Redocly CLI 2.x needs Node.js 20.19 or later (the machines here have 20.20; Debian 12's own nodejs is 18).
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+  || { echo "openapi: Redocly CLI 2.77.0 needs Node.js >= 20.19; this is $(node --version)" >&2; exit 1; }
 (cd openapi && npm ci --no-audit --no-fund --loglevel=error)
 cp openapi/redocly.yaml openapi/.redocly.lint-ignore.yaml "$work/openapi/"
 REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
