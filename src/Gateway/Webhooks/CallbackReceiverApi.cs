@@ -38,7 +38,7 @@ internal static class CallbackReceiverApi
                     Name = CallbackTokens.QueryParameter,
                     In = ParameterLocation.Query,
                     Required = true,
-                    Description = "`<submission id>.<base64url HMAC-SHA256 under Webhooks:CallbackSecret, 128 bits>`, in the `webhook_url` the gateway gave Reka on submit. Missing or not minted by this gateway: 401.",
+                    Description = "`<submission id>.<base64url HMAC-SHA256 under Webhooks:CallbackSecret, 128 bits>`, in the `webhook_url` the gateway gave Reka on submit, exactly once. Missing, given more than once, or not minted by this gateway: 401.",
                     Schema = new OpenApiSchema { Type = JsonSchemaType.String },
                 });
                 return Task.CompletedTask;

@@ -39,6 +39,7 @@ namespace Reka.Gateway.ApiClient.Audit
         /// <returns>A List&lt;global::Reka.Gateway.ApiClient.Models.AuditView&gt;</returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 503 status code</exception>
@@ -54,6 +55,7 @@ namespace Reka.Gateway.ApiClient.Audit
             var requestInfo = ToGetRequestInformation(requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
+                { "400", global::Reka.Gateway.ApiClient.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
                 { "401", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "503", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },

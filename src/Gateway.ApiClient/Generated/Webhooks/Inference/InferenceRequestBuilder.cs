@@ -102,7 +102,7 @@ namespace Reka.Gateway.ApiClient.Webhooks.Inference
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class InferenceRequestBuilderPostQueryParameters 
         {
-            /// <summary>`&lt;submission id&gt;.&lt;base64url HMAC-SHA256 under Webhooks:CallbackSecret, 128 bits&gt;`, in the `webhook_url` the gateway gave Reka on submit. Missing or not minted by this gateway: 401.</summary>
+            /// <summary>`&lt;submission id&gt;.&lt;base64url HMAC-SHA256 under Webhooks:CallbackSecret, 128 bits&gt;`, in the `webhook_url` the gateway gave Reka on submit, exactly once. Missing, given more than once, or not minted by this gateway: 401.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
             [QueryParameter("token")]
