@@ -25,6 +25,7 @@ stop_process() {
 # build, the simulator and the benchmark tool run with the defaults, and given to the two
 # measured .NET processes alike: the gateway and bare YARP (launch_gateway, launch_bare_yarp).
 runtime_env=()
+gateway_env=()
 for name in $(compgen -e); do
   case $name in
     DOTNET_CLI_*|DOTNET_ROOT*|DOTNET_NOLOGO|DOTNET_SKIP_FIRST_TIME_EXPERIENCE|DOTNET_GENERATE_ASPNET_CERTIFICATE|\
@@ -79,15 +80,16 @@ start_simulator() {
 }
 
 # launch_gateway [extra configuration arguments...]: starts the gateway on gateway_port (set by
-# the caller) with the runtime settings, and sets gateway_pid; does not wait for it.
+# the caller) with the runtime settings, and sets gateway_pid; does not wait for it. gateway_dll
+# (default: this repository's Release build) and gateway_env (more VAR=value) may be set first.
 launch_gateway() {
-  env "${runtime_env[@]}" Upstream__BaseUrl="http://127.0.0.1:$simulator_port" Upstream__ApiKey="$team_key" \
+  env "${runtime_env[@]}" "${gateway_env[@]}" Upstream__BaseUrl="http://127.0.0.1:$simulator_port" Upstream__ApiKey="$team_key" \
   Redis__Configuration="127.0.0.1:$redis_port" Webhooks__CallbackSecret="bench-callback-secret-0123456789abcdef" \
   Webhooks__AllowedSubscriberHosts__0='127.0.0.1:*' Gateway__PublicBaseUrl="http://127.0.0.1:$gateway_port" \
   Clients__bench__KeySha256="$client_key_sha256" \
   Clients__benchadmin__KeySha256="$admin_key_sha256" Clients__benchadmin__Admin=true \
   RateLimiting__Default__PermitLimit=100000000 \
-  dotnet "$root/src/Gateway/bin/Release/net10.0/Gateway.dll" --urls "http://127.0.0.1:$gateway_port" "$@" >"$work/gateway.log" 2>&1 &
+  dotnet "${gateway_dll:-$root/src/Gateway/bin/Release/net10.0/Gateway.dll}" --urls "http://127.0.0.1:$gateway_port" "$@" >"$work/gateway-$gateway_port.log" 2>&1 &
   gateway_pid=$!
   children+=($gateway_pid)
 }
