@@ -45,6 +45,10 @@ internal sealed class RedisConnection : IDisposable
         var configuration = ConfigurationOptions.Parse(settings.Configuration);
         var timeout = (int)(settings.OperationTimeoutSeconds * 1000);
         configuration.AbortOnConnectFail = false;
+        // The .NET thread pool reads Redis' answers, not the client's own dedicated threads: on the
+        // 2 cores a gateway pod gets, those threads competed with request processing (callback
+        // ingest 7.2-7.6k/s with p99 11 ms; with the thread pool 9.5k/s, p99 8 ms, bench/run.sh).
+        configuration.SocketManager = SocketManager.ThreadPool;
         configuration.ConnectTimeout = Math.Min(5000, Math.Max(timeout, 1000));
         configuration.AsyncTimeout = timeout;
         configuration.SyncTimeout = timeout;
