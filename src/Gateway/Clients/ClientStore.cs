@@ -134,6 +134,11 @@ internal sealed class ClientStore(RedisStore redis)
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<AuditView>> AuditAsync(int limit, string? before)
     {
+        // Nothing is older than the first possible id (Redis refuses an interval ending before it).
+        if (before is not null && before.Trim('0', '-').Length == 0)
+        {
+            return [];
+        }
         var entries = await redis.Database.StreamRangeAsync(AuditKey, minId: "-", maxId: before is null ? "+" : "(" + before, count: limit, messageOrder: Order.Descending);
         return [.. entries.Select(AuditView.From)];
     }

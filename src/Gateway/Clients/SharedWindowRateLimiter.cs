@@ -166,7 +166,17 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
                 {
                     return;
                 }
-                var granted = await LeaseAsync(_redis.Database, window, _batch);
+                long granted;
+                try
+                {
+                    granted = await LeaseAsync(_redis.Database, window, _batch);
+                }
+                catch (Exception e) when (RedisStore.IsUnavailable(e))
+                {
+                    // As in AcquireAsyncCore: requests waiting for this lease spend locally at once.
+                    Volatile.Write(ref _localUntil, Environment.TickCount64 + (long)RedisBackoff.TotalMilliseconds);
+                    return;
+                }
                 if (granted == 0)
                 {
                     Volatile.Write(ref _spentWindow, window);
@@ -186,9 +196,9 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
                 _leasing.Release();
             }
         }
-        catch (Exception e) when (RedisStore.IsUnavailable(e) || e is ObjectDisposedException)
+        catch (ObjectDisposedException)
         {
-            // The next request that finds no permit leases itself, and meets the failure there.
+            // The limiter was disposed (its client removed, or the gateway stopping) meanwhile.
         }
         finally
         {

@@ -122,6 +122,11 @@ public sealed class ClientsApiCases(ClientsApiStack stack, ITestOutputHelper out
         Admin("audit before a cursor past 2^64", "/audit?before=18446744073709551616-0", field: "before"),
         Admin("audit before a cursor with a line feed", "/audit?before=1-0%0A", field: "before"),
         Admin("audit before a valid cursor", "/audit?before=1-0", 200),
+        Admin("regression: audit before the first possible cursor, 0-0 (Redis refuses the interval)", "/audit?before=0-0", 200) with
+        {
+            Also = (answer, _) => Assert.Equal(0, answer.Json.GetArrayLength()),
+        },
+        Admin("audit before 0", "/audit?before=0", 200),
         Admin("audit limit=abc", "/audit?limit=abc", field: "limit"),
         Admin("audit limit=0 (raised to 1)", "/audit?limit=0", 200),
         Admin("regression: usage from and to 0001-01-01", "/clients/alice/usage?from=0001-01-01&to=0001-01-01", 200),

@@ -18,11 +18,11 @@ internal sealed record JsonBodyError(string Field, string Detail);
 /// silently changing the caller's input, or fail when the value is written again.</item>
 /// <item>A repeated member name is refused: RFC 8259 §4 leaves its meaning to each parser, so the
 /// gateway and Reka could read one body two ways.</item>
-/// </list>
 /// <item>A body nested deeper than <see cref="MaxDepth"/> levels is refused (RFC 8259 §9 lets a
 /// parser limit nesting): the gateway carries what it accepted a few levels deeper later (Reka's
 /// answers echo a submit's <c>input</c> inside list items and events), and must still be able to
 /// read and write it there.</item>
+/// </list>
 /// A leading UTF-8 byte order mark is ignored, as §8.1 allows. Bodies bound by minimal APIs get the
 /// same rules from <see cref="Configure"/>: the serializer refuses repeated members it binds and
 /// strings that are not valid Unicode.
