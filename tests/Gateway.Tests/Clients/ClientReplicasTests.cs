@@ -29,7 +29,7 @@ public sealed class ClientReplicasTests(ITestOutputHelper output) : IAsyncLifeti
             ["Simulator:HoldJobs"] = "true",
         });
         _subscriber = await WebhookSubscriber.StartAsync();
-        var settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseAddress.ToString().TrimEnd('/'));
+        var settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseUrl);
         var portA = FreePort.Next();
         settings["Gateway:PublicBaseUrl"] = $"http://127.0.0.1:{portA}"; // Reka calls back replica A
         _a = GatewayProcess.Start(settings, portA);

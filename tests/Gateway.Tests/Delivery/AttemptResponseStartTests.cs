@@ -17,14 +17,9 @@ public sealed class AttemptResponseStartTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _simulator = await SimulatorHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Simulator:ApiKey"] = TestClients.TeamKey,
-            ["Simulator:QueueSeconds"] = "0.02",
-            ["Simulator:RunSeconds"] = "0.02",
-        });
+        _simulator = await SimulatorHost.StartForGatewayAsync();
         _subscriber = await WebhookSubscriber.StartAsync();
-        _gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'));
+        _gateway = await GatewayHost.StartAsync(_simulator.BaseUrl);
         _alice = _gateway.CreateClient(TestClients.Alice);
         _ops = _gateway.CreateClient(TestClients.Ops);
     }

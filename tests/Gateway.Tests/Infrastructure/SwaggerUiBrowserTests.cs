@@ -60,7 +60,7 @@ public sealed class SwaggerUiBrowserTests(ITestOutputHelper output)
             ["Simulator:QueueSeconds"] = "0.05",
             ["Simulator:RunSeconds"] = "0.05",
         });
-        await using var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'));
+        await using var gateway = await GatewayHost.StartAsync(simulator.BaseUrl);
         using var alice = gateway.CreateClient(TestClients.Alice);
         var requestId = await alice.SubmitAsync();
         var documented = await DocumentedOperationsAsync(gateway);

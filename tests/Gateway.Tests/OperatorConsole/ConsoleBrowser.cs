@@ -65,7 +65,7 @@ public sealed class ConsoleBrowser : IAsyncDisposable
             ["Simulator:HoldJobs"] = "true",
         });
         var subscriber = await WebhookSubscriber.StartAsync();
-        var gateway = await GatewayHost.StartAsync(simulator.BaseAddress.ToString().TrimEnd('/'),
+        var gateway = await GatewayHost.StartAsync(simulator.BaseUrl,
         [
             // Two quick retries, then a dead letter.
             new("Delivery:RetrySchedule:0", "00:00:00.2"),

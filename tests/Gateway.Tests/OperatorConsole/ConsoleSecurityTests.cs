@@ -23,7 +23,7 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
             ["Simulator:QueueSeconds"] = "0",
             ["Simulator:RunSeconds"] = "0",
         });
-        _gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'));
+        _gateway = await GatewayHost.StartAsync(_simulator.BaseUrl);
         _ops = _gateway.CreateClient(TestClients.Ops);
     }
 
@@ -76,7 +76,7 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
     [Fact]
     public async Task SecureCookieAlways_MarksTheSessionCookieSecure()
     {
-        await using var gateway = await GatewayHost.StartAsync(_simulator.BaseAddress.ToString().TrimEnd('/'), [new("Console:SecureCookie", "Always")]);
+        await using var gateway = await GatewayHost.StartAsync(_simulator.BaseUrl, [new("Console:SecureCookie", "Always")]);
         using var console = new ConsoleHttp(gateway);
 
         using var signedIn = await console.SignInAsync(TestClients.Ops.Key);
