@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -20,10 +21,20 @@ internal sealed class ClientRateLimitPolicy(IOptions<RateLimitingOptions> option
 
     public RateLimitPartition<string> GetPartition(HttpContext httpContext) =>
         httpContext.Features.Get<GatewayClient>() is { } client
-            // The limit is part of the partition: a client whose limit changes gets a limiter of the new limit.
-            ? RateLimitPartition.Get($"{client.Name}|{LimitOf(client).PermitLimit}|{LimitOf(client).WindowSeconds}",
-                _ => new SharedWindowRateLimiter(redis, client.Name, LimitOf(client), time))
+            ? _partitions.GetValue(client, PartitionOf).Value
             : RateLimitPartition.GetNoLimiter("anonymous");
+
+    // A client's record is immutable (a change replaces it), so its partition is built once, not
+    // on every request.
+    private readonly ConditionalWeakTable<GatewayClient, StrongBox<RateLimitPartition<string>>> _partitions = [];
+
+    // The limit is part of the partition: a client whose limit changes gets a limiter of the new limit.
+    private StrongBox<RateLimitPartition<string>> PartitionOf(GatewayClient client)
+    {
+        var limit = LimitOf(client);
+        return new(RateLimitPartition.Get($"{client.Name}|{limit.PermitLimit}|{limit.WindowSeconds}",
+            _ => new SharedWindowRateLimiter(redis, client.Name, limit, time)));
+    }
 
     public Func<OnRejectedContext, CancellationToken, ValueTask> OnRejected => async (context, cancellationToken) =>
     {
