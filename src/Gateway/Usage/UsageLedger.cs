@@ -18,7 +18,25 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
 
     /// <summary>Counts <paramref name="amount"/> of <paramref name="field"/> (<see cref="UsageFields"/>) for <paramref name="client"/>, today.</summary>
     public void Count(string client, string field, double amount = 1) =>
-        _pending.AddOrUpdate((client, UsageKeys.Day(time.GetUtcNow()), field), amount, (_, total) => total + amount);
+        _pending.AddOrUpdate((client, Today(), field), static (_, amount) => amount, static (_, total, amount) => total + amount, amount);
+
+    // The day's key part, formatted once a day rather than on every count (a reference, so that
+    // threads swap it whole).
+    private sealed record FormattedDay(int Number, string Text);
+
+    private FormattedDay _today = new(-1, "");
+
+    private string Today()
+    {
+        var now = time.GetUtcNow();
+        var number = DateOnly.FromDateTime(now.UtcDateTime).DayNumber;
+        var today = _today;
+        if (today.Number != number)
+        {
+            _today = today = new(number, UsageKeys.Day(now));
+        }
+        return today.Text;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
