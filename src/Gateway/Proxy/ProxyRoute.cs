@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Usage;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -16,6 +17,9 @@ internal sealed record ProxyRoute(string Name, HttpTransformer Transformer, Forw
 {
     /// <summary>The route's timeout.</summary>
     public TimeSpan Timeout => RequestConfig.ActivityTimeout ?? TimeSpan.FromSeconds(100);
+
+    /// <summary>The usage counter of calls forwarded along this route, named once.</summary>
+    public string CallsUsageField { get; } = UsageFields.Of(UsageFields.Calls, Name);
 }
 
 /// <summary>

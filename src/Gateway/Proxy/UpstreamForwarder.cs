@@ -34,7 +34,7 @@ internal sealed class UpstreamForwarder(
         var requestId = context.Request.RouteValues["request_id"] as string;
         if (client is not null)
         {
-            usage.Count(client, UsageFields.Of(UsageFields.Calls, route.Name));
+            usage.Count(client, route.CallsUsageField);
         }
         if (error == ForwarderError.None)
         {
