@@ -54,7 +54,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         var (reservation, refusal) = await quotas.AdmitAsync(client, submissionId);
         if (refusal is not null)
         {
-            metrics.QuotaRefused(client.Name, refusal.Detail.Contains("max_in_flight", StringComparison.Ordinal) ? "max_in_flight" : "daily_submits");
+            metrics.QuotaRefused(client.Name, refusal.Quota);
             context.Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, detail: refusal.Detail);
         }

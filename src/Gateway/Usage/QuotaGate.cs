@@ -11,9 +11,10 @@ namespace Reka.Gateway.Usage;
 internal sealed record QuotaReservation(string Client, string SubmissionId, string Day);
 
 /// <summary>Why a submit was refused: which quota, and when to try again.</summary>
+/// <param name="Quota">The quota refusing it: <c>max_in_flight</c> or <c>daily_submits</c> (the metric's tag).</param>
 /// <param name="Detail">The problem details' <c>detail</c>: which quota, its limit, when it frees.</param>
 /// <param name="RetryAfterSeconds">The answer's <c>Retry-After</c>.</param>
-internal sealed record QuotaRefusal(string Detail, int RetryAfterSeconds);
+internal sealed record QuotaRefusal(string Quota, string Detail, int RetryAfterSeconds);
 
 /// <summary>
 /// A client's quotas, counted in Redis so that every replica shares them: <c>max_in_flight</c>
@@ -70,10 +71,10 @@ internal sealed class QuotaGate(UsageKeys keys, RedisStore redis, IOptions<Usage
         var untilTomorrow = Math.Max(1, (int)Math.Ceiling((tomorrow - now).TotalSeconds));
         return outcome switch
         {
-            "in_flight" => (null, new QuotaRefusal(
+            "in_flight" => (null, new QuotaRefusal("max_in_flight",
                 $"Client '{client.Name}' has {quotas.MaxInFlight} inferences in flight, its max_in_flight quota: a slot frees when one of them completes, fails or is cancelled.",
                 InFlightRetryAfterSeconds)),
-            "daily" => (null, new QuotaRefusal(
+            "daily" => (null, new QuotaRefusal("daily_submits",
                 $"Client '{client.Name}' has used its daily_submits quota of {quotas.DailySubmits} submits for {day} (UTC); it frees at {tomorrow:O}.",
                 untilTomorrow)),
             _ => (new QuotaReservation(client.Name, submissionId, day), null),
