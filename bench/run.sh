@@ -205,7 +205,7 @@ for _ in $(seq 300); do
 done
 
 echo "bench: fan-out at $fanout_rate callbacks/s to 10 subscriptions"
-bench_tool fanout --gateway "$gateway_url" --key "$admin_key" --callbacks "$work/fanout.tsv" \
+bench_tool fanout --gateway "$gateway_url" --key "$admin_key" --pid "$gateway_pid" --callbacks "$work/fanout.tsv" \
   --rate "$fanout_rate" --seconds "$duration" --warmup "$fanout_warmup" --subscriptions 10 >"$work/fanout.json"
 cat "$work/fanout.json"
 

@@ -14,7 +14,9 @@ namespace Reka.Gateway.Bench;
 /// delivery from the moment its callback's 2xx came back to the moment the subscriber got it.
 /// Prints one JSON object: rate achieved, deliveries expected and received, p50/p99/max in ms.
 /// The first <c>warmup</c> seconds of callbacks are sent the same way but not measured, so the
-/// figures are the steady state, not the just-in-time compilation of a cold process.
+/// figures are the steady state, not the just-in-time compilation of a cold process. It also
+/// prints where the time went: the histograms of each stage that the gateway (process
+/// <c>pid</c>) recorded over the measured window (<see cref="StageTimes"/>).
 /// </summary>
 public static class FanOut
 {
@@ -66,6 +68,9 @@ public static class FanOut
 
         var total = rate * seconds;
         var accepted = new ConcurrentDictionary<string, long>();
+        // The window: the measured sends and a few seconds for their last deliveries.
+        var window = TimeSpan.FromSeconds(seconds + 3);
+        await using var stages = StageTimes.Start(args.Int("pid"), window);
         var start = Stopwatch.GetTimestamp();
         var failures = total - await SendAsync(gateway, callbacks.Skip(rate * warmup).Take(total).ToList(), rate, accepted);
         var sendSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -81,6 +86,7 @@ public static class FanOut
             .Select(a => (a.Value - accepted[a.Key.EventId]) * 1000.0 / Stopwatch.Frequency)
             .Order()
             .ToList();
+        var stageTimes = await stages.ReadAsync(window + TimeSpan.FromSeconds(30));
         double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
         Console.WriteLine(JsonSerializer.Serialize(new
         {
@@ -94,6 +100,7 @@ public static class FanOut
             p50_ms = Math.Round(Percentile(0.50), 2),
             p99_ms = Math.Round(Percentile(0.99), 2),
             max_ms = Math.Round(latencies.LastOrDefault(), 2),
+            stages = stageTimes.Select(s => new { stage = s.Stage, count = s.Count, p50_ms = s.P50Ms, p99_ms = s.P99Ms }),
         }));
         await subscriber.StopAsync();
         return 0;

@@ -11,8 +11,8 @@ namespace Reka.Gateway.Delivery;
 /// Works single deliveries on every replica: retries (a fan-out's first attempt failed) and
 /// replays. Each attempt is made by <see cref="WebhookSender"/> and recorded on the delivery.
 /// </summary>
-internal sealed class DeliveryWorker(Deliveries deliveries, WebhookSender sender, IOptions<DeliveryOptions> options, RedisStore redis, ILogger<DeliveryWorker> logger)
-    : QueueWorker(deliveries.Queue, redis, options.Value.Worker, logger)
+internal sealed class DeliveryWorker(Deliveries deliveries, WebhookSender sender, IOptions<DeliveryOptions> options, RedisStore redis, GatewayMetrics metrics, ILogger<DeliveryWorker> logger)
+    : QueueWorker(deliveries.Queue, redis, options.Value.Worker, metrics, logger)
 {
     /// <inheritdoc />
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)

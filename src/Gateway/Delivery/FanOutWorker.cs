@@ -13,8 +13,8 @@ namespace Reka.Gateway.Delivery;
 /// one goes on as a single delivery on its retry schedule (<see cref="DeliveryWorker"/>). A replica
 /// that dies mid fan-out leaves the job to another, which sends the event again (at least once).
 /// </summary>
-internal sealed class FanOutWorker(Deliveries deliveries, WebhookSender sender, IOptions<DeliveryOptions> options, RedisStore redis, ILogger<FanOutWorker> logger)
-    : QueueWorker(deliveries.FanOutQueue, redis, options.Value.FanOut, logger)
+internal sealed class FanOutWorker(Deliveries deliveries, WebhookSender sender, IOptions<DeliveryOptions> options, RedisStore redis, GatewayMetrics metrics, ILogger<FanOutWorker> logger)
+    : QueueWorker(deliveries.FanOutQueue, redis, options.Value.FanOut, metrics, logger)
 {
     /// <inheritdoc />
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)

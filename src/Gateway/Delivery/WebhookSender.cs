@@ -112,6 +112,7 @@ internal sealed class WebhookSender(
         var attempt = new DeliveryAttempt(attemptNumber, started, status, Math.Round(timer.Elapsed.TotalMilliseconds, 1),
             status is >= 200 and < 300 ? AttemptResult.Succeeded : status == 410 ? AttemptResult.Gone : AttemptResult.Failed,
             error ?? (status is >= 200 and < 300 ? null : $"HTTP {status}"), responseStart);
+        metrics.DeliveryAttempted(DeliveryFields.Wire(attempt.Outcome), timer.Elapsed);
         if (attempt.Outcome == AttemptResult.Succeeded)
         {
             GatewayLog.DeliverySucceeded(logger, target.DeliveryId, target.EventId, attemptNumber, status ?? 0, DeliveryFields.Wire(attempt.Outcome), attempt.DurationMs);

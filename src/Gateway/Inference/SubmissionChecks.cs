@@ -61,7 +61,7 @@ internal sealed class SubmissionCheckWorker(
     RedisStore redis,
     GatewayMetrics metrics,
     ILogger<SubmissionCheckWorker> logger)
-    : QueueWorker(checks.Queue, redis, options.Value.Processing, logger)
+    : QueueWorker(checks.Queue, redis, options.Value.Processing, metrics, logger)
 {
     // Must fit in the job's lease, or another replica retakes the job while this one works.
     private readonly TimeSpan _upstreamTimeout = TimeSpan.FromSeconds(Math.Min(30, options.Value.Processing.LeaseSeconds / 4));
@@ -120,7 +120,7 @@ internal sealed class SubmissionCheckWorker(
     private async Task FinishAsync(LeasedJob job, string submissionId, string? requestId, string outcome)
     {
         await Queue.DeleteAsync(job);
-        metrics.SubmissionChecked(requestId is null ? "unresolved" : "recovered");
+        Metrics.SubmissionChecked(requestId is null ? "unresolved" : "recovered");
         GatewayLog.SubmissionChecked(logger, submissionId, requestId, outcome);
     }
 
@@ -131,7 +131,7 @@ internal sealed class SubmissionCheckWorker(
         if (tries >= schedule.Count)
         {
             await Queue.DeleteAsync(job);
-            metrics.SubmissionChecked("abandoned");
+            Metrics.SubmissionChecked("abandoned");
             GatewayLog.SubmissionCheckAbandoned(logger, job.Id, tries, reason);
             return;
         }

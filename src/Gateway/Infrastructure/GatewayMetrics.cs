@@ -22,6 +22,9 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _deliveries;
     private readonly Counter<long> _cacheLookups;
     private readonly Histogram<double> _upstreamDuration;
+    private readonly Histogram<double> _queueWait;
+    private readonly Histogram<double> _jobDuration;
+    private readonly Histogram<double> _attemptDuration;
     private readonly Counter<long> _submits;
     private readonly Counter<long> _ended;
     private readonly Counter<double> _videoSeconds;
@@ -45,6 +48,16 @@ internal sealed class GatewayMetrics
             "Submissions finished by their check because the submit could not finish its own steps, by outcome (recovered, unresolved, abandoned).");
         _upstreamDuration = meter.CreateHistogram<double>("gateway.upstream.duration", "s", "Time upstream took to answer a forwarded call, by client, route and status.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+        // The stages of a result's way from Reka's callback to its subscribers, to find where a
+        // delivery's time goes: callbacks queue wait, callback job (Reka asked, result cached,
+        // fan-out queued), fanout queue wait, fan-out job (first attempts), each attempt.
+        var stageAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] };
+        _queueWait = meter.CreateHistogram("gateway.queue.wait", "s",
+            "How long a job of a durable queue waited past its due time before a worker claimed it, by queue.", advice: stageAdvice);
+        _jobDuration = meter.CreateHistogram("gateway.queue.job.duration", "s",
+            "How long a worker took over a job of a durable queue, by queue (a job whose handler threw is not counted).", advice: stageAdvice);
+        _attemptDuration = meter.CreateHistogram("gateway.delivery.attempt.duration", "s",
+            "How long a webhook delivery attempt took, from signing to the subscriber's answer, by result (succeeded, failed, gone).", advice: stageAdvice);
         meter.CreateObservableGauge("gateway.queue.depth", () => _queues.Select(q => new Measurement<long>(q.Value.Depth, new KeyValuePair<string, object?>("queue", q.Key))),
             "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks, submissions), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
         meter.CreateObservableGauge("gateway.queue.oldest_due_age", () => _queues.Select(q => new Measurement<double>(q.Value.OldestDueAgeSeconds, new KeyValuePair<string, object?>("queue", q.Key))),
@@ -74,6 +87,18 @@ internal sealed class GatewayMetrics
 
     /// <summary>Counts the bytes of an upload.</summary>
     public void Uploaded(string client, long bytes) => _uploadBytes.Add(bytes, new KeyValuePair<string, object?>(ClientTag, client));
+
+    /// <summary>Records how long a job of <paramref name="queue"/> waited past its due time when a worker claimed it.</summary>
+    public void JobClaimed(string queue, TimeSpan waited) =>
+        _queueWait.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("queue", queue));
+
+    /// <summary>Records how long a worker took over a job of <paramref name="queue"/>.</summary>
+    public void JobHandled(string queue, TimeSpan duration) =>
+        _jobDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("queue", queue));
+
+    /// <summary>Records how long a delivery attempt that was sent took, and its result (succeeded, failed, gone).</summary>
+    public void DeliveryAttempted(string result, TimeSpan duration) =>
+        _attemptDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("result", result));
 
     /// <summary>Counts a submit refused by a quota.</summary>
     public void QuotaRefused(string client, string quota) =>

@@ -30,8 +30,9 @@ internal sealed class CallbackWorker(
     IOptions<CacheOptions> cache,
     IOptions<WebhooksOptions> options,
     RedisStore redis,
+    GatewayMetrics metrics,
     ILogger<CallbackWorker> logger)
-    : QueueWorker(inbox.Queue, redis, options.Value.Processing, logger)
+    : QueueWorker(inbox.Queue, redis, options.Value.Processing, metrics, logger)
 {
     private static readonly ActivitySource Activities = new("Reka.Gateway.Webhooks");
     // Two upstream calls and a few Redis ones must fit in the job's lease, or another replica

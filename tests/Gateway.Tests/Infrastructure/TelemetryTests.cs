@@ -35,6 +35,38 @@ public sealed class TelemetryTests(SimulatorStack stack) : SimulatorStackTests(s
     }
 
     [Fact]
+    public async Task StagesFromCallbackToDelivery_AreTimed()
+    {
+        var recorder = Stack.Metrics;
+        var subscriber = Subscriber;
+        await Ops.SubscribeAsync(subscriber.Url("/stages"));
+        var before = recorder.Measurements.Count;
+
+        await Alice.SubmitAsync();
+        await subscriber.WaitForAsync(1);
+
+        // The delivery was received: its attempt is recorded; the fan-out job ends after it.
+        List<(string Instrument, double Value, Dictionary<string, object?> Tags)> measured = [];
+        double[] Values(string instrument, string tag, string value) =>
+            [.. measured.Where(m => m.Instrument == instrument && Equals(m.Tags.GetValueOrDefault(tag), value)).Select(m => m.Value)];
+        await Eventually.ThatAsync(() =>
+        {
+            measured = [.. recorder.Measurements.Skip(before)];
+            return Task.FromResult(Values("gateway.queue.job.duration", "queue", "fanout").Length > 0);
+        }, 20, "the fan-out job to be timed");
+        Assert.NotEmpty(Values("gateway.queue.wait", "queue", "callbacks"));
+        Assert.NotEmpty(Values("gateway.queue.job.duration", "queue", "callbacks"));
+        Assert.NotEmpty(Values("gateway.queue.wait", "queue", "fanout"));
+        var attempts = Values("gateway.delivery.attempt.duration", "result", "succeeded");
+        Assert.NotEmpty(attempts);
+        Assert.All(measured.Where(m => m.Instrument.StartsWith("gateway.queue.", StringComparison.Ordinal) && m.Instrument != "gateway.queue.depth"
+            && m.Instrument != "gateway.queue.oldest_due_age"), m => Assert.InRange(m.Value, 0, 30));
+        // A fan-out job makes its attempts: it lasts at least as long as the shortest of them.
+        Assert.True(Values("gateway.queue.job.duration", "queue", "fanout").Max() >= attempts.Min(),
+            $"fan-out jobs {string.Join(", ", Values("gateway.queue.job.duration", "queue", "fanout"))} s; attempts {string.Join(", ", attempts)} s");
+    }
+
+    [Fact]
     public async Task WithOtlpEndpointSet_TracesAndMetricsAreExported()
     {
         var received = new ConcurrentQueue<(string Path, byte[] Body)>();

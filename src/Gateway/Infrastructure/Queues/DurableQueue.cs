@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
@@ -9,7 +10,9 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// <param name="Id">The job's id, unique in its queue.</param>
 /// <param name="LeaseToken">Proves this worker still holds the lease when it finishes the job.</param>
 /// <param name="Fields">The job's record at the time it was claimed.</param>
-internal sealed record LeasedJob(int Partition, string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields)
+/// <param name="Due">When it was due: when it was queued or made due again, or when an earlier worker's lease on it expired.</param>
+/// <param name="ClaimedAt">When this worker claimed it.</param>
+internal sealed record LeasedJob(int Partition, string Id, string LeaseToken, IReadOnlyDictionary<string, string> Fields, DateTimeOffset Due, DateTimeOffset ClaimedAt)
 {
     public string? this[string field] => Fields.GetValueOrDefault(field);
 }
@@ -47,11 +50,13 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
             redis.call('ZREM', KEYS[1], id)
           else
             local token = ARGV[5] .. i
+            local due = redis.call('ZSCORE', KEYS[1], id)
             redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
             redis.call('HSET', key, '{{LeaseField}}', token)
             out[#out + 1] = id
             out[#out + 1] = token
             out[#out + 1] = redis.call('HGETALL', key)
+            out[#out + 1] = due
           end
         end
         return out
@@ -137,10 +142,11 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
     public async Task<IReadOnlyList<LeasedJob>> ClaimAsync(int partition, int max, TimeSpan lease)
     {
         var tokenPrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + ":";
+        var now = time.GetUtcNow();
         var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(ClaimScript, [DueKey(partition)],
-            [time.GetUtcNow().ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, JobPrefix(partition), tokenPrefix]))!;
-        var jobs = new List<LeasedJob>(result.Length / 3);
-        for (var i = 0; i + 2 < result.Length; i += 3)
+            [now.ToUnixTimeMilliseconds(), (long)lease.TotalMilliseconds, max, JobPrefix(partition), tokenPrefix]))!;
+        var jobs = new List<LeasedJob>(result.Length / 4);
+        for (var i = 0; i + 3 < result.Length; i += 4)
         {
             var pairs = (RedisResult[])result[i + 2]!;
             var fields = new Dictionary<string, string>(pairs.Length / 2, StringComparer.Ordinal);
@@ -148,7 +154,8 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
             {
                 fields[(string)pairs[f]!] = (string)pairs[f + 1]!;
             }
-            jobs.Add(new LeasedJob(partition, (string)result[i]!, (string)result[i + 1]!, fields));
+            var due = DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse((string)result[i + 3]!, CultureInfo.InvariantCulture));
+            jobs.Add(new LeasedJob(partition, (string)result[i]!, (string)result[i + 1]!, fields, due, now));
         }
         return jobs;
     }

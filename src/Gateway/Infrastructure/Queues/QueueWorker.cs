@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Infrastructure.Queues;
@@ -11,8 +12,10 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// in-flight jobs finish for <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest
 /// back (due at once) so another replica takes them. A job whose handler throws is retried: after
 /// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
+/// Each job's wait past its due time and the time its handler took go to the
+/// <c>gateway.queue.wait</c> and <c>gateway.queue.job.duration</c> histograms.
 /// </summary>
-internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, ILogger logger) : BackgroundService
+internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, GatewayMetrics metrics, ILogger logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentDictionary<LeasedJob, Task> _inFlight = new();
@@ -24,6 +27,8 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     protected abstract Task HandleAsync(LeasedJob job, CancellationToken cancellationToken);
 
     protected DurableQueue Queue => queue;
+
+    protected GatewayMetrics Metrics => metrics;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -125,9 +130,12 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     private async Task RunAsync(LeasedJob job)
     {
         await Task.Yield();
+        metrics.JobClaimed(queue.Name, job.ClaimedAt - job.Due);
+        var started = Stopwatch.GetTimestamp(); // time taken, not the queue's clock (a test may stop it)
         try
         {
             await HandleAsync(job, _abandon.Token);
+            metrics.JobHandled(queue.Name, Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
         {
