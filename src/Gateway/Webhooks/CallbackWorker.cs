@@ -47,6 +47,40 @@ internal sealed class CallbackWorker(
         // Processing joins the trace of the submit (its traceparent was recorded with the submission).
         using var activity = Activities.StartUnder("callback.process", ActivityKind.Consumer, record.TraceParent).SetTag("request.id", requestId);
 
+        // The status answer is asked for at the same time (best effort, kept only beside a terminal
+        // result): one round trip to Reka instead of two in a row.
+        var statusAnswer = StatusAnswerAsync(requestId, cancellationToken);
+        var (result, status, problem) = await TerminalResultAsync(requestId, cancellationToken);
+        if (problem is not null)
+        {
+            await ((Task)statusAnswer).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await RetryLaterAsync(job, problem);
+            return;
+        }
+
+        // Cached and delivered as the gateway answers it: with Reka's URLs pointing at the gateway.
+        var resultBody = urls.Rewrite(result) ?? result;
+        // Confirmed by a replica before the job is finished: nothing else would store them again.
+        List<KeyValuePair<string, byte[]>> answers = [new(RequestRecords.Answers.Result, resultBody)];
+        if (await statusAnswer is { } statusBody)
+        {
+            answers.Add(new(RequestRecords.Answers.Status, statusBody));
+        }
+        await records.StoreAnswersAsync(requestId, answers, confirm: true);
+
+        var inferenceEvent = BuildEvent(requestId, status, JsonNode.Parse(resultBody), record);
+        var completed = new CompletedInference(inferenceEvent, inferenceEvent.ToJson(), record.Subscriber, Activity.Current?.Id, record.SubmissionId);
+        foreach (var consumer in consumers)
+        {
+            await consumer.ConsumeAsync(completed, cancellationToken);
+        }
+        await Queue.DeleteAsync(job);
+        GatewayLog.CallbackProcessed(logger, requestId, status, inferenceEvent.Id);
+    }
+
+    // Reka's answer for the request once it is terminal, or why the job must be retried.
+    private async Task<(byte[] Body, string Status, string? Problem)> TerminalResultAsync(string requestId, CancellationToken cancellationToken)
+    {
         UpstreamAnswer result;
         try
         {
@@ -54,39 +88,16 @@ internal sealed class CallbackWorker(
         }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            await RetryLaterAsync(job, $"Reka unreachable ({e.GetType().Name})");
-            return;
+            return ([], "", $"Reka unreachable ({e.GetType().Name})");
         }
         if (!result.IsSuccess)
         {
-            await RetryLaterAsync(job, $"Reka answered {result.Status} for the request");
-            return;
+            return ([], "", $"Reka answered {result.Status} for the request");
         }
         var status = InferenceJson.ReadTopLevelString(result.Body, "status");
-        if (!cache.Value.IsTerminal(status))
-        {
-            await RetryLaterAsync(job, $"Reka reports status {status ?? "(none)"}, not terminal yet");
-            return;
-        }
-
-        // Cached and delivered as the gateway answers it: with Reka's URLs pointing at the gateway.
-        var resultBody = urls.Rewrite(result.Body) ?? result.Body;
-        // Confirmed by a replica before the job is finished: nothing else would store them again.
-        List<KeyValuePair<string, byte[]>> answers = [new(RequestRecords.Answers.Result, resultBody)];
-        if (await StatusAnswerAsync(requestId, cancellationToken) is { } statusAnswer)
-        {
-            answers.Add(new(RequestRecords.Answers.Status, statusAnswer));
-        }
-        await records.StoreAnswersAsync(requestId, answers, confirm: true);
-
-        var inferenceEvent = BuildEvent(requestId, status!, JsonNode.Parse(resultBody), record);
-        var completed = new CompletedInference(inferenceEvent, inferenceEvent.ToJson(), record.Subscriber, Activity.Current?.Id, record.SubmissionId);
-        foreach (var consumer in consumers)
-        {
-            await consumer.ConsumeAsync(completed, cancellationToken);
-        }
-        await Queue.DeleteAsync(job);
-        GatewayLog.CallbackProcessed(logger, requestId, status!, inferenceEvent.Id);
+        return cache.Value.IsTerminal(status)
+            ? (result.Body, status!, null)
+            : ([], "", $"Reka reports status {status ?? "(none)"}, not terminal yet");
     }
 
     // The status answer is cached too, so status calls after the callback are answered from the
