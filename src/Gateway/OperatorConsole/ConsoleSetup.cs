@@ -2,10 +2,14 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.FileProviders;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Inference;
 using Reka.Gateway.OperatorConsole.Health;
 using Reka.Gateway.OperatorConsole.Requests;
@@ -30,6 +34,9 @@ internal static class ConsoleSetup
 
     /// <summary>The server-sent event stream of the console's live updates.</summary>
     public const string LivePath = "/console/live";
+
+    /// <summary>The Redis key (after <c>Redis:KeyPrefix</c>) of the Data Protection key ring that seals antiforgery tokens.</summary>
+    public const string DataProtectionKeysKey = "console:data-protection-keys";
 
     /// <summary>Where the console's scripts, styles and the chart library are served from.</summary>
     public const string AssetsPath = "/console/assets";
@@ -78,6 +85,14 @@ internal static class ConsoleSetup
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.SuppressXFrameOptionsHeader = true; // ConsoleHeaders sends DENY
         });
+        // Antiforgery tokens are sealed with Data Protection keys. Kept in Redis, one key ring for
+        // every replica: a page served by one replica posts to another behind the load balancer,
+        // and a restarted pod still reads the tokens of the pages already open. (The default, a
+        // folder in the pod, would give each replica keys of its own.) Keys are in the clear in
+        // Redis, beside the data they would guard.
+        services.AddDataProtection().SetApplicationName("reka-gateway");
+        services.AddOptions<KeyManagementOptions>().Configure<RedisStore>((keys, redis) =>
+            keys.XmlRepository = new RedisXmlRepository(() => redis.Database, redis.Key(DataProtectionKeysKey)));
         return builder;
     }
 

@@ -12,10 +12,15 @@ public sealed partial class ConsoleHttp : IDisposable
 {
     private readonly HttpClient _http;
 
-    public ConsoleHttp(GatewayHost gateway)
+    public ConsoleHttp(GatewayHost gateway) : this(gateway.BaseAddress)
+    {
+    }
+
+    /// <summary>A console client of the gateway at <paramref name="baseAddress"/>; its cookies go to every port of that host, as behind one load balancer.</summary>
+    public ConsoleHttp(Uri baseAddress)
     {
         Cookies = new CookieContainer();
-        _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false }) { BaseAddress = gateway.BaseAddress };
+        _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false }) { BaseAddress = baseAddress };
     }
 
     public CookieContainer Cookies { get; }

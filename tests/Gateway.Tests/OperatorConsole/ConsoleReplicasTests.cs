@@ -1,0 +1,61 @@
+using System.Net;
+using Reka.Gateway.Tests.Support;
+
+namespace Reka.Gateway.Tests.OperatorConsole;
+
+/// <summary>
+/// The console behind a load balancer: two gateway processes sharing one redis-server, each with
+/// a home folder of its own (as two pods), a browser's requests landing on either.
+/// </summary>
+public sealed class ConsoleReplicasTests : IAsyncLifetime
+{
+    private readonly List<string> _homes = [];
+    private SimulatorHost _simulator = null!;
+    private GatewayProcess _a = null!;
+    private GatewayProcess _b = null!;
+
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatorHost.StartForGatewayAsync();
+        var settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseUrl);
+        GatewayProcess Replica()
+        {
+            var home = Directory.CreateTempSubdirectory("gateway-home-").FullName;
+            _homes.Add(home);
+            return GatewayProcess.Start(new Dictionary<string, string?>(settings) { ["HOME"] = home });
+        }
+        _a = Replica();
+        _b = Replica();
+        await _a.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
+        await _b.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
+        await _simulator.DisposeAsync();
+        _homes.ForEach(home => Directory.Delete(home, recursive: true));
+    }
+
+    [Fact]
+    public async Task AFormServedByOneReplica_IsAcceptedByTheOther()
+    {
+        using var onA = new ConsoleHttp(_a.BaseAddress);
+        var token = ConsoleHttp.Token(await onA.PageAsync("/console/sign-in"));
+        // The same browser (its antiforgery cookie and the page's token) posts to replica B.
+        using var onB = new ConsoleHttp(_b.BaseAddress);
+        foreach (Cookie cookie in onA.Cookies.GetAllCookies())
+        {
+            onB.Cookies.Add(new Uri(_b.BaseAddress, cookie.Path), new Cookie(cookie.Name, cookie.Value, cookie.Path));
+        }
+
+        using var signedIn = await onB.PostAsync("/console/sign-in", [new("key", TestClients.Ops.Key), new("__RequestVerificationToken", token)], tokenFrom: null);
+
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.NotNull(onB.Session);
+        // And the session opened on B works on A.
+        onA.Cookies.Add(new Uri(_a.BaseAddress, onB.Session!.Path), new Cookie(onB.Session.Name, onB.Session.Value, onB.Session.Path));
+        Assert.Contains("__RequestVerificationToken", await onA.PageAsync("/console/subscriptions"));
+    }
+}
