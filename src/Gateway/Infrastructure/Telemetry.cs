@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -21,6 +22,7 @@ internal static class Telemetry
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddHostedService<HttpClientSpanPropagation>();
         builder.Services.AddHostedService<QueueMetricsSampler>();
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -34,6 +36,40 @@ internal static class Telemetry
         }
         return builder;
     }
+}
+
+/// <summary>
+/// Has HttpClient's span of each upstream call (activity source <c>System.Net.Http</c>) follow
+/// the caller's sampling decision. In a trace the caller sampled, the span is recorded with all
+/// its tags, as before; in one it did not (or that the gateway started, the caller sending no
+/// <c>traceparent</c>), the span only propagates: upstream still gets a <c>traceparent</c> naming
+/// the gateway's span, but no tags are made (the redacted URL and the rest: about 450 bytes a
+/// call). With no listener, HttpClient would record every span. An exporter's own listener (OTLP)
+/// may ask for more; the source takes the most any listener asks.
+/// </summary>
+internal sealed class HttpClientSpanPropagation : IHostedService, IDisposable
+{
+    private readonly ActivityListener _listener = new()
+    {
+        ShouldListenTo = source => source.Name == "System.Net.Http",
+        Sample = static (ref ActivityCreationOptions<ActivityContext> options) => options.Parent switch
+        {
+            // A call outside any trace stays without one, as with no listener at all.
+            { TraceId: var traceId } when traceId == default => ActivitySamplingResult.None,
+            { TraceFlags: var flags } when flags.HasFlag(ActivityTraceFlags.Recorded) => ActivitySamplingResult.AllDataAndRecorded,
+            _ => ActivitySamplingResult.PropagationData,
+        },
+    };
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        ActivitySource.AddActivityListener(_listener);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _listener.Dispose();
 }
 
 /// <summary>

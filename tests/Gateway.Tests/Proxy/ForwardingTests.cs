@@ -81,6 +81,32 @@ public sealed class ForwardingTests(RecordingStack stack) : RecordingStackTests(
         var sent = Assert.Single(Upstream.Requests).Headers["traceparent"].Split('-');
         Assert.Equal("0af7651916cd43dd8448eb211c80319c", sent[1]);
         Assert.NotEqual("b7ad6b7169203331", sent[2]); // the gateway's own span is the parent now
+        Assert.Equal("01", sent[3]); // sampled, as the caller decided
+    }
+
+    [Fact]
+    public async Task CallersTraceParent_NotSampled_StaysNotSampledUpstream()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/inference/models");
+        request.Headers.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+
+        await Alice.SendAsync(request);
+
+        var sent = Assert.Single(Upstream.Requests).Headers["traceparent"].Split('-');
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", sent[1]);
+        Assert.NotEqual("00f067aa0ba902b7", sent[2]);
+        Assert.Equal("00", sent[3]);
+    }
+
+    [Fact]
+    public async Task WithoutATraceParent_UpstreamGetsTheGatewaysOwnTrace()
+    {
+        await Alice.GetAsync("/v2/inference/models");
+
+        var sent = Assert.Single(Upstream.Requests).Headers["traceparent"].Split('-');
+        Assert.Equal(4, sent.Length);
+        Assert.Matches("^[0-9a-f]{32}$", sent[1]);
+        Assert.NotEqual(new string('0', 32), sent[1]);
     }
 
     [Fact]
