@@ -174,7 +174,7 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
         var missing = new List<int>();
         for (var i = 0; i < requestIds.Count; i++)
         {
-            if (requestIds[i] is { } id && !_memory.TryGetValue(("owner", id), out owners[i]))
+            if (requestIds[i] is { } id && !_memory.TryGetValue(id, out owners[i]))
             {
                 missing.Add(i);
             }
@@ -187,7 +187,7 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
                 owners[missing[m]] = found[m];
                 if (found[m] is { } owner)
                 {
-                    _memory.Set(("owner", requestIds[missing[m]]!), owner, new MemoryCacheEntryOptions { Size = 128, AbsoluteExpirationRelativeToNow = MemoryTtl });
+                    _memory.Set(requestIds[missing[m]]!, owner, new MemoryCacheEntryOptions { Size = 128, AbsoluteExpirationRelativeToNow = MemoryTtl });
                 }
             }
         }
