@@ -22,10 +22,21 @@ internal static class ClientKeys
     /// <summary>Lowercase hex SHA-256 of a key's UTF-8 bytes, the form <c>KeySha256</c> takes.</summary>
     public static string Hash(ReadOnlySpan<char> key)
     {
+        Span<char> hex = stackalloc char[HashLength];
+        Hash(key, hex);
+        return new string(hex);
+    }
+
+    /// <summary>Characters of a <see cref="Hash(ReadOnlySpan{char})"/>.</summary>
+    public const int HashLength = SHA256.HashSizeInBytes * 2;
+
+    /// <summary>Writes <see cref="Hash(ReadOnlySpan{char})"/> of <paramref name="key"/> to <paramref name="hex"/> (<see cref="HashLength"/> characters).</summary>
+    public static void Hash(ReadOnlySpan<char> key, Span<char> hex)
+    {
         Span<byte> utf8 = key.Length <= 256 ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(key.Length)] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
         var length = Encoding.UTF8.GetBytes(key, utf8);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(utf8[..length], hash);
-        return Convert.ToHexStringLower(hash);
+        Convert.TryToHexStringLower(hash, hex, out _);
     }
 }

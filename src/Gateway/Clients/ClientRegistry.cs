@@ -45,21 +45,29 @@ internal sealed class ClientRegistry : BackgroundService
     /// The client whose key is <paramref name="key"/>, or null; <paramref name="expiredAt"/> says
     /// when the key expired, when it is a known key past its expiry.
     /// </summary>
-    public GatewayClient? FindByKey(ReadOnlySpan<char> key, out DateTimeOffset? expiredAt) => FindByKeyHash(ClientKeys.Hash(key), out expiredAt);
+    public GatewayClient? FindByKey(ReadOnlySpan<char> key, out DateTimeOffset? expiredAt)
+    {
+        Span<char> hash = stackalloc char[ClientKeys.HashLength];
+        ClientKeys.Hash(key, hash);
+        return FindByKeyHash(hash, out expiredAt);
+    }
 
     /// <summary>
-    /// The client whose key hashes to <paramref name="hash"/> (<see cref="ClientKeys.Hash"/>), as
+    /// The client whose key hashes to <paramref name="hash"/> (<see cref="ClientKeys.Hash(ReadOnlySpan{char})"/>), as
     /// <see cref="FindByKey"/>; for what remembers a key by its hash (a console session), so that
     /// revoking the key, or its expiry, ends what was opened with it.
     /// </summary>
-    public GatewayClient? FindByKeyHash(string hash, out DateTimeOffset? expiredAt)
+    public GatewayClient? FindByKeyHash(string hash, out DateTimeOffset? expiredAt) => FindByKeyHash(hash.AsSpan(), out expiredAt);
+
+    // Looked up by characters (both dictionaries compare ordinally): no string per request.
+    private GatewayClient? FindByKeyHash(ReadOnlySpan<char> hash, out DateTimeOffset? expiredAt)
     {
         expiredAt = null;
-        if (_settingsByKeyHash.TryGetValue(hash, out var client))
+        if (_settingsByKeyHash.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(hash, out var client))
         {
             return client;
         }
-        if (!_api.ByKeyHash.TryGetValue(hash, out var entry))
+        if (!_api.ByKeyHash.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(hash, out var entry))
         {
             return null;
         }
