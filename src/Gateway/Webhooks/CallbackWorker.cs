@@ -47,13 +47,25 @@ internal sealed class CallbackWorker(
         // Processing joins the trace of the submit (its traceparent was recorded with the submission).
         using var activity = Activities.StartUnder("callback.process", ActivityKind.Consumer, record.TraceParent).SetTag("request.id", requestId);
 
-        // The status answer is asked for at the same time (best effort, kept only beside a terminal
-        // result): one round trip to Reka instead of two in a row.
-        var statusAnswer = StatusAnswerAsync(requestId, cancellationToken);
-        var (result, status, problem) = await TerminalResultAsync(requestId, cancellationToken);
+        // When the callback said the request ended, the status answer (best effort, kept only
+        // beside a terminal result) is asked for at the same time: one round trip to Reka instead
+        // of two in a row. A check without such news asks for it only once the result is terminal.
+        var statusAnswer = cache.Value.IsTerminal(job[CallbackInbox.JobFields.Status]) ? StatusAnswerAsync(requestId, cancellationToken) : null;
+        (byte[] Body, string Status, string? Problem) terminal;
+        try
+        {
+            terminal = await TerminalResultAsync(requestId, cancellationToken);
+        }
+        finally
+        {
+            if (statusAnswer is not null)
+            {
+                await ((Task)statusAnswer).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        var (result, status, problem) = terminal;
         if (problem is not null)
         {
-            await ((Task)statusAnswer).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await RetryLaterAsync(job, problem);
             return;
         }
@@ -62,7 +74,7 @@ internal sealed class CallbackWorker(
         var resultBody = urls.Rewrite(result) ?? result;
         // Confirmed by a replica before the job is finished: nothing else would store them again.
         List<KeyValuePair<string, byte[]>> answers = [new(RequestRecords.Answers.Result, resultBody)];
-        if (await statusAnswer is { } statusBody)
+        if (await (statusAnswer ?? StatusAnswerAsync(requestId, cancellationToken)) is { } statusBody)
         {
             answers.Add(new(RequestRecords.Answers.Status, statusBody));
         }
