@@ -63,7 +63,7 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
         """;
 
     // KEYS: due, job; ARGV: id, token, mode (retry|done|delete), due ms (retry) or TTL seconds (done, 0 = none),
-    // then field/value pairs to set.
+    // now ms (the worker's clock, as every due time), then field/value pairs to set.
     private const string FinishScript = $$"""
         if redis.call('HGET', KEYS[2], '{{LeaseField}}') ~= ARGV[2] then return 0 end
         if ARGV[3] == 'delete' then
@@ -71,15 +71,12 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
           redis.call('DEL', KEYS[2])
           return 1
         end
-        for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+        for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
         redis.call('HDEL', KEYS[2], '{{LeaseField}}')
         if ARGV[3] == 'retry' then
           local due = ARGV[4]
           -- A producer marked the job while it was leased (news for it): run it again at once.
-          if redis.call('HDEL', KEYS[2], '{{DueNowField}}') == 1 then
-            local now = redis.call('TIME')
-            due = now[1] * 1000 + math.floor(now[2] / 1000)
-          end
+          if redis.call('HDEL', KEYS[2], '{{DueNowField}}') == 1 then due = ARGV[5] end
           redis.call('ZADD', KEYS[1], due, ARGV[1])
         else
           redis.call('ZREM', KEYS[1], ARGV[1])
@@ -227,7 +224,7 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
     private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)
     {
         var done = (long)await redis.Database.ScriptEvaluateAsync(FinishScript, [DueKey(job.Partition), JobKey(job.Partition, job.Id)],
-            [job.Id, job.LeaseToken, mode, dueOrTtl, .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
+            [job.Id, job.LeaseToken, mode, dueOrTtl, time.GetUtcNow().ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
         return done == 1;
     }
 }
