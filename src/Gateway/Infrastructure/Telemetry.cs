@@ -22,7 +22,7 @@ internal static class Telemetry
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<GatewayMetrics>();
-        builder.Services.AddHostedService<HttpClientSpanPropagation>();
+        builder.Services.AddHostedService<HttpClientParentBasedSampling>();
         builder.Services.AddHostedService<QueueMetricsSampler>();
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -39,15 +39,15 @@ internal static class Telemetry
 }
 
 /// <summary>
-/// Has HttpClient's span of each upstream call (activity source <c>System.Net.Http</c>) follow
-/// the caller's sampling decision. In a trace the caller sampled, the span is recorded with all
-/// its tags, as before; in one it did not (or that the gateway started, the caller sending no
-/// <c>traceparent</c>), the span only propagates: upstream still gets a <c>traceparent</c> naming
-/// the gateway's span, but no tags are made (the redacted URL and the rest: about 450 bytes a
-/// call). With no listener, HttpClient would record every span. An exporter's own listener (OTLP)
-/// may ask for more; the source takes the most any listener asks.
+/// Parent-based sampling of HttpClient's span of each upstream call (activity source
+/// <c>System.Net.Http</c>): it follows the caller's decision. In a trace the caller sampled, the
+/// span is recorded with all its tags, as before; in one it did not (or that the gateway started,
+/// the caller sending no <c>traceparent</c>), the span only propagates: upstream still gets a
+/// <c>traceparent</c> naming the gateway's span, but no tags are made (the redacted URL and the
+/// rest: about 450 bytes a call). With no listener, HttpClient would fill in every span's tags.
+/// An exporter's own listener (OTLP) may ask for more; the source takes the most any listener asks.
 /// </summary>
-internal sealed class HttpClientSpanPropagation : IHostedService, IDisposable
+internal sealed class HttpClientParentBasedSampling : IHostedService, IDisposable
 {
     private readonly ActivityListener _listener = new()
     {

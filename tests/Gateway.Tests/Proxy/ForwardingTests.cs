@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 
 namespace Reka.Gateway.Tests.Proxy;
@@ -96,6 +98,34 @@ public sealed class ForwardingTests(RecordingStack stack) : RecordingStackTests(
         Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", sent[1]);
         Assert.NotEqual("00f067aa0ba902b7", sent[2]);
         Assert.Equal("00", sent[3]);
+    }
+
+    [Fact]
+    public async Task UpstreamSpan_InATraceTheCallerDidNotSample_OnlyPropagates_InOneItSampled_HasItsTags()
+    {
+        const string NotSampled = "5bf92f3577b34da6a3ce929d0e0e4736", Sampled = "6bf92f3577b34da6a3ce929d0e0e4736";
+        var stopped = new ConcurrentDictionary<string, (bool AllData, object? Url)>();
+        // Asks for nothing itself (the source takes the most any listener asks): it only watches.
+        using var watcher = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "System.Net.Http",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None,
+            ActivityStopped = activity => stopped[activity.TraceId.ToHexString()] = (activity.IsAllDataRequested, activity.GetTagItem("url.full")),
+        };
+        ActivitySource.AddActivityListener(watcher);
+
+        foreach (var (traceId, flags) in new[] { (NotSampled, "00"), (Sampled, "01") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/inference/models");
+            request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-{flags}");
+            (await Alice.SendAsync(request)).EnsureSuccessStatusCode();
+        }
+        await Eventually.ThatAsync(() => Task.FromResult(stopped.ContainsKey(NotSampled) && stopped.ContainsKey(Sampled)), 10,
+            "HttpClient's spans of both upstream calls");
+
+        Assert.Equal((false, null), stopped[NotSampled]);
+        Assert.True(stopped[Sampled].AllData);
+        Assert.NotNull(stopped[Sampled].Url);
     }
 
     [Fact]
