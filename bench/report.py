@@ -201,8 +201,8 @@ notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the
          f"Proxied GET answers not 2xx: {not_2xx or 'none'}; wrk socket errors: {socket_errors or 'none'}. "
          f"Fan-out: {fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} deliveries received, "
          f"{fanout['callbacks_failed']} callbacks refused; its stages are the gateway's own histograms "
-         f"(gateway.queue.wait, gateway.queue.job.duration, gateway.delivery.attempt.duration, http.server.request.duration), "
-         f"read over EventPipe with one interval covering the measured window plus 3 s. Ingest: {ingest['requests']:,} callbacks, "
+         f"(gateway.queue.wait.duration, gateway.queue.job.duration, gateway.delivery.attempt.duration, http.server.request.duration), "
+         f"read over EventPipe with one interval covering the measured window plus 3 s (a stage of several series, such as the callback request by status, counts them all and gives the quantiles of its largest). Ingest: {ingest['requests']:,} callbacks, "
          f"{ingest['non_2xx']} not 2xx.\n")
 report = "\n".join((proxied_table, startup_table, other_table, stages_table, targets_table, notes))
 print()

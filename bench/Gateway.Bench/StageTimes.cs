@@ -15,7 +15,7 @@ public sealed record StageTime(string Stage, long Count, double P50Ms, double P9
 /// <summary>
 /// Reads the gateway's own stage histograms over EventPipe while the fan-out run is measured:
 /// the callback's HTTP request (<c>http.server.request.duration</c> on <c>/webhooks/inference</c>),
-/// the wait and the work of each durable queue (<c>gateway.queue.wait</c>,
+/// the wait and the work of each durable queue (<c>gateway.queue.wait.duration</c>,
 /// <c>gateway.queue.job.duration</c>) and each delivery attempt
 /// (<c>gateway.delivery.attempt.duration</c>). The runtime's MetricsEventSource (what
 /// dotnet-counters reads) publishes each histogram's quantiles once per interval, computed over
@@ -35,12 +35,12 @@ public sealed class StageTimes : IAsyncDisposable
     private static readonly (string Stage, string Instrument, string Tag)[] Stages =
     [
         ("callback request (answered 2xx)", "http.server.request.duration", "http.route=/webhooks/inference"),
-        ("callbacks queue: wait past due", "gateway.queue.wait", "queue=callbacks"),
+        ("callbacks queue: wait past due", "gateway.queue.wait.duration", "queue=callbacks"),
         ("callback job: Reka asked, result stored, fan-out queued", "gateway.queue.job.duration", "queue=callbacks"),
-        ("fanout queue: wait past due", "gateway.queue.wait", "queue=fanout"),
+        ("fanout queue: wait past due", "gateway.queue.wait.duration", "queue=fanout"),
         ("fan-out job: first attempts to every subscription, recorded", "gateway.queue.job.duration", "queue=fanout"),
-        ("delivery attempt: signed, sent, answered", "gateway.delivery.attempt.duration", "result=succeeded"),
-        ("deliveries queue (retries): wait past due", "gateway.queue.wait", "queue=deliveries"),
+        ("delivery attempt: signed, sent, answered", "gateway.delivery.attempt.duration", "outcome=succeeded"),
+        ("deliveries queue (retries): wait past due", "gateway.queue.wait.duration", "queue=deliveries"),
     ];
 
     private StageTimes(int pid, TimeSpan window)
@@ -49,7 +49,7 @@ public sealed class StageTimes : IAsyncDisposable
             arguments: new Dictionary<string, string>
             {
                 ["SessionId"] = _sessionId,
-                ["Metrics"] = @"Reka.Gateway\gateway.queue.wait;Reka.Gateway\gateway.queue.job.duration;Reka.Gateway\gateway.delivery.attempt.duration;"
+                ["Metrics"] = @"Reka.Gateway\gateway.queue.wait.duration;Reka.Gateway\gateway.queue.job.duration;Reka.Gateway\gateway.delivery.attempt.duration;"
                     + @"Microsoft.AspNetCore.Hosting\http.server.request.duration",
                 ["RefreshInterval"] = window.TotalSeconds.ToString(CultureInfo.InvariantCulture),
                 ["MaxTimeSeries"] = "1000",
@@ -96,8 +96,8 @@ public sealed class StageTimes : IAsyncDisposable
             Convert.ToInt64(e.PayloadByName("count"), CultureInfo.InvariantCulture), q["0.5"], q["0.99"]));
     }
 
-    // Several time series can make one stage (the callback request by status and client): the
-    // count is their sum, the quantiles those of the largest one.
+    // Several time series can make one stage (the callback request by status): the count is
+    // their sum, the quantiles those of the largest one (the report's notes say so).
     private List<StageTime> Summarize() =>
     [
         .. Stages.Select(stage => (stage.Stage, Series: _histograms
@@ -114,7 +114,14 @@ public sealed class StageTimes : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _session.StopAsync(CancellationToken.None);
+        try
+        {
+            await _session.StopAsync(CancellationToken.None);
+        }
+        catch (ServerNotAvailableException)
+        {
+            // The gateway is gone (it failed the run): the error that says why is already out.
+        }
         await _processing;
         _source.Dispose();
         _session.Dispose();

@@ -37,6 +37,9 @@ internal static class ClientKeys
         var length = Encoding.UTF8.GetBytes(key, utf8);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(utf8[..length], hash);
-        Convert.TryToHexStringLower(hash, hex, out _);
+        if (!Convert.TryToHexStringLower(hash, hex, out var written) || written != HashLength)
+        {
+            throw new ArgumentException($"{HashLength} characters are needed for a key's hash.", nameof(hex));
+        }
     }
 }

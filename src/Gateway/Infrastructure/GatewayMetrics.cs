@@ -52,12 +52,12 @@ internal sealed class GatewayMetrics
         // delivery's time goes: callbacks queue wait, callback job (Reka asked, result cached,
         // fan-out queued), fanout queue wait, fan-out job (first attempts), each attempt.
         var stageAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] };
-        _queueWait = meter.CreateHistogram("gateway.queue.wait", "s",
+        _queueWait = meter.CreateHistogram("gateway.queue.wait.duration", "s",
             "How long a job of a durable queue waited past its due time before a worker claimed it, by queue.", advice: stageAdvice);
         _jobDuration = meter.CreateHistogram("gateway.queue.job.duration", "s",
             "How long a worker took over a job of a durable queue, by queue (a job whose handler threw is not counted).", advice: stageAdvice);
         _attemptDuration = meter.CreateHistogram("gateway.delivery.attempt.duration", "s",
-            "How long a webhook delivery attempt took, from signing to the subscriber's answer, by result (succeeded, failed, gone).", advice: stageAdvice);
+            "How long a webhook delivery attempt took, from signing to the subscriber's answer, by outcome (succeeded, failed, gone).", advice: stageAdvice);
         meter.CreateObservableGauge("gateway.queue.depth", () => _queues.Select(q => new Measurement<long>(q.Value.Depth, new KeyValuePair<string, object?>("queue", q.Key))),
             "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks, submissions), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
         meter.CreateObservableGauge("gateway.queue.oldest_due_age", () => _queues.Select(q => new Measurement<double>(q.Value.OldestDueAgeSeconds, new KeyValuePair<string, object?>("queue", q.Key))),
@@ -96,9 +96,9 @@ internal sealed class GatewayMetrics
     public void JobHandled(string queue, TimeSpan duration) =>
         _jobDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("queue", queue));
 
-    /// <summary>Records how long a delivery attempt that was sent took, and its result (succeeded, failed, gone).</summary>
-    public void DeliveryAttempted(string result, TimeSpan duration) =>
-        _attemptDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("result", result));
+    /// <summary>Records how long a delivery attempt that was sent took, and its outcome (succeeded, failed, gone).</summary>
+    public void DeliveryAttempted(string outcome, TimeSpan duration) =>
+        _attemptDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts a submit refused by a quota.</summary>
     public void QuotaRefused(string client, string quota) =>

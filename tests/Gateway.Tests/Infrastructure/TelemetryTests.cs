@@ -54,10 +54,10 @@ public sealed class TelemetryTests(SimulatorStack stack) : SimulatorStackTests(s
             measured = [.. recorder.Measurements.Skip(before)];
             return Task.FromResult(Values("gateway.queue.job.duration", "queue", "fanout").Length > 0);
         }, 20, "the fan-out job to be timed");
-        Assert.NotEmpty(Values("gateway.queue.wait", "queue", "callbacks"));
+        Assert.NotEmpty(Values("gateway.queue.wait.duration", "queue", "callbacks"));
         Assert.NotEmpty(Values("gateway.queue.job.duration", "queue", "callbacks"));
-        Assert.NotEmpty(Values("gateway.queue.wait", "queue", "fanout"));
-        var attempts = Values("gateway.delivery.attempt.duration", "result", "succeeded");
+        Assert.NotEmpty(Values("gateway.queue.wait.duration", "queue", "fanout"));
+        var attempts = Values("gateway.delivery.attempt.duration", "outcome", "succeeded");
         Assert.NotEmpty(attempts);
         Assert.All(measured.Where(m => m.Instrument.StartsWith("gateway.queue.", StringComparison.Ordinal) && m.Instrument != "gateway.queue.depth"
             && m.Instrument != "gateway.queue.oldest_due_age"), m => Assert.InRange(m.Value, 0, 30));

@@ -13,7 +13,7 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// back (due at once) so another replica takes them. A job whose handler throws is retried: after
 /// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
 /// Each job's wait past its due time and the time its handler took go to the
-/// <c>gateway.queue.wait</c> and <c>gateway.queue.job.duration</c> histograms.
+/// <c>gateway.queue.wait.duration</c> and <c>gateway.queue.job.duration</c> histograms.
 /// </summary>
 internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, GatewayMetrics metrics, ILogger logger) : BackgroundService
 {
