@@ -93,6 +93,7 @@ internal static class ConsoleSetup
         services.AddDataProtection().SetApplicationName("reka-gateway");
         services.AddOptions<KeyManagementOptions>().Configure<RedisStore>((keys, redis) =>
             keys.XmlRepository = new RedisXmlRepository(() => redis.Database, redis.Key(DataProtectionKeysKey)));
+        services.AddHostedService<ConsoleKeyRing>();
         return builder;
     }
 

@@ -1,41 +1,54 @@
+using StackExchange.Redis;
 using System.Net;
 using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.OperatorConsole;
 
 /// <summary>
-/// The console behind a load balancer: two gateway processes sharing one redis-server, each with
-/// a home folder of its own (as two pods), a browser's requests landing on either.
+/// The console behind a load balancer: three gateway processes started together on one
+/// redis-server with an empty key ring, each with a home folder of its own (as three pods of a
+/// first deployment), a browser's requests landing on any of them.
 /// </summary>
 public sealed class ConsoleReplicasTests : IAsyncLifetime
 {
     private readonly List<string> _homes = [];
     private SimulatorHost _simulator = null!;
+    private Dictionary<string, string?> _settings = null!;
     private GatewayProcess _a = null!;
     private GatewayProcess _b = null!;
+    private GatewayProcess _c = null!;
 
     public async Task InitializeAsync()
     {
         _simulator = await SimulatorHost.StartForGatewayAsync();
-        var settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseUrl);
+        _settings = await GatewayHost.DefaultSettingsAsync(_simulator.BaseUrl);
         GatewayProcess Replica()
         {
             var home = Directory.CreateTempSubdirectory("gateway-home-").FullName;
             _homes.Add(home);
-            return GatewayProcess.Start(new Dictionary<string, string?>(settings) { ["HOME"] = home });
+            return GatewayProcess.Start(new Dictionary<string, string?>(_settings) { ["HOME"] = home });
         }
-        _a = Replica();
-        _b = Replica();
-        await _a.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
-        await _b.WaitUntilLiveAsync(TimeSpan.FromSeconds(60));
+        (_a, _b, _c) = (Replica(), Replica(), Replica());
+        await Task.WhenAll(new[] { _a, _b, _c }.Select(replica => replica.WaitUntilLiveAsync(TimeSpan.FromSeconds(60))));
     }
 
     public async Task DisposeAsync()
     {
         await _a.DisposeAsync();
         await _b.DisposeAsync();
+        await _c.DisposeAsync();
         await _simulator.DisposeAsync();
         _homes.ForEach(home => Directory.Delete(home, recursive: true));
+    }
+
+    [Fact]
+    public async Task ReplicasStartedTogether_MakeOneKey()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_settings["Redis:Configuration"]!);
+
+        var keys = await redis.GetDatabase().ListRangeAsync(_settings["Redis:KeyPrefix"] + "console:data-protection-keys");
+
+        Assert.Single(keys);
     }
 
     [Fact]
