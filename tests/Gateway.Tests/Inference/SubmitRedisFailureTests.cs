@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Reka.Gateway.Delivery;
 using Reka.Gateway.Inference;
 using Reka.Gateway.Tests.Support;
 using Xunit.Abstractions;
@@ -56,19 +57,27 @@ public sealed class SubmitRedisFailureTests(ITestOutputHelper output)
         Assert.Empty(steps.Submits);
         await RestartAsync(redis, gateway);
 
-        // 2. Redis dies while Reka holds the submits; 3. after Reka's 202, before the gateway records it.
-        var whileUpstream = await RunStepAsync(steps, SteppedUpstream.Step.BeforeUpstream, "upstream", alice, subscriber, simulator, redis, gateway);
-        var afterAccepted = await RunStepAsync(steps, SteppedUpstream.Step.AfterUpstream, "accepted", alice, subscriber, simulator, redis, gateway);
-
-        foreach (var (name, accepted) in new[] { ("while upstream holds the submit", whileUpstream), ("between upstream's 202 and the record", afterAccepted) })
+        // 2. Redis dies while Reka holds the submits; 3. after Reka's 202, before the gateway records
+        // it. Each step is checked, and its fan-outs finished, before the next kills Redis again: a
+        // fan-out cut by that kill would be sent again (at least once), and this test counts
+        // deliveries exactly.
+        var fanOuts = ((Deliveries)gateway.Services.GetService(typeof(Deliveries))!).FanOutQueue;
+        foreach (var (step, prompt, name) in new[]
         {
+            (SteppedUpstream.Step.BeforeUpstream, "upstream", "while upstream holds the submit"),
+            (SteppedUpstream.Step.AfterUpstream, "accepted", "between upstream's 202 and the record"),
+        })
+        {
+            var accepted = await RunStepAsync(steps, step, prompt, alice, subscriber, simulator, redis, gateway);
             var retrievable = (await Task.WhenAll(accepted.Select(id => ReadableAsync(alice, id)))).Count(readable => readable);
             foreach (var requestId in accepted)
             {
                 using var foreign = await bob.GetAsync($"/v2/inference/requests/{requestId}");
                 Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
             }
-            var deliveries = await subscriber.WaitForRequestsAsync(accepted, timeoutSeconds: 60);
+            await subscriber.WaitForRequestsAsync(accepted, timeoutSeconds: 60);
+            await Eventually.ThatAsync(async () => (await fanOuts.StatsAsync()).Depth == 0, 60, "every fan-out to be finished");
+            var deliveries = subscriber.Received;
             var delivered = accepted.Count(id => deliveries.Count(d => d.Json.GetProperty("request_id").GetString() == id) == 1);
             output.WriteLine($"Redis killed {name}: accepted {accepted.Count} / retrievable {retrievable} / delivered {delivered}");
             Assert.Equal(InFlight, accepted.Count);
