@@ -28,6 +28,14 @@ internal sealed class ConsoleKeyRing(IKeyManager keys, RedisStore redis, ILogger
     {
         try
         {
+            // Redis unreachable at start (its connection was tried when it was made): nobody can
+            // store a key now; Data Protection makes it once it can, as without this service,
+            // and start-up waits out no timeout here.
+            if (!redis.Database.Multiplexer.IsConnected)
+            {
+                GatewayLog.ConsoleKeyRingUnavailable(logger, "not connected");
+                return;
+            }
             if (keys.GetAllKeys().Count > 0)
             {
                 return;
