@@ -112,22 +112,39 @@ launch_bare_yarp() {
   children+=($bare_yarp_pid)
 }
 
-# measure_upload [size]: uploads a video of that size (default 1G; a sparse file) to the simulator
-# directly and through the gateway, with the gateway's peak-RSS counter reset just before. Sets
-# upload_bytes, upload_gateway_s, upload_direct_s, upload_idle_kib, upload_peak_kib.
+# measure_upload [size] [rounds]: uploads a video of that size (default 1G; a sparse file) straight
+# to the simulator, through the gateway and, when bare_yarp_port is set (bare YARP started by the
+# caller), through bare YARP: each side once per round, in turn, for rounds rounds (default 3),
+# after one warm-up upload each. Writes upload.tsv to the work folder: one line per measured
+# upload, "side seconds" (side: direct, gateway or bare-yarp). Sets upload_bytes, and the gateway's
+# RSS before its first measured upload (upload_idle_kib) and its peak over all of them (upload_peak_kib).
 measure_upload() {
-  local video="$work/video.mp4"
+  local video="$work/video.mp4" round side url key seconds
   truncate -s "${1:-1G}" "$video"
   upload_bytes=$(stat -c %s "$video")
-  upload() { curl -s -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $2" -F video_name=bench -F "file=@$video;type=video/mp4" "$1/v2/videos"; }
-  # Warm-up: both paths once, so neither is measured with code still being compiled.
-  upload "http://127.0.0.1:$simulator_port" "$team_key" >/dev/null
-  upload "http://127.0.0.1:$gateway_port" "$client_key" >/dev/null
+  local sides=(direct gateway)
+  [ -z "${bare_yarp_port:-}" ] || sides+=(bare-yarp)
+  upload() {
+    case $1 in
+      direct) url="http://127.0.0.1:$simulator_port" key=$team_key ;;
+      gateway) url="http://127.0.0.1:$gateway_port" key=$client_key ;;
+      bare-yarp) url="http://127.0.0.1:$bare_yarp_port" key=any-caller-key ;;
+    esac
+    rm -f "$work/upload.json"
+    seconds=$(curl -s -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $key" -F video_name=bench -F "file=@$video;type=video/mp4" "$url/v2/videos")
+    grep -q '"video_id"' "$work/upload.json" || { echo "the upload ($1) failed: $(cat "$work/upload.json")" >&2; return 1; }
+  }
+  # Warm-up: every side once, so none is measured with code still being compiled.
+  for side in "${sides[@]}"; do upload "$side"; done
   sleep 2
   reset_peak "$gateway_pid"
   upload_idle_kib=$(rss_kib "$gateway_pid")
-  upload_gateway_s=$(upload "http://127.0.0.1:$gateway_port" "$client_key")
-  grep -q '"video_id"' "$work/upload.json" || { echo "the upload through the gateway failed: $(cat "$work/upload.json")" >&2; return 1; }
+  : >"$work/upload.tsv"
+  for round in $(seq "${2:-3}"); do
+    for side in "${sides[@]}"; do
+      upload "$side"
+      echo "$side $seconds" >>"$work/upload.tsv"
+    done
+  done
   upload_peak_kib=$(peak_kib "$gateway_pid")
-  upload_direct_s=$(upload "http://127.0.0.1:$simulator_port" "$team_key")
 }

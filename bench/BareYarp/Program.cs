@@ -8,8 +8,13 @@ using Yarp.ReverseProxy.Transforms;
 // Usage: Upstream__BaseUrl=URL Upstream__ApiKey=KEY dotnet BareYarp.dll --urls http://127.0.0.1:PORT
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Logging.ClearProviders();
-// As the gateway: no Server header, so both answer the same bytes.
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+// As the gateway: no Server header, so both answer the same bytes; and no body size cap, so that the
+// bench's 1 GiB upload goes through (the gateway's upload routes have caps of their own).
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    kestrel.Limits.MaxRequestBodySize = null;
+});
 builder.Services.AddHttpForwarder();
 
 var app = builder.Build();
