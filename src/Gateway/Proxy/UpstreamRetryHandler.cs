@@ -47,20 +47,65 @@ internal sealed class UpstreamRetryHandler : DelegatingHandler
     }
 
     /// <inheritdoc />
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        CanResend(request) ? SendWithRetriesAsync(request, cancellationToken) : base.SendAsync(request, cancellationToken);
+
+    // The first attempt is made outside the pipeline, so that a call answered at once (nearly
+    // all of them) costs no Polly context or state machines; one that should be retried hands
+    // its outcome to the pipeline as its first attempt, which then waits and retries as usual.
+    private async Task<HttpResponseMessage> SendWithRetriesAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (!CanResend(request))
+        Outcome<HttpResponseMessage> first;
+        try
         {
-            return base.SendAsync(request, cancellationToken);
+            first = Outcome.FromResult(await base.SendAsync(request, cancellationToken));
         }
-        return _pipeline.ExecuteAsync(
-            static (state, token) => new ValueTask<HttpResponseMessage>(state.Handler.SendOnceAsync(state.Request, token)),
-            (Handler: this, Request: request),
-            cancellationToken).AsTask();
+        catch (HttpRequestException e)
+        {
+            first = Outcome.FromException<HttpResponseMessage>(e);
+        }
+        if (!ShouldRetry(first))
+        {
+            return first.Result!;
+        }
+
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            var outcome = await _pipeline.ExecuteOutcomeAsync(
+                static (context, state) => state.Attempts++ == 0
+                    ? ValueTask.FromResult(state.First)
+                    : state.Handler.SendOnceAsync(state.Request, context.CancellationToken),
+                context,
+                new RetryState(this, request, first));
+            outcome.ThrowIfException();
+            return outcome.Result!;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
 
-    private Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        base.SendAsync(request, cancellationToken);
+    private async ValueTask<Outcome<HttpResponseMessage>> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Outcome.FromResult(await base.SendAsync(request, cancellationToken));
+        }
+        catch (Exception e)
+        {
+            return Outcome.FromException<HttpResponseMessage>(e);
+        }
+    }
+
+    private sealed class RetryState(UpstreamRetryHandler handler, HttpRequestMessage request, Outcome<HttpResponseMessage> first)
+    {
+        public UpstreamRetryHandler Handler { get; } = handler;
+        public HttpRequestMessage Request { get; } = request;
+        public Outcome<HttpResponseMessage> First { get; } = first;
+        public int Attempts { get; set; }
+    }
 
     private static bool CanResend(HttpRequestMessage request)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 
 namespace Reka.Gateway.Tests.Proxy;
@@ -78,6 +79,44 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("down", await response.Content.ReadAsStringAsync());
         Assert.Equal(3, Upstream.Requests.Count); // 1 attempt + Upstream:Retry:MaxRetries (2)
+    }
+
+    [Fact]
+    public async Task Get_WhoseFirstAttemptLosesItsConnection_IsRetried_AndTheCallerSeesTheSuccess()
+    {
+        var calls = 0;
+        Upstream.Respond = context =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                context.Abort(); // The connection drops before any answer: HttpClient throws.
+                return Task.CompletedTask;
+            }
+            return context.Response.WriteAsJsonAsync(new { items = Array.Empty<object>(), next_offset = (int?)null, has_more = false });
+        };
+
+        var response = await Ops.GetAsync("/v2/inference/requests?limit=5");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task Get_Answered503WithARetryAfterAboveTheLargestDelay_IsNotRetried_AndPassesThrough()
+    {
+        Upstream.Respond = context =>
+        {
+            context.Response.StatusCode = 503;
+            context.Response.Headers.RetryAfter = "3600"; // Above Upstream:Retry:MaxDelaySeconds (2 s).
+            return context.Response.WriteAsync("""{"error":{"type":"server_error","message":"maintenance"}}""");
+        };
+
+        var response = await Ops.GetAsync("/v2/inference/models");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("3600", response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(CultureInfo.InvariantCulture));
+        Assert.Contains("maintenance", await response.Content.ReadAsStringAsync());
+        Assert.Single(Upstream.Requests);
     }
 
     [Fact]
