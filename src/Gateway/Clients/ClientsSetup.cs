@@ -26,9 +26,13 @@ internal static class ClientsSetup
         services.AddSingleton<ClientRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<ClientRegistry>());
 
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
-                ApiKeyAuthenticationHandler.SchemeName, null);
+        // Transient, as AuthenticationBuilder registers its handlers: one per request that uses it.
+        services.AddTransient<ApiKeyAuthenticationHandler>();
+        services.AddAuthentication(options =>
+        {
+            options.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
+            options.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: null);
+        });
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
 
