@@ -1,4 +1,6 @@
 using CommunityToolkit.HighPerformance.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -161,9 +163,18 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
         return null;
     }
 
-    private static string? RequestIdOf(JsonElement item) =>
-        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("request_id", out var id) && id.ValueKind == JsonValueKind.String
-            ? id.GetString() : null;
+    // The ids of a page are mostly the same from call to call: each is read from the page's UTF-8
+    // into a pool of strings (bounded), so a repeated id costs no new string. An escaped value
+    // (never seen from Reka) is unescaped by GetString.
+    private static string? RequestIdOf(JsonElement item)
+    {
+        if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("request_id", out var id) || id.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        var raw = JsonMarshal.GetRawUtf8Value(id); // with its quotes
+        return raw.Contains((byte)'\\') ? id.GetString() : StringPool.Shared.GetOrAdd(raw[1..^1], Encoding.UTF8);
+    }
 
     /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>
     public static bool MayAccess(GatewayClient client, string? owner) => client.Admin || owner == client.Name;

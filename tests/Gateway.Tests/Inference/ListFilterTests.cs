@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Reka.Gateway.Tests.Inference;
+
+/// <summary>The list answer of an ordinary client holds only its own requests, however upstream writes their ids.</summary>
+[Collection(ProxyCollection.Name)]
+public sealed class ListFilterTests(RecordingStack stack) : RecordingStackTests(stack)
+{
+    [Fact]
+    public async Task List_KeepsTheClientsOwnItems_WhetherTheirIdIsEscapedOrNot_AndDropsTheOthers()
+    {
+        var alices = $"r-list-{Guid.NewGuid():N}";
+        Upstream.Respond = context =>
+        {
+            context.Response.StatusCode = 202;
+            return context.Response.WriteAsJsonAsync(new { request_id = alices, status = "IN_QUEUE" });
+        };
+        Assert.Equal(HttpStatusCode.Accepted, (await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { prompt = "x" } }))).StatusCode);
+        // The same id twice, once with its first character as a JSON escape; then ids no one here owns.
+        var page = $$"""{"items":[{"request_id":"\u0072{{alices[1..]}}","n":1},{"request_id":"{{alices}}","n":2},{"request_id":"r-list-{{Guid.NewGuid():N}}","n":3},{"request_id":42,"n":4},{"n":5}],"has_more":false}""";
+        Upstream.Respond = context =>
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(page);
+        };
+
+        // Twice: the second time the ids and their owners are already in the gateway's memory.
+        for (var call = 0; call < 2; call++)
+        {
+            var items = JsonDocument.Parse(await Alice.GetStringAsync("/v2/inference/requests")).RootElement.GetProperty("items");
+
+            Assert.Equal([1, 2], items.EnumerateArray().Select(item => item.GetProperty("n").GetInt32()));
+            Assert.All(items.EnumerateArray(), item => Assert.Equal(alices, item.GetProperty("request_id").GetString()));
+        }
+    }
+}
