@@ -66,18 +66,26 @@ internal sealed class UpstreamRetryHandler : DelegatingHandler
         }
         if (!ShouldRetry(first))
         {
+            first.ThrowIfException();
             return first.Result!;
         }
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
+            var state = new RetryState(this, request, first);
             var outcome = await _pipeline.ExecuteOutcomeAsync(
                 static (context, state) => state.Attempts++ == 0
                     ? ValueTask.FromResult(state.First)
                     : state.Handler.SendOnceAsync(state.Request, context.CancellationToken),
                 context,
-                new RetryState(this, request, first));
+                state);
+            // Canceled before the pipeline called back: it never took the first attempt's outcome,
+            // which stands (a retry pipeline around that attempt returned it too), and is not left undisposed.
+            if (state.Attempts == 0)
+            {
+                outcome = first;
+            }
             outcome.ThrowIfException();
             return outcome.Result!;
         }

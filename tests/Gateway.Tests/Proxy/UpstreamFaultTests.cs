@@ -82,12 +82,12 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     }
 
     [Fact]
-    public async Task Get_WhoseFirstAttemptLosesItsConnection_IsRetried_AndTheCallerSeesTheSuccess()
+    public async Task Get_WhoseAttemptsLoseTheirConnection_IsRetried_AndTheCallerSeesTheSuccess()
     {
         var calls = 0;
         Upstream.Respond = context =>
         {
-            if (Interlocked.Increment(ref calls) == 1)
+            if (Interlocked.Increment(ref calls) <= 2)
             {
                 context.Abort(); // The connection drops before any answer: HttpClient throws.
                 return Task.CompletedTask;
@@ -95,10 +95,16 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
             return context.Response.WriteAsJsonAsync(new { items = Array.Empty<object>(), next_offset = (int?)null, has_more = false });
         };
 
-        var response = await Ops.GetAsync("/v2/inference/requests?limit=5");
+        // A gateway of the test's own, logging its retries (the shared one logs warnings only).
+        var gateway = await Stack.StartGatewayAsync(("Logging:LogLevel:Reka.Gateway.Proxy.UpstreamRetryHandler", "Information"));
+        using var ops = gateway.CreateClient(TestClients.Ops);
+
+        var response = await ops.GetAsync("/v2/inference/requests?limit=5");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(2, calls);
+        Assert.Equal(3, calls);
+        // The gateway's retry, not only HttpClient's own resend of a request on a reused connection that closed.
+        Assert.Contains(gateway.Logs.Entries, e => e.Message.StartsWith("Retrying upstream call", StringComparison.Ordinal) && e.Message.Contains(nameof(HttpRequestException)));
     }
 
     [Fact]
