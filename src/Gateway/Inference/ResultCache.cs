@@ -164,8 +164,8 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
     }
 
     // The ids of a page are mostly the same from call to call: each is read from the page's UTF-8
-    // into a pool of strings (bounded), so a repeated id costs no new string. An escaped value
-    // (never seen from Reka) is unescaped by GetString.
+    // into a pool of strings (bounded), so a repeated id costs no new string. Ids are ASCII: any
+    // other value (escaped, or not valid UTF-8, which only GetString refuses) is read by GetString.
     private static string? RequestIdOf(JsonElement item)
     {
         if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("request_id", out var id) || id.ValueKind != JsonValueKind.String)
@@ -173,7 +173,8 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
             return null;
         }
         var raw = JsonMarshal.GetRawUtf8Value(id); // with its quotes
-        return raw.Contains((byte)'\\') ? id.GetString() : StringPool.Shared.GetOrAdd(raw[1..^1], Encoding.UTF8);
+        var value = raw[1..^1];
+        return Ascii.IsValid(value) && !value.Contains((byte)'\\') ? StringPool.Shared.GetOrAdd(value, Encoding.ASCII) : id.GetString();
     }
 
     /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>

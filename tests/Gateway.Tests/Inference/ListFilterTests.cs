@@ -33,4 +33,23 @@ public sealed class ListFilterTests(RecordingStack stack) : RecordingStackTests(
             Assert.All(items.EnumerateArray(), item => Assert.Equal(alices, item.GetProperty("request_id").GetString()));
         }
     }
+
+    [Fact]
+    public async Task List_WhoseIdIsNotValidUtf8_IsRefusedWith502_NotReadAsAnotherId()
+    {
+        // Decoded with replacement characters, the id would be a string that is not the page's
+        // value: ownership cannot be told, so the page is not shown (as before the pooled ids).
+        var page = Encoding.UTF8.GetBytes("""{"items":[{"request_id":"r-X","n":1}],"has_more":false}""");
+        page[Array.IndexOf(page, (byte)'X')] = 0xFF;
+        Upstream.Respond = context =>
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.Body.WriteAsync(page).AsTask();
+        };
+
+        var response = await Alice.GetAsync("/v2/inference/requests");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("\"n\"", problem.ToString());
+    }
 }
