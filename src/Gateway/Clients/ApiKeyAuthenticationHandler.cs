@@ -18,7 +18,7 @@ namespace Reka.Gateway.Clients;
 /// every proxied call crosses it, and the base class's options, events and asynchronous
 /// wrapping cost each call allocations that a header lookup does not need.
 /// </remarks>
-internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients) : IAuthenticationHandler
+internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogger<ApiKeyAuthenticationHandler> logger) : IAuthenticationHandler
 {
     /// <summary>The scheme's name.</summary>
     public const string SchemeName = "ApiKey";
@@ -81,14 +81,20 @@ internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients) : IAut
     public async Task ChallengeAsync(AuthenticationProperties? properties)
     {
         var result = await AuthenticateAsync();
+        var reason = result.Failure?.Message ?? MissingKey;
+        GatewayLog.NotAuthenticated(logger, _context.Request.Method, _context.Request.Path, reason);
         _context.Response.Headers.WWWAuthenticate = "Bearer";
-        await Problems.WriteAsync(_context, StatusCodes.Status401Unauthorized, result.Failure?.Message ?? MissingKey);
+        await Problems.WriteAsync(_context, StatusCodes.Status401Unauthorized, reason);
     }
 
     /// <inheritdoc />
-    public Task ForbidAsync(AuthenticationProperties? properties) =>
-        Problems.WriteAsync(_context, StatusCodes.Status403Forbidden,
-            $"Client '{_context.User.Identity?.Name}' is not an admin client (Clients:<name>:Admin).").AsTask();
+    public Task ForbidAsync(AuthenticationProperties? properties)
+    {
+        var client = _context.User.Identity?.Name;
+        GatewayLog.Forbidden(logger, _context.Request.Method, _context.Request.Path, client);
+        return Problems.WriteAsync(_context, StatusCodes.Status403Forbidden,
+            $"Client '{client}' is not an admin client (Clients:<name>:Admin).").AsTask();
+    }
 
     private static ReadOnlySpan<char> ReadKey(IHeaderDictionary headers)
     {

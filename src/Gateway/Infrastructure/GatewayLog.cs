@@ -105,6 +105,13 @@ internal static partial class GatewayLog
     [LoggerMessage(601, LogLevel.Information, "{Actor} {Action} client {Client}")]
     public static partial void ClientChanged(ILogger logger, string actor, string action, string client);
 
+    // The reason is the gateway's own text (no key, unknown, expired at); never the key.
+    [LoggerMessage(602, LogLevel.Information, "{Method} {Path} answered 401: {Reason}")]
+    public static partial void NotAuthenticated(ILogger logger, string method, string path, string reason);
+
+    [LoggerMessage(603, LogLevel.Information, "{Method} {Path} answered 403: client {Client} is not an admin client")]
+    public static partial void Forbidden(ILogger logger, string method, string path, string? client);
+
     // Usage (700-799)
     [LoggerMessage(700, LogLevel.Warning, "{Counters} usage counters not written to Redis ({Error}); they are kept for the next flush")]
     public static partial void UsageNotFlushed(ILogger logger, int counters, string error);

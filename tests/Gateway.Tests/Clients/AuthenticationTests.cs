@@ -1,3 +1,5 @@
+using Reka.Gateway.Clients;
+
 namespace Reka.Gateway.Tests.Clients;
 
 [Collection(ProxyCollection.Name)]
@@ -23,6 +25,24 @@ public sealed class AuthenticationTests(RecordingStack stack) : RecordingStackTe
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.DoesNotContain("not-a-configured-key", problem.ToString());
         Assert.Empty(Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Refusals_AreLogged_WithTheirReason_NeverTheKey()
+    {
+        // A gateway of the test's own, logging at Information (the shared one logs warnings only).
+        var gateway = await Stack.StartGatewayAsync(("Logging:LogLevel:Reka.Gateway.Clients", "Information"));
+        using var mallory = gateway.CreateClient(new TestClient("mallory", "not-a-configured-key"));
+        using var alice = gateway.CreateClient(TestClients.Alice);
+
+        await ProblemAssert.IsProblemAsync(await mallory.GetAsync("/v2/inference/requests?limit=5"), HttpStatusCode.Unauthorized);
+        await ProblemAssert.IsProblemAsync(await alice.GetAsync("/clients"), HttpStatusCode.Forbidden);
+
+        var refusals = gateway.Logs.Entries.Where(e => e.Category == typeof(ApiKeyAuthenticationHandler).FullName).Select(e => e.Message).ToArray();
+        Assert.Equal(
+            ["GET /v2/inference/requests answered 401: The gateway key is not known to this gateway.", "GET /clients answered 403: client alice is not an admin client"],
+            refusals);
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Message.Contains("not-a-configured-key") || e.Message.Contains(TestClients.Alice.Key));
     }
 
     [Fact]
