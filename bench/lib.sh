@@ -129,9 +129,11 @@ measure_upload() {
       direct) url="http://127.0.0.1:$simulator_port" key=$team_key ;;
       gateway) url="http://127.0.0.1:$gateway_port" key=$client_key ;;
       bare-yarp) url="http://127.0.0.1:$bare_yarp_port" key=any-caller-key ;;
+      *) echo "measure_upload: no side '$1'" >&2; return 2 ;;
     esac
     rm -f "$work/upload.json"
-    seconds=$(curl -s -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $key" -F video_name=bench -F "file=@$video;type=video/mp4" "$url/v2/videos")
+    seconds=$(curl -sS -o "$work/upload.json" -w '%{time_total}' -H "X-Api-Key: $key" -F video_name=bench -F "file=@$video;type=video/mp4" "$url/v2/videos") \
+      || { echo "the upload ($1) failed: curl could not finish it" >&2; return 1; }
     grep -q '"video_id"' "$work/upload.json" || { echo "the upload ($1) failed: $(cat "$work/upload.json")" >&2; return 1; }
   }
   # Warm-up: every side once, so none is measured with code still being compiled.
