@@ -18,6 +18,9 @@ namespace Reka.Gateway.Infrastructure.Queues;
 internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, GatewayMetrics metrics, ILogger logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
+    // 1 from a wake-up's release of _wake until the loop takes it: the wake-ups in between need no
+    // release of their own (one per callback would mostly find _wake full, and throw).
+    private int _signaled;
     private readonly ConcurrentDictionary<LeasedJob, Task> _inFlight = new();
     private readonly CancellationTokenSource _abandon = new();
     // Partitions a wake-up named, or where a claim filled every free slot (more may be due).
@@ -67,10 +70,13 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                     {
                         var run = RunAsync(job);
                         _inFlight[job] = run;
-                        if (run.IsCompleted)
-                        {
-                            _inFlight.TryRemove(job, out _); // it finished before it was listed
-                        }
+                        // Unlisted once listed and done, in that order: a job that removed itself
+                        // before it was listed would hold its slot for good.
+                        _ = run.ContinueWith(static (finished, state) =>
+                            {
+                                var (inFlight, done) = ((ConcurrentDictionary<LeasedJob, Task>, LeasedJob))state!;
+                                inFlight.TryRemove(done, out _);
+                            }, (_inFlight, job), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     }
                     if (jobs.Count == free)
                     {
@@ -100,6 +106,8 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                 try
                 {
                     await _wake.WaitAsync(wait.Token);
+                    // Before the partitions are read: a wake-up from now on releases _wake again.
+                    Interlocked.Exchange(ref _signaled, 0);
                     everyPartition = false;
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
@@ -152,10 +160,6 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
         catch (Exception e)
         {
             GatewayLog.JobFailed(logger, queue.Name, job.Id, e.GetType().Name, e.Message);
-        }
-        finally
-        {
-            _inFlight.TryRemove(job, out _);
         }
     }
 
@@ -213,13 +217,9 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     private void Wake(int partition)
     {
         Volatile.Write(ref _due[partition], 1);
-        try
+        if (Interlocked.Exchange(ref _signaled, 1) == 0)
         {
             _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
         }
     }
 
