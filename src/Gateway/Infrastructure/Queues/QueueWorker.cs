@@ -33,6 +33,9 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
 
     protected GatewayMetrics Metrics => metrics;
 
+    /// <summary>Jobs this worker holds now.</summary>
+    internal int InFlightCount => _inFlight.Count;
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,10 +48,15 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
             var free = options.MaxConcurrency - _inFlight.Count;
             // Under load, claim in batches (a quarter of the slots at least): one claim per finished
             // job would make the claim round trip the bottleneck.
-            if (free <= 0 || (free < Math.Max(1, options.MaxConcurrency / 4) && !_inFlight.IsEmpty))
+            if (free <= 0 || free < Math.Max(1, options.MaxConcurrency / 4))
             {
-                await ((Task)Task.WhenAny(_inFlight.Values)).WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                continue;
+                // A snapshot: the jobs counted above may all have finished since (WhenAny refuses none).
+                var running = _inFlight.Values;
+                if (running.Count > 0)
+                {
+                    await ((Task)Task.WhenAny(running)).WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    continue;
+                }
             }
             TimeSpan sleep;
             try
