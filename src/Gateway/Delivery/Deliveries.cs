@@ -150,8 +150,13 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         await Task.WhenAll(indexed);
         var added = await db.ScriptEvaluateAsync(FanOutScript,
             [EventKey(partition, e.Id), FanOutQueue.DueKey(partition), FanOutQueue.JobKey(partition, jobId)], [.. arguments]);
-        RememberEvent(e.Id, json);
-        return (int)(long)added;
+        var count = (int)(long)added;
+        if (count > 0)
+        {
+            // Kept for the first attempts about to read it; without deliveries nothing will soon.
+            RememberEvent(e.Id, json);
+        }
+        return count;
     }
 
     /// <summary>The deliveries a fan-out job makes.</summary>
