@@ -43,28 +43,44 @@ internal sealed class ReplicaConfirmations : IDisposable
     /// <summary>The connection confirmed writes go through.</summary>
     public IDatabase Database => _connection.Multiplexer.GetDatabase();
 
-    internal async Task ConfirmAsync(long lossesBefore, IEnumerable<RedisKey> keys)
+    internal Task ConfirmAsync(long lossesBefore, RedisKey[] keys)
     {
         if (!Enabled)
         {
-            return;
+            return Task.CompletedTask;
         }
         var multiplexer = _connection.Multiplexer;
-        var primaries = keys.Select(key => multiplexer.GetServer(key, null, CommandFlags.DemandMaster))
-            .DistinctBy(server => server.EndPoint)
-            .Select(server => _primaries.GetOrAdd(server.EndPoint, _ => new Primary(server, _timeoutMilliseconds)));
+        var primaries = new List<Primary>(1);
+        var waits = false;
+        foreach (var key in keys)
+        {
+            var server = multiplexer.GetServer(key, null, CommandFlags.DemandMaster);
+            var primary = _primaries.GetOrAdd(server.EndPoint, static (_, state) => new Primary(state.server, state.timeout), (server, timeout: _timeoutMilliseconds));
+            if (!primaries.Contains(primary))
+            {
+                primaries.Add(primary);
+                waits |= !primary.KnownWithoutReplicas;
+            }
+        }
+        // Usually a primary without replicas (a single Redis): nothing to wait for, and no task to make.
+        return waits ? ConfirmWithReplicasAsync(lossesBefore, primaries) : CheckConnection(lossesBefore);
+    }
+
+    private async Task ConfirmWithReplicasAsync(long lossesBefore, List<Primary> primaries)
+    {
         var confirmed = await Task.WhenAll(primaries.Select(primary => primary.ConfirmAsync()));
         if (confirmed.Any(ok => !ok))
         {
             throw new ReplicaNotConfirmedException(
                 $"No replica confirmed the write within Redis:ReplicaAckTimeoutSeconds ({_timeoutMilliseconds / 1000.0:0.###} s).");
         }
-        // WAIT on a new connection knows nothing of the writes made on the lost one.
-        if (Interlocked.Read(ref _losses) != lossesBefore)
-        {
-            throw new ReplicaNotConfirmedException("The connection to Redis was lost before a replica confirmed the write.");
-        }
+        await CheckConnection(lossesBefore);
     }
+
+    // WAIT on a new connection knows nothing of the writes made on the lost one.
+    private Task CheckConnection(long lossesBefore) => Interlocked.Read(ref _losses) == lossesBefore
+        ? Task.CompletedTask
+        : Task.FromException(new ReplicaNotConfirmedException("The connection to Redis was lost before a replica confirmed the write."));
 
     /// <inheritdoc />
     public void Dispose() => _connection.Dispose();
@@ -77,6 +93,16 @@ internal sealed class ReplicaConfirmations : IDisposable
         private bool _pumping;
         private Task<int>? _replicas;
         private long _replicasReadAt;
+
+        /// <summary>Its ROLE, read less than a second ago, lists no replica: a write to it has nothing to wait for.</summary>
+        public bool KnownWithoutReplicas
+        {
+            get
+            {
+                var replicas = ReplicasAsync();
+                return replicas.IsCompletedSuccessfully && replicas.Result == 0;
+            }
+        }
 
         public async Task<bool> ConfirmAsync()
         {
