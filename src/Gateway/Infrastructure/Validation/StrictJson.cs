@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -92,7 +93,7 @@ internal static class StrictJson
         {
             using (var document = JsonDocument.Parse(utf8, DocumentOptions))
             {
-                if (Check(document.RootElement, "$") is { } error)
+                if (Check(document.RootElement, []) is { } error)
                 {
                     return (null, error);
                 }
@@ -117,7 +118,9 @@ internal static class StrictJson
         return new JsonBodyError(FieldOf(path), $"The body could not be read at {path}: {reason}");
     }
 
-    private static JsonBodyError? Check(JsonElement element, string path)
+    // The path of an error is written only when there is one: a body that passes (nearly all)
+    // costs no path strings. `at` holds the member names and array indexes down to `element`.
+    private static JsonBodyError? Check(JsonElement element, List<(string? Name, int Index)> at)
     {
         switch (element.ValueKind)
         {
@@ -125,16 +128,21 @@ internal static class StrictJson
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var member in element.EnumerateObject())
                 {
-                    if (ReadString(() => member.Name) is not { } name)
+                    if (!TryReadName(member, out var name))
                     {
+                        var path = PathOf(at);
                         return new JsonBodyError(FieldOf(path), $"A member name in the object at {path} is not valid Unicode (ill-formed UTF-8 or an unpaired surrogate escape; RFC 8259 §8).");
                     }
-                    var memberPath = $"{path}.{name}";
                     if (!names.Add(name))
                     {
+                        var path = PathOf(at);
+                        var memberPath = $"{path}.{name}";
                         return new JsonBodyError(FieldOf(memberPath), $"'{name}' appears more than once in the object at {path} ({memberPath}); a member may be given once (RFC 8259 §4).");
                     }
-                    if (Check(member.Value, memberPath) is { } error)
+                    at.Add((name, 0));
+                    var error = Check(member.Value, at);
+                    at.RemoveAt(at.Count - 1);
+                    if (error is not null)
                     {
                         return error;
                     }
@@ -144,31 +152,62 @@ internal static class StrictJson
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (Check(item, $"{path}[{index++}]") is { } error)
+                    at.Add((null, index++));
+                    var error = Check(item, at);
+                    at.RemoveAt(at.Count - 1);
+                    if (error is not null)
                     {
                         return error;
                     }
                 }
                 return null;
             case JsonValueKind.String:
-                return ReadString(element.GetString) is null
-                    ? new JsonBodyError(FieldOf(path), $"The string at {path} is not valid Unicode (ill-formed UTF-8 or an unpaired surrogate escape; RFC 8259 §8); it is refused rather than altered.")
-                    : null;
+                if (TryReadString(element))
+                {
+                    return null;
+                }
+                var stringPath = PathOf(at);
+                return new JsonBodyError(FieldOf(stringPath), $"The string at {stringPath} is not valid Unicode (ill-formed UTF-8 or an unpaired surrogate escape; RFC 8259 §8); it is refused rather than altered.");
             default:
                 return null;
         }
     }
 
+    private static string PathOf(List<(string? Name, int Index)> at)
+    {
+        var path = new StringBuilder("$");
+        foreach (var (name, index) in at)
+        {
+            path.Append(name is null ? $"[{index}]" : $".{name}");
+        }
+        return path.ToString();
+    }
+
     // System.Text.Json decodes strictly when asked for a string, and says so by throwing.
-    private static string? ReadString(Func<string?> read)
+    private static bool TryReadName(JsonProperty member, out string name)
     {
         try
         {
-            return read();
+            name = member.Name;
+            return true;
         }
         catch (InvalidOperationException)
         {
-            return null;
+            name = "";
+            return false;
+        }
+    }
+
+    private static bool TryReadString(JsonElement element)
+    {
+        try
+        {
+            element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
