@@ -76,6 +76,8 @@ bare = proxied("bare-yarp", dotnet=True)
 gateway = proxied("gateway", dotnet=True)
 admin = proxied("gateway-admin", dotnet=True)
 cached, ingest = wrk("cached"), wrk("ingest")
+# Callbacks wrk sent more than once (past its share of the prepared ones), from run.sh's script.
+ingest["repeats"] = int(re.search(r"callbacks sent more than once: (\d+)", read("wrk-ingest.txt")).group(1))
 fanout = json.loads(read("fanout.json"))
 startup = {}
 for name in ("bare-yarp", "gateway"):
@@ -170,9 +172,10 @@ for label, run, baseline in (("ordinary client", gateway, BASELINE_ALLOC_BYTES_P
            f"{alloc:,.0f} B against {baseline:,.0f} B ({alloc / baseline:.2f}x)", clean and alloc <= 0.5 * baseline)
 target("Cached result GET >= 3x the proxied GET (gateway, ordinary client)", f"{cached['rps'] / gateway['rps']:.2f}x",
        cached["non_2xx"] == 0 and cached["rps"] >= 3 * gateway["rps"])
-target("Callback ingest >= 10,000 callbacks/s, p99 < 10 ms, every callback 2xx",
-       f"{ingest['rps']:,.0f}/s, p99 {ingest['p99_ms']:.2f} ms, {ingest['non_2xx']} not 2xx",
-       ingest["rps"] >= 10000 and ingest["p99_ms"] < 10 and ingest["non_2xx"] == 0)
+target("Callback ingest >= 10,000 callbacks/s, p99 < 10 ms, every callback 2xx (and new)",
+       f"{ingest['rps']:,.0f}/s, p99 {ingest['p99_ms']:.2f} ms, {ingest['non_2xx']} not 2xx, "
+       f"{ingest['repeats']:,} sent more than once",
+       ingest["rps"] >= 10000 and ingest["p99_ms"] < 10 and ingest["non_2xx"] == 0 and ingest["repeats"] == 0)
 target("Fan-out p99 < 100 ms at 1,000 callbacks/s x 10 subscriptions, every delivery received",
        f"{fanout['p99_ms']:.1f} ms at {fanout['rate_achieved']:,.0f}/s x {fanout['subscriptions']}, "
        f"{fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} received",
@@ -200,7 +203,7 @@ not_2xx = ", ".join(f"{label} {run['non_2xx']:,}" for label, run in (("direct", 
 socket_errors = ", ".join(f"{label} {run['socket_errors']:,}" for label, run in (("direct", direct),) + PROXIES
                           if run["socket_errors"])
 notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the same machine. "
-         f"wrk -t2 -c64 (ingest -c32), {seconds} s after a {warmup_seconds} s warm-up, one run. "
+         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up (ingest: -c32, 5 s after a 5 s warm-up on callbacks of its own), one run. "
          f"Runtime settings of bare YARP and the gateway: "
          f"{' '.join(runtime_env) if runtime_env else 'defaults (no DOTNET_ variables)'}. "
          f"CPU µs/request: the proxy's user + system CPU time during the measured run (nginx: master and workers) "
