@@ -22,7 +22,7 @@
 # Runtime settings: DOTNET_ variables set when calling this script (DOTNET_TieredPGO=0,
 # DOTNET_gcServer=0, ...) are given to bare YARP and the gateway alike, and to nothing else
 # (lib.sh); the notes under the tables name them.
-# Usage: bench/run.sh     (about 4.5 minutes on 2 cores)
+# Usage: bench/run.sh     (about 5.5 minutes on 2 cores)
 #   BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (15): each wrk run; BENCH_FANOUT_RATE (1000);
 #   BENCH_RESULTS_DIR (bench/results): where the results go (point short trial runs elsewhere).
 source "$(dirname "$0")/lib.sh"
