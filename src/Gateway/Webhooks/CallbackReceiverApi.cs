@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
@@ -70,27 +71,31 @@ internal static class CallbackReceiverApi
             return Reject(metrics, "unsupported_media_type", StatusCodes.Status415UnsupportedMediaType, StrictJson.UnsupportedMediaType(context.Request));
         }
 
-        JsonNode? body;
+        string? requestId, status;
         try
         {
-            JsonBodyError? error;
-            (body, error) = await StrictJson.ReadAsync(context.Request, context.RequestAborted);
-            if (error is not null)
+            var (body, error) = await StrictJson.ReadDocumentAsync(context.Request, context.RequestAborted);
+            if (body is null)
             {
-                return Reject(metrics, "invalid", StatusCodes.Status400BadRequest, error.Detail);
+                return Reject(metrics, "invalid", StatusCodes.Status400BadRequest, error!.Detail);
+            }
+            using (body)
+            {
+                var root = body.RootElement;
+                string? Text(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value)
+                    && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                (requestId, status) = (Text("request_id"), Text("status"));
             }
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Reject(metrics, "too_large", StatusCodes.Status413PayloadTooLarge, $"A callback body may have at most {options.Value.MaxBodyBytes} bytes (Webhooks:MaxBodyBytes).");
         }
-        var requestId = (body as JsonObject)?["request_id"] is JsonValue id && id.TryGetValue<string>(out var text) ? text : null;
         if (requestId is null || !RequestIds.IsValid(requestId))
         {
             return Reject(metrics, "invalid", StatusCodes.Status400BadRequest,
                 $"A callback body must be a JSON object with a 'request_id' string of {RequestIds.Rule}.");
         }
-        var status = body!["status"] is JsonValue s && s.TryGetValue<string>(out var statusText) ? statusText : null;
 
         CallbackOutcome outcome;
         try
