@@ -203,7 +203,7 @@ not_2xx = ", ".join(f"{label} {run['non_2xx']:,}" for label, run in (("direct", 
 socket_errors = ", ".join(f"{label} {run['socket_errors']:,}" for label, run in (("direct", direct),) + PROXIES
                           if run["socket_errors"])
 notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the same machine. "
-         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up (ingest: -c32, 5 s after a 5 s warm-up on callbacks of its own), one run. "
+         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up (ingest: -c32, 5 s after a {warmup_seconds} s warm-up on callbacks of its own), one run. "
          f"Runtime settings of bare YARP and the gateway: "
          f"{' '.join(runtime_env) if runtime_env else 'defaults (no DOTNET_ variables)'}. "
          f"CPU µs/request: the proxy's user + system CPU time during the measured run (nginx: master and workers) "

@@ -11,7 +11,7 @@
 #     proxies also the CPU time per request, and for the .NET ones the bytes allocated per
 #     request and the GCs by generation during the measured run
 #   cached result GET: gateway
-#   callback ingest: genuine callbacks, -c32, 5 s after a 5 s warm-up on callbacks of its own
+#   callback ingest: genuine callbacks, -c32, 5 s after a 15 s warm-up on callbacks of its own
 #   fan-out latency: callback 2xx -> subscriber
 #   upload of a 1 GiB video: direct, gateway and bare YARP, 3 rounds (medians)
 #   start-up of bare YARP and the gateway: time from the exec to the first 200 on the list call,
@@ -22,7 +22,7 @@
 # Runtime settings: DOTNET_ variables set when calling this script (DOTNET_TieredPGO=0,
 # DOTNET_gcServer=0, ...) are given to bare YARP and the gateway alike, and to nothing else
 # (lib.sh); the notes under the tables name them.
-# Usage: bench/run.sh     (about 5.5 minutes on 2 cores)
+# Usage: bench/run.sh     (about 7 minutes on 2 cores)
 #   BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (15): each wrk run; BENCH_FANOUT_RATE (1000);
 #   BENCH_RESULTS_DIR (bench/results): where the results go (point short trial runs elsewhere).
 source "$(dirname "$0")/lib.sh"
@@ -168,7 +168,7 @@ echo "bench: preparing genuine callbacks"
 # seen here (past them wrk would send repeats, which cost less: the report counts them and the
 # target then fails). Its warm-up has fresh ones too; repeats there only warm up less.
 bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
-  --count 40000 --out "$work/ingest-warmup.tsv"
+  --count 160000 --out "$work/ingest-warmup.tsv"
 bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
   --count 80000 --out "$work/ingest.tsv"
 bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
@@ -217,9 +217,9 @@ wait_for_backlog() {
   done
   echo "bench: the callback backlog is not gone after 300 s; going on" >&2
 }
-# Warmed up like the other runs (the receiver's code compiled at its final tier), on callbacks of
-# its own.
-wrk -t2 -c32 -d5s -s "$work/callbacks.lua" "$gateway_url" -- "$work/ingest-warmup.tsv" 2 >"$work/wrk-ingest-warmup.txt"
+# Warmed up as long as the other runs (the receiver's and the worker's code compiled at their final
+# tier: with 5 s, the rate was still rising), on callbacks of its own.
+wrk -t2 -c32 -d"${warmup}s" -s "$work/callbacks.lua" "$gateway_url" -- "$work/ingest-warmup.tsv" 2 >"$work/wrk-ingest-warmup.txt"
 echo "bench: ingest warm-up: $(grep -E 'Requests/sec' "$work/wrk-ingest-warmup.txt" | tr -s ' ')"
 wait_for_backlog
 wrk -t2 -c32 -d5s --latency -s "$work/callbacks.lua" "$gateway_url" -- "$work/ingest.tsv" 2 >"$work/wrk-ingest.txt"
