@@ -1,7 +1,4 @@
 using CommunityToolkit.HighPerformance.Buffers;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
@@ -108,19 +105,15 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
         {
             return body;
         }
-        // JsonDocument rather than a mutable JsonNode: its pooled parse is cheap, and the
-        // common answer, holding only the caller's own requests, is passed on as it came.
-        using var document = JsonDocument.Parse(body);
-        var list = document.RootElement;
-        if (list.ValueKind != JsonValueKind.Object || !list.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+        using var page = ListPage.Read(body.Span);
+        if (page.Count == 0)
         {
             return body;
         }
-        var ids = items.EnumerateArray().Select(RequestIdOf).ToList();
-        IReadOnlyList<string?> owners;
+        var owners = new string?[page.Count];
         try
         {
-            owners = await OwnersAsync(ids);
+            await FindOwnersAsync(page, owners);
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
@@ -128,82 +121,60 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
             await RedisUnavailableHandler.WriteAsync(context, "Which requests of the page this client owns could not be checked, so none is shown.");
             return null;
         }
-        if (owners.All(owner => MayAccess(client, owner)))
+        if (MayAccessAll(client, owners))
         {
-            return body;
+            return body; // the common page: only the caller's own requests, passed on as it came
         }
 
         // Written from a pooled buffer, returned once the page is sent.
         using var filtered = new ArrayPoolBufferWriter<byte>(body.Length);
-        using (var writer = new Utf8JsonWriter(filtered))
-        {
-            writer.WriteStartObject();
-            foreach (var property in list.EnumerateObject())
-            {
-                if (!property.NameEquals("items"))
-                {
-                    property.WriteTo(writer);
-                    continue;
-                }
-                writer.WriteStartArray(property.Name);
-                var index = 0;
-                foreach (var item in items.EnumerateArray())
-                {
-                    if (MayAccess(client, owners[index++]))
-                    {
-                        item.WriteTo(writer);
-                    }
-                }
-                writer.WriteEndArray();
-            }
-            writer.WriteEndObject();
-        }
+        page.WriteKeeping(body.Span, filtered, (client, owners), static (state, i) => MayAccess(state.client, state.owners[i]));
         context.Response.ContentLength = filtered.WrittenCount;
         await context.Response.Body.WriteAsync(filtered.WrittenMemory, context.RequestAborted);
         return null;
     }
 
-    // The ids of a page are mostly the same from call to call: each is read from the page's UTF-8
-    // into a pool of strings (bounded), so a repeated id costs no new string. Ids are ASCII: any
-    // other value (escaped, or not valid UTF-8, which only GetString refuses) is read by GetString.
-    private static string? RequestIdOf(JsonElement item)
-    {
-        if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("request_id", out var id) || id.ValueKind != JsonValueKind.String)
-        {
-            return null;
-        }
-        var raw = JsonMarshal.GetRawUtf8Value(id); // with its quotes
-        var value = raw[1..^1];
-        return Ascii.IsValid(value) && !value.Contains((byte)'\\') ? StringPool.Shared.GetOrAdd(value, Encoding.ASCII) : id.GetString();
-    }
-
     /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>
     public static bool MayAccess(GatewayClient client, string? owner) => client.Admin || owner == client.Name;
 
-    private async Task<IReadOnlyList<string?>> OwnersAsync(IReadOnlyList<string?> requestIds)
+    private static bool MayAccessAll(GatewayClient client, string?[] owners)
     {
-        var owners = new string?[requestIds.Count];
-        var missing = new List<int>();
-        for (var i = 0; i < requestIds.Count; i++)
+        foreach (var owner in owners)
         {
-            if (requestIds[i] is { } id && !_memory.TryGetValue(id, out owners[i]))
+            if (!MayAccess(client, owner))
             {
-                missing.Add(i);
+                return false;
             }
         }
-        if (missing.Count > 0)
+        return true;
+    }
+
+    // From memory when it knows them all (the usual page); otherwise the rest from Redis, in one call.
+    private ValueTask FindOwnersAsync(ListPage page, string?[] owners)
+    {
+        List<int>? missing = null;
+        var items = page.Items;
+        for (var i = 0; i < items.Length; i++)
         {
-            var found = await records.OwnersAsync([.. missing.Select(i => requestIds[i]!)]);
-            for (var m = 0; m < missing.Count; m++)
+            if (items[i].RequestId is { } id && !_memory.TryGetValue(id, out owners[i]))
             {
-                owners[missing[m]] = found[m];
-                if (found[m] is { } owner)
-                {
-                    _memory.Set(requestIds[missing[m]]!, owner, new MemoryCacheEntryOptions { Size = 128, AbsoluteExpirationRelativeToNow = MemoryTtl });
-                }
+                (missing ??= []).Add(i);
             }
         }
-        return owners;
+        return missing is null ? ValueTask.CompletedTask : FindOwnersInRedisAsync([.. missing.Select(i => page.Items[i].RequestId!)], missing, owners);
+    }
+
+    private async ValueTask FindOwnersInRedisAsync(string[] requestIds, List<int> missing, string?[] owners)
+    {
+        var found = await records.OwnersAsync(requestIds);
+        for (var m = 0; m < missing.Count; m++)
+        {
+            owners[missing[m]] = found[m];
+            if (found[m] is { } owner)
+            {
+                _memory.Set(requestIds[m], owner, new MemoryCacheEntryOptions { Size = 128, AbsoluteExpirationRelativeToNow = MemoryTtl });
+            }
+        }
     }
 
     private async ValueTask<(string? Owner, byte[]? Answer)> LookupAsync(string requestId, string? answer)
