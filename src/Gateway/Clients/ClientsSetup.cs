@@ -1,6 +1,8 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.StandardWebhooks;
@@ -15,6 +17,12 @@ internal static class ClientsSetup
 
     /// <summary>Rate limiter policy partitioned by client.</summary>
     public const string PerClientRateLimit = ClientRateLimitPolicy.Name;
+
+    private static readonly Type[] AuthorizationServices =
+    [
+        typeof(IAuthorizationService), typeof(IAuthorizationPolicyProvider), typeof(IAuthorizationHandlerProvider), typeof(IAuthorizationEvaluator),
+        typeof(IAuthorizationHandlerContextFactory), typeof(IPolicyEvaluator), typeof(IAuthorizationMiddlewareResultHandler),
+    ];
 
     /// <summary>Registers clients, authentication, authorization and rate limiting.</summary>
     public static WebApplicationBuilder AddClients(this WebApplicationBuilder builder)
@@ -35,6 +43,14 @@ internal static class ClientsSetup
         });
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiKeyAuthenticationHandler.AdminClaim, "true"));
+        // ASP.NET Core registers these stateless services transient, so every call to a protected
+        // endpoint built a set of them; one instance of each now serves all calls. Their
+        // authorization handlers are built once with them: none may depend on a scoped service
+        // (the tests' Development host would refuse it at start).
+        foreach (var service in AuthorizationServices)
+        {
+            services.Replace(ServiceDescriptor.Singleton(service, services.Single(d => d.ServiceType == service).ImplementationType!));
+        }
 
         services.AddRateLimiter(options => options.AddPolicy<string, ClientRateLimitPolicy>(PerClientRateLimit));
         services.AddSingleton<FluentValidation.IValidator<CreateClientRequest>, CreateClientRequestValidator>();

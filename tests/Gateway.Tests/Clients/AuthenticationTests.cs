@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection;
 using Reka.Gateway.Clients;
 
 namespace Reka.Gateway.Tests.Clients;
@@ -25,6 +28,18 @@ public sealed class AuthenticationTests(RecordingStack stack) : RecordingStackTe
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.DoesNotContain("not-a-configured-key", problem.ToString());
         Assert.Empty(Upstream.Requests);
+    }
+
+    [Fact]
+    public void AuthorizationServices_AreBuiltOnce_NotForEveryRequest()
+    {
+        using var first = Gateway.Services.CreateScope();
+        using var second = Gateway.Services.CreateScope();
+
+        Assert.Same(first.ServiceProvider.GetRequiredService<IPolicyEvaluator>(), second.ServiceProvider.GetRequiredService<IPolicyEvaluator>());
+        Assert.Same(first.ServiceProvider.GetRequiredService<IAuthorizationService>(), second.ServiceProvider.GetRequiredService<IAuthorizationService>());
+        Assert.Same(first.ServiceProvider.GetRequiredService<IAuthorizationMiddlewareResultHandler>(),
+            second.ServiceProvider.GetRequiredService<IAuthorizationMiddlewareResultHandler>());
     }
 
     [Fact]
