@@ -35,6 +35,22 @@ public sealed class ListFilterTests(RecordingStack stack) : RecordingStackTests(
     }
 
     [Fact]
+    public async Task List_HoldingItemsTwice_IsRefusedWith502_ForWhichOneACallerReadsIsNotKnown()
+    {
+        var page = """{"items":[{"request_id":"r-someone-elses","n":1}],"items":[],"has_more":false}""";
+        Upstream.Respond = context =>
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(page);
+        };
+
+        var response = await Alice.GetAsync("/v2/inference/requests");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("r-someone-elses", problem.ToString());
+    }
+
+    [Fact]
     public async Task List_WhoseIdIsNotValidUtf8_IsRefusedWith502_NotReadAsAnotherId()
     {
         // Decoded with replacement characters, the id would be a string that is not the page's
