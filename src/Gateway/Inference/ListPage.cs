@@ -42,38 +42,16 @@ internal sealed class ListPage : IDisposable
     public static ListPage Read(ReadOnlySpan<byte> json)
     {
         var page = new ListPage();
-        var reader = new Utf8JsonReader(json);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        try
         {
+            page.ReadPage(json);
             return page;
         }
-        var seen = false;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        catch
         {
-            var isItems = reader.ValueTextEquals("items"u8);
-            reader.Read();
-            if (isItems && seen)
-            {
-                throw new JsonException("The list page holds 'items' twice.");
-            }
-            seen |= isItems;
-            if (!isItems || reader.TokenType != JsonTokenType.StartArray)
-            {
-                reader.Skip();
-                continue;
-            }
-            try
-            {
-                page.ReadItems(ref reader);
-            }
-            catch
-            {
-                page.Dispose();
-                throw;
-            }
+            page.Dispose();
+            throw;
         }
-        reader.Read(); // throws on anything after the page
-        return page;
     }
 
     /// <summary>
@@ -109,6 +87,35 @@ internal sealed class ListPage : IDisposable
             ArrayPool<ListItem>.Shared.Return(_items, clearArray: true); // the ids are references
             _items = [];
         }
+    }
+
+    private void ReadPage(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return;
+        }
+        var seen = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isItems = reader.ValueTextEquals("items"u8);
+            reader.Read();
+            if (isItems && seen)
+            {
+                throw new JsonException("The list page holds 'items' twice.");
+            }
+            seen |= isItems;
+            if (isItems && reader.TokenType == JsonTokenType.StartArray)
+            {
+                ReadItems(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        reader.Read(); // throws on anything after the page
     }
 
     private void ReadItems(ref Utf8JsonReader reader)
