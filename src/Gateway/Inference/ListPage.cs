@@ -125,7 +125,15 @@ internal sealed class ListPage : IDisposable
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var start = (int)reader.TokenStartIndex;
-            var requestId = reader.TokenType == JsonTokenType.StartObject ? ReadRequestId(ref reader) : SkipValue(ref reader);
+            string? requestId = null;
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                requestId = ReadRequestId(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
             if (Count == _items.Length)
             {
                 var larger = ArrayPool<ListItem>.Shared.Rent(Count * 2);
@@ -153,12 +161,6 @@ internal sealed class ListPage : IDisposable
             reader.Skip();
         }
         return requestId;
-    }
-
-    private static string? SkipValue(ref Utf8JsonReader reader)
-    {
-        reader.Skip();
-        return null;
     }
 
     // The ids of a page are mostly the same from call to call: each is read from the page's UTF-8
