@@ -42,7 +42,7 @@ internal static class GatewayApplication
             json.UseUtcTimestamp = true;
             json.IncludeProperties = IncludeProperties.Default | IncludeProperties.EventIdValue;
             json.PropertyKeyValuesObjectName = JsonEncodedText.Encode("State");
-        }));
+        })).WithoutScopes();
         // ASP.NET Core's request log writes whole URLs, and a callback URL carries its token: that
         // log stays at Warning whatever the configured levels (the gateway logs each call itself).
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
