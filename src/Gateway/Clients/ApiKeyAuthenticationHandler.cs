@@ -62,8 +62,11 @@ internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogge
         }
         _context.Features.Set(client);
         _context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GatewayMetrics.ClientTag, client.Name));
-        return Successes.GetValue(client, Succeed);
+        return SucceededFor(client);
     }
+
+    /// <summary>The successful result of <paramref name="client"/>'s calls: built once, shared by them all.</summary>
+    public static Task<AuthenticateResult> SucceededFor(GatewayClient client) => Successes.GetValue(client, Succeed);
 
     // A client's record is immutable (a change replaces it), and nothing in the pipeline changes a
     // principal, so each client's successful result is built once and shared by its requests.

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.RateLimiting;
@@ -21,7 +22,7 @@ internal static class ClientsSetup
     private static readonly Type[] AuthorizationServices =
     [
         typeof(IAuthorizationService), typeof(IAuthorizationPolicyProvider), typeof(IAuthorizationHandlerProvider), typeof(IAuthorizationEvaluator),
-        typeof(IAuthorizationHandlerContextFactory), typeof(IPolicyEvaluator), typeof(IAuthorizationMiddlewareResultHandler),
+        typeof(IAuthorizationHandlerContextFactory), typeof(IAuthorizationMiddlewareResultHandler),
     ];
 
     /// <summary>Registers clients, authentication, authorization and rate limiting.</summary>
@@ -51,6 +52,10 @@ internal static class ClientsSetup
         {
             services.Replace(ServiceDescriptor.Singleton(service, services.Single(d => d.ServiceType == service).ImplementationType!));
         }
+
+        // The framework's own, with the lookups and decisions every forwarded call makes built once.
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, CachedAuthenticationSchemeProvider>());
+        services.Replace(ServiceDescriptor.Singleton<IPolicyEvaluator, ClientPolicyEvaluator>());
 
         services.AddRateLimiter(options => options.AddPolicy<string, ClientRateLimitPolicy>(PerClientRateLimit));
         services.AddSingleton<FluentValidation.IValidator<CreateClientRequest>, CreateClientRequestValidator>();
