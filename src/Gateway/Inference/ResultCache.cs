@@ -1,3 +1,4 @@
+using System.Buffers;
 using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -110,34 +111,44 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
         {
             return body;
         }
-        var owners = new string?[page.Count];
+        // Pooled, as the page's items are: only indexes below the page's count are used, cleared
+        // first (an item without an id has no owner; the array's last user may not have cleared it).
+        var owners = ArrayPool<string?>.Shared.Rent(page.Count);
+        owners.AsSpan(0, page.Count).Clear();
         try
         {
-            await FindOwnersAsync(page, owners);
-        }
-        catch (Exception e) when (RedisStore.IsUnavailable(e))
-        {
-            context.Response.Clear();
-            await RedisUnavailableHandler.WriteAsync(context, "Which requests of the page this client owns could not be checked, so none is shown.");
+            try
+            {
+                await FindOwnersAsync(page, owners);
+            }
+            catch (Exception e) when (RedisStore.IsUnavailable(e))
+            {
+                context.Response.Clear();
+                await RedisUnavailableHandler.WriteAsync(context, "Which requests of the page this client owns could not be checked, so none is shown.");
+                return null;
+            }
+            if (MayAccessAll(client, owners.AsSpan(0, page.Count)))
+            {
+                return body; // the common page: only the caller's own requests, passed on as it came
+            }
+
+            // Written from a pooled buffer, returned once the page is sent.
+            using var filtered = new ArrayPoolBufferWriter<byte>(body.Length);
+            page.WriteKeeping(body.Span, filtered, (client, owners), static (state, i) => MayAccess(state.client, state.owners[i]));
+            context.Response.ContentLength = filtered.WrittenCount;
+            await context.Response.Body.WriteAsync(filtered.WrittenMemory, context.RequestAborted);
             return null;
         }
-        if (MayAccessAll(client, owners))
+        finally
         {
-            return body; // the common page: only the caller's own requests, passed on as it came
+            ArrayPool<string?>.Shared.Return(owners, clearArray: true);
         }
-
-        // Written from a pooled buffer, returned once the page is sent.
-        using var filtered = new ArrayPoolBufferWriter<byte>(body.Length);
-        page.WriteKeeping(body.Span, filtered, (client, owners), static (state, i) => MayAccess(state.client, state.owners[i]));
-        context.Response.ContentLength = filtered.WrittenCount;
-        await context.Response.Body.WriteAsync(filtered.WrittenMemory, context.RequestAborted);
-        return null;
     }
 
     /// <summary>Whether <paramref name="client"/> may see a request owned by <paramref name="owner"/> (null: no record).</summary>
     public static bool MayAccess(GatewayClient client, string? owner) => client.Admin || owner == client.Name;
 
-    private static bool MayAccessAll(GatewayClient client, string?[] owners)
+    private static bool MayAccessAll(GatewayClient client, ReadOnlySpan<string?> owners)
     {
         foreach (var owner in owners)
         {

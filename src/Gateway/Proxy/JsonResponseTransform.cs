@@ -34,7 +34,9 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
 
         context.SuppressResponseBody = true;
         var http = context.HttpContext;
-        await using var upstreamBody = await response.Content.ReadAsStreamAsync(context.CancellationToken);
+        // The response's own stream, without a task: HttpClient's response content hands it over
+        // without reading (the asynchronous form wraps it in a new task per call).
+        await using var upstreamBody = response.Content.ReadAsStream(context.CancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent((int)(response.Content.Headers.ContentLength ?? 16 * 1024) + 1);
         try
         {
