@@ -31,7 +31,7 @@ internal sealed class UpstreamForwarder(
         var error = await forwarder.SendAsync(context, _destinationPrefix, invoker, route.RequestConfig, route.Transformer);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var client = context.Features.Get<GatewayClient>()?.Name;
-        var requestId = context.Request.RouteValues["request_id"] as string;
+        var requestId = RequestIdOf(context);
         if (client is not null)
         {
             usage.Count(client, route.CallsUsageField);
@@ -62,6 +62,13 @@ internal sealed class UpstreamForwarder(
         };
         await Problems.WriteAsync(context, status, detail);
     }
+
+    // Read only on a route that has the parameter: the route values of one without any (the list
+    // call) are made on first read, an empty dictionary per call.
+    private static string? RequestIdOf(HttpContext context) =>
+        context.GetEndpoint() is RouteEndpoint { RoutePattern: var pattern } && pattern.GetParameter("request_id") is not null
+            ? context.Request.RouteValues["request_id"] as string
+            : null;
 
     private static string TooLarge(ProxyRoute route) =>
         $"The request body is larger than the '{route.Name}' route's cap of {route.MaxBodyBytes} bytes (Proxy:Routes:{route.Name}:MaxBodyBytes).";
