@@ -14,7 +14,7 @@ namespace Reka.Gateway.Usage;
 internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageLedger> logger)
     : BackgroundService
 {
-    private ConcurrentDictionary<(string Client, string Day, string Field), double> _pending = new();
+    private readonly ConcurrentDictionary<(string Client, string Day, string Field), double> _pending = new();
 
     /// <summary>Counts <paramref name="amount"/> of <paramref name="field"/> (<see cref="UsageFields"/>) for <paramref name="client"/>, today.</summary>
     public void Count(string client, string field, double amount = 1) =>
@@ -69,7 +69,17 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
         {
             return;
         }
-        var counted = Interlocked.Exchange(ref _pending, new());
+        // Each counter is taken out whole. A count racing the flush lands either before its counter
+        // is taken (and is in it) or after (and starts a new counter for the next flush). Swapping
+        // the whole dictionary instead lost a count made on the old one after the flush had read it.
+        List<KeyValuePair<(string Client, string Day, string Field), double>> counted = [];
+        foreach (var (key, _) in _pending)
+        {
+            if (_pending.TryRemove(key, out var amount))
+            {
+                counted.Add(new(key, amount));
+            }
+        }
         var db = redis.Database;
         var days = counted.GroupBy(c => (c.Key.Client, c.Key.Day)).ToList();
         // Sent together, then awaited one by one; a send can also fail at once (the connection
