@@ -42,9 +42,10 @@ internal sealed class ClientPolicyEvaluator(IAuthorizationService authorization,
     /// <inheritdoc />
     public override Task<PolicyAuthorizationResult> AuthorizeAsync(AuthorizationPolicy policy, AuthenticateResult authenticationResult, HttpContext context, object? resource)
     {
-        // DenyAnonymousAuthorizationRequirement succeeds for a user with an authenticated identity.
+        // DenyAnonymousAuthorizationRequirement succeeds for a user with an authenticated identity;
+        // only the primary one is looked at here (when it is not, the framework looks at the others).
         if (_onlyPassThrough && policy.Requirements is [DenyAnonymousAuthorizationRequirement]
-            && context.User.Identities.Any(identity => identity.IsAuthenticated))
+            && context.User.Identity is { IsAuthenticated: true })
         {
             return Succeeded;
         }
