@@ -84,7 +84,7 @@ public sealed class ClientPolicyEvaluatorTests
     }
 
     [Fact]
-    public async Task SchemeProvider_AnswersTheSameTasks_AndSeesASchemeAddedLater()
+    public async Task SchemeProvider_AnswersTheSameTasks_AndSeesASchemeAddedOrRemovedLater()
     {
         var options = new AuthenticationOptions { DefaultScheme = ApiKeyAuthenticationHandler.SchemeName };
         options.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: null);
@@ -92,14 +92,18 @@ public sealed class ClientPolicyEvaluatorTests
 
         var first = schemes.GetDefaultAuthenticateSchemeAsync();
         Assert.Same(first, schemes.GetDefaultAuthenticateSchemeAsync());
+        Assert.Same(schemes.GetSchemeAsync(ApiKeyAuthenticationHandler.SchemeName), schemes.GetSchemeAsync(ApiKeyAuthenticationHandler.SchemeName));
         Assert.Equal(ApiKeyAuthenticationHandler.SchemeName, (await first)?.Name);
         Assert.Empty(await schemes.GetRequestHandlerSchemesAsync());
+        Assert.Null(await schemes.GetSchemeAsync("remote"));
 
         schemes.AddScheme(new AuthenticationScheme("remote", null, typeof(RequestHandler)));
 
         Assert.Equal(["remote"], (await schemes.GetRequestHandlerSchemesAsync()).Select(s => s.Name));
+        Assert.Equal("remote", (await schemes.GetSchemeAsync("remote"))?.Name);
         schemes.RemoveScheme("remote");
         Assert.Empty(await schemes.GetRequestHandlerSchemesAsync());
+        Assert.Null(await schemes.GetSchemeAsync("remote"));
     }
 
     private static ClientPolicyEvaluator Evaluator(Action<IServiceCollection>? configure = null)
