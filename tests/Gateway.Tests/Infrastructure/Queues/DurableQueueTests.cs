@@ -1,7 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Queues;
-using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Tests.Infrastructure.Queues;
 
@@ -10,10 +7,7 @@ public sealed class DurableQueueTests
     [Fact]
     public async Task ClaimedJob_TellsWhenItWasDue_AndWhenItWasClaimed_AlsoAfterALeaseExpired()
     {
-        var redis = await RedisServer.Shared;
-        using var store = new RedisStore(
-            Options.Create(new RedisOptions { Configuration = redis.Configuration, KeyPrefix = $"test-{Guid.NewGuid():N}:" }),
-            NullLogger<RedisStore>.Instance);
+        using var store = (await RedisServer.Shared).NewStore();
         var clock = new TestClock();
         // Redis keeps due times in whole milliseconds.
         clock.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds() + 1));

@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
@@ -91,10 +90,7 @@ public sealed class QueueWorkerTests
 
         public static async Task<WorkerFixture> StartAsync(int maxConcurrency)
         {
-            var redis = await RedisServer.Shared;
-            var store = new RedisStore(
-                Options.Create(new RedisOptions { Configuration = redis.Configuration, KeyPrefix = $"test-{Guid.NewGuid():N}:" }),
-                NullLogger<RedisStore>.Instance);
+            var store = (await RedisServer.Shared).NewStore();
             var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
             var queue = new DurableQueue(store, "jobs", TimeProvider.System);
             var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = PollSeconds };
