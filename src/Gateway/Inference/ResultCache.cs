@@ -117,16 +117,7 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
         owners.AsSpan(0, page.Count).Clear();
         try
         {
-            try
-            {
-                await FindOwnersAsync(page, owners);
-            }
-            catch (Exception e) when (RedisStore.IsUnavailable(e))
-            {
-                context.Response.Clear();
-                await RedisUnavailableHandler.WriteAsync(context, "Which requests of the page this client owns could not be checked, so none is shown.");
-                return null;
-            }
+            await FindOwnersAsync(page, owners);
             if (MayAccessAll(client, owners.AsSpan(0, page.Count)))
             {
                 return body; // the common page: only the caller's own requests, passed on as it came
@@ -137,6 +128,13 @@ internal sealed class ResultCache(RequestRecords records, IOptions<CacheOptions>
             page.WriteKeeping(body.Span, filtered, (client, owners), static (state, i) => MayAccess(state.client, state.owners[i]));
             context.Response.ContentLength = filtered.WrittenCount;
             await context.Response.Body.WriteAsync(filtered.WrittenMemory, context.RequestAborted);
+            return null;
+        }
+        // Only the owners' lookup calls Redis.
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            context.Response.Clear();
+            await RedisUnavailableHandler.WriteAsync(context, "Which requests of the page this client owns could not be checked, so none is shown.");
             return null;
         }
         finally
