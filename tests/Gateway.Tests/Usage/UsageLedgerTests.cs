@@ -17,6 +17,7 @@ public sealed class UsageLedgerTests
         // takes the counters must end up in Redis, in that flush or the next.
         const int Flushes = 20;
         var flushed = 0;
+        using var counting = new SemaphoreSlim(0);
         // Threads of their own, so that the flushes' continuations do not wait for pool threads.
         var counters = Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
         {
@@ -24,10 +25,18 @@ public sealed class UsageLedgerTests
             while (Volatile.Read(ref flushed) < Flushes)
             {
                 ledger.Count("alice", UsageFields.Submits);
-                counted++;
+                if (++counted == 1)
+                {
+                    counting.Release();
+                }
             }
             return counted;
         }, TaskCreationOptions.LongRunning)).ToArray();
+        // The flushes start once both threads count (a flush of nothing returns at once).
+        for (var started = 0; started < 2; started++)
+        {
+            Assert.True(await counting.WaitAsync(TimeSpan.FromSeconds(30)), "both threads to start counting");
+        }
         while (flushed < Flushes)
         {
             await ledger.FlushAsync();
