@@ -7,11 +7,15 @@ namespace Reka.Gateway.Clients;
 /// <summary>
 /// A fixed-window limit shared by every replica: a client gets at most <c>PermitLimit</c> requests
 /// per window in total, however many replicas serve it. The window's count lives in Redis
-/// (<c>ratelimit:{window}:{client}</c>, tagged by client); each replica leases permits from it in small batches and
+/// (<c>ratelimit:{window}:{client}</c>, tagged by client); each replica leases permits from it in batches and
 /// spends them locally, so most requests cost no Redis call; the next batch is leased in the
-/// background once half of one is spent, so a busy client's requests do not wait for Redis. A lease never grants past the limit,
-/// so replicas together never exceed it; permits a replica leased but did not spend before the
-/// window ends are lost, so under heavy contention a client can get slightly fewer. Windows are
+/// background once half of one is spent, so a busy client's requests do not wait for Redis. A
+/// batch covers the replica's demand for the next <see cref="DemandHorizon"/> (its rate since the
+/// previous lease), at least 1% of the limit up to 100 permits and at most 1% of the limit: a
+/// replica serving a busy client asks Redis about ten times a second, not once per 50 requests.
+/// A lease never grants past the limit, so replicas together never exceed it; permits a replica
+/// leased but did not spend before the window ends are lost (at most about one and a half
+/// batches per replica), so under heavy contention a client can get slightly fewer. Windows are
 /// aligned on Unix time, so replicas agree on them (clocks must be in sync to within a second).
 /// While Redis is unreachable each replica enforces the limit on its own (fails open: a client can
 /// then get up to the limit per replica), asking Redis again after 5 s. A window Redis said is used
@@ -34,7 +38,11 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
     private readonly string _client;
     private readonly int _limit;
     private readonly int _windowSeconds;
-    private readonly int _batch;
+    private readonly int _minBatch;
+    private readonly int _maxBatch;
+    private int _lastBatch; // the size of the latest lease asked for, which decides when to lease ahead
+    private int _takenSinceLease; // permits taken locally since the latest lease was asked for
+    private long _leasedAt; // when it was asked for (_time's timestamp)
     private readonly SemaphoreSlim _leasing = new(1, 1);
     private readonly Lock _lock = new();
     private long _window;
@@ -46,6 +54,9 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
     private int _leasingAhead; // 1 while a lease ahead runs
 
     private static readonly TimeSpan RedisBackoff = TimeSpan.FromSeconds(5);
+
+    /// <summary>How much of a replica's recent demand one batch covers: 100 ms.</summary>
+    public static readonly TimeSpan DemandHorizon = TimeSpan.FromMilliseconds(100);
     private readonly TimeProvider _time;
 
     /// <summary>Creates the limiter of <paramref name="client"/>; <paramref name="time"/> is the clock windows are aligned on.</summary>
@@ -56,8 +67,12 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
         _client = client;
         _limit = limit.PermitLimit;
         _windowSeconds = limit.WindowSeconds;
-        // Small batches keep the loss at a window's end small; 1% of the limit, at most 100.
-        _batch = Math.Clamp(_limit / 100, 1, 100);
+        // Small batches keep the loss at a window's end small: 1% of the limit, at most 100, for a
+        // quiet client; a busy one's batches grow with its demand, up to 1% of the limit.
+        _minBatch = Math.Clamp(_limit / 100, 1, 100);
+        _maxBatch = Math.Max(_minBatch, _limit / 100);
+        _lastBatch = _minBatch;
+        _leasedAt = _time.GetTimestamp();
     }
 
     /// <inheritdoc />
@@ -108,7 +123,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
                 long granted;
                 try
                 {
-                    granted = await LeaseAsync(_redis.Database, window, Math.Max(_batch, permitCount));
+                    granted = await LeaseAsync(_redis.Database, window, Math.Max(NextBatch(), permitCount));
                 }
                 catch (Exception e) when (RedisStore.IsUnavailable(e))
                 {
@@ -146,7 +161,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
     // requests keep spending local permits instead of queueing behind a Redis round trip.
     private void LeaseAheadIfLow()
     {
-        if (_batch < 4 || Volatile.Read(ref _available) > _batch / 2 || Interlocked.CompareExchange(ref _leasingAhead, 1, 0) != 0)
+        if (_maxBatch < 4 || Volatile.Read(ref _available) > Volatile.Read(ref _lastBatch) / 2 || Interlocked.CompareExchange(ref _leasingAhead, 1, 0) != 0)
         {
             return;
         }
@@ -161,7 +176,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
             try
             {
                 var window = CurrentWindow();
-                if (Volatile.Read(ref _available) > _batch / 2 || window == Volatile.Read(ref _spentWindow)
+                if (Volatile.Read(ref _available) > Volatile.Read(ref _lastBatch) / 2 || window == Volatile.Read(ref _spentWindow)
                     || Environment.TickCount64 < Volatile.Read(ref _localUntil))
                 {
                     return;
@@ -169,7 +184,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
                 long granted;
                 try
                 {
-                    granted = await LeaseAsync(_redis.Database, window, _batch);
+                    granted = await LeaseAsync(_redis.Database, window, NextBatch());
                 }
                 catch (Exception e) when (RedisStore.IsUnavailable(e))
                 {
@@ -206,6 +221,24 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
         }
     }
 
+    // Under _leasing: the permits to ask for, from the demand since the previous lease.
+    private int NextBatch()
+    {
+        var now = _time.GetTimestamp();
+        var elapsed = _time.GetElapsedTime(_leasedAt, now);
+        _leasedAt = now;
+        int taken;
+        lock (_lock)
+        {
+            taken = _takenSinceLease;
+            _takenSinceLease = 0;
+        }
+        var demand = taken == 0 ? 0 : elapsed <= TimeSpan.Zero ? _maxBatch : taken * (DemandHorizon / elapsed);
+        var batch = (int)Math.Clamp(demand, _minBatch, _maxBatch);
+        Volatile.Write(ref _lastBatch, batch);
+        return batch;
+    }
+
     private async Task<long> LeaseAsync(IDatabase db, long window, int permits) =>
         (long)await db.ScriptEvaluateAsync(LeaseScript, [_redis.KeyFor($"ratelimit:{window}", _client)], [permits, _limit, _windowSeconds]);
 
@@ -219,6 +252,7 @@ internal sealed class SharedWindowRateLimiter : RateLimiter
                 return null;
             }
             _available -= permitCount;
+            _takenSinceLease += permitCount;
             return Granted.Instance;
         }
     }

@@ -74,6 +74,65 @@ public sealed class SharedWindowRateLimiterTests
         Assert.Equal(3, await AcquireAsync(limiter, 5));
     }
 
+    // A clock 10 s into a window of an hour (windows are aligned on Unix time), so that a test
+    // moving it on by seconds stays in one window.
+    private static TestClock EarlyInAnHourWindow()
+    {
+        var clock = new TestClock();
+        clock.SetUtcNow(DateTimeOffset.FromUnixTimeSeconds((clock.GetUtcNow().ToUnixTimeSeconds() / 3600 + 1) * 3600 + 10));
+        return clock;
+    }
+
+    // Takes permits one by one, moving the clock on by step after each: a demand of 1 / step.
+    private static async Task TakeAsync(SharedWindowRateLimiter limiter, TestClock clock, int permits, TimeSpan step)
+    {
+        for (var i = 0; i < permits; i++)
+        {
+            Assert.Equal(1, await AcquireAsync(limiter, 1));
+            clock.Advance(step);
+        }
+    }
+
+    private static async Task<long> LeasedAsync(RedisStore store, TestClock clock, string client) =>
+        (long)await store.Database.StringGetAsync(store.KeyFor($"ratelimit:{clock.GetUtcNow().ToUnixTimeSeconds() / 3600}", client));
+
+    [Fact]
+    public async Task BusyReplica_LeasesBatchesSizedToItsDemand()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = Store(redis.Configuration, $"test-{Guid.NewGuid():N}:");
+        var clock = EarlyInAnHourWindow();
+        // Batches of 100 to 10,000 permits (1% of the limit at most).
+        using var limiter = new SharedWindowRateLimiter(store, "erin", new RateLimitOptions { PermitLimit = 1_000_000, WindowSeconds = 3600 }, clock);
+
+        // 10,000 requests a second: the lease ahead, once half the first batch of 100 is spent,
+        // asks for the next 100 ms of that, about 1,000 permits.
+        await TakeAsync(limiter, clock, 60, TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 10));
+
+        await Eventually.ThatAsync(() => Task.FromResult(limiter.GetStatistics()!.CurrentAvailablePermits >= 900), 20,
+            $"a batch sized to the demand (available: {limiter.GetStatistics()!.CurrentAvailablePermits})");
+        // The first batch, then one of about 1,000 (the clock moves on just after each request
+        // is counted, so the rate read can be a little above 10,000 a second).
+        var leased = await LeasedAsync(store, clock, "erin");
+        Assert.InRange(leased - 100, 900, 1_100);
+    }
+
+    [Fact]
+    public async Task QuietReplica_KeepsLeasingSmallBatches()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = Store(redis.Configuration, $"test-{Guid.NewGuid():N}:");
+        var clock = EarlyInAnHourWindow();
+        using var limiter = new SharedWindowRateLimiter(store, "frank", new RateLimitOptions { PermitLimit = 1_000_000, WindowSeconds = 3600 }, clock);
+
+        // 10 requests a second: 100 ms of demand is 1 permit, so batches stay at their least, 100.
+        await TakeAsync(limiter, clock, 60, TimeSpan.FromMilliseconds(100));
+
+        await Eventually.ThatAsync(async () => await LeasedAsync(store, clock, "frank") >= 200, 20, "the lease ahead of a second batch");
+        Assert.Equal(200, await LeasedAsync(store, clock, "frank"));
+        Assert.Equal(140, limiter.GetStatistics()!.CurrentAvailablePermits);
+    }
+
     /// <summary>A clock that moves on by <paramref name="step"/> every time it is read.</summary>
     private sealed class RacingClock(TimeSpan step) : TimeProvider
     {
