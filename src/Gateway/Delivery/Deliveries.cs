@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -98,6 +99,28 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
 
     private TimeSpan Retention => options.Value.Retention;
 
+    /// <summary>How often a replica trims a subscription's index of deliveries past the retention: once a minute.</summary>
+    public static readonly TimeSpan IndexTrimInterval = TimeSpan.FromMinutes(1);
+
+    // When this replica last trimmed each subscription's index (the clock's timestamp). Entries
+    // past a retention of days may stay a minute longer; a busy subscription's index is then
+    // trimmed once a minute instead of at every event. One entry per subscription this replica
+    // fanned out to (a deleted one's stays, a few dozen bytes).
+    private readonly ConcurrentDictionary<string, long> _indexTrimmedAt = new(StringComparer.Ordinal);
+
+    private bool TrimDue(string subscriptionId)
+    {
+        var now = time.GetTimestamp();
+        var last = _indexTrimmedAt.GetValueOrDefault(subscriptionId, long.MinValue);
+        if (last != long.MinValue && time.GetElapsedTime(last, now) < IndexTrimInterval)
+        {
+            return false;
+        }
+        // Two events at once may both trim: harmless.
+        _indexTrimmedAt[subscriptionId] = now;
+        return true;
+    }
+
     /// <summary>Key of a stored event.</summary>
     public RedisKey EventKey(int partition, string eventId) => redis.PartitionKey(partition, "event:" + eventId);
 
@@ -140,7 +163,10 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
             // Each subscription's index is a key of its own (another hash slot): listed before it
             // exists, a delivery is skipped; the index drops entries past the retention as it grows.
             var index = IndexKey(subscription.Id);
-            indexed.Add(db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, now.ToUnixTimeMilliseconds() - Retention.TotalMilliseconds));
+            if (TrimDue(subscription.Id))
+            {
+                indexed.Add(db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, now.ToUnixTimeMilliseconds() - Retention.TotalMilliseconds));
+            }
             indexed.Add(db.SortedSetAddAsync(index, id, now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists));
         }
         if (own is not null)
