@@ -99,8 +99,12 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
         lagging.Pause();
         var rest = sender.SendAsync(callbacks.Skip(40), concurrency: 4, perSecond: 40);
         // Those touching the victim wait for its replica's confirmation in vain and are refused;
-        // those that do not are acknowledged.
+        // those that do not are acknowledged. Both are waited for: with 4 callbacks in flight,
+        // all 4 can be ones waiting on the victim, so the first 8 refusals may come before any
+        // acknowledgement (about one run in twenty).
         await sender.WaitForRefusalsAsync(8, timeoutSeconds: 30);
+        await Eventually.ThatAsync(() => Task.FromResult(sender.AcceptedAtOnce > 40), 30,
+            "a callback that did not touch the lagging primary, acknowledged meanwhile");
         var (acceptedWhileLagging, refusedWhileLagging) = (sender.AcceptedAtOnce - 40, sender.RefusedAtFirst);
         await victim.StopAsync();
         lagging.Resume();
@@ -109,7 +113,6 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
 
         output.WriteLine($"callbacks answered 2xx at once: {sender.AcceptedAtOnce}; answered otherwise, then accepted on retry: {sender.RefusedAtFirst} "
             + $"(while the replica lagged: {acceptedWhileLagging} answered 2xx, {refusedWhileLagging} refused)");
-        Assert.True(acceptedWhileLagging > 0, "callbacks that did not touch the lagging primary were acknowledged meanwhile");
         Assert.Equal(requests, sender.AcceptedAtOnce + sender.RefusedAtFirst);
         var deliveries = await storm.AssertDeliveredAndCachedAsync(callbacks);
         output.WriteLine($"every request delivered and cached; {deliveries.Count} deliveries for {requests} requests");
