@@ -129,7 +129,7 @@ internal static partial class GatewayLog
     [LoggerMessage(802, LogLevel.Information, "Console sign-out by client {Client}")]
     public static partial void ConsoleSignedOut(ILogger logger, string? client);
 
-    [LoggerMessage(803, LogLevel.Warning, "The console's first Data Protection key could not be made under the replicas' lock ({Exception}): Redis is unavailable; Data Protection makes it when it first needs one")]
+    [LoggerMessage(803, LogLevel.Warning, "The console's first Data Protection key could not be made under the replicas' lock ({Exception}): Redis is unavailable; the next console request tries again")]
     public static partial void ConsoleKeyRingUnavailable(ILogger logger, string exception);
 
     // Redis (500-599): endpoints and failure kinds only, never the configuration (it may hold a password).

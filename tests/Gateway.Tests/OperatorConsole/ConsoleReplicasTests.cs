@@ -42,13 +42,33 @@ public sealed class ConsoleReplicasTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ReplicasStartedTogether_MakeOneKey()
+    public async Task ReplicasStartedTogether_ReadTheKeyRingAtTheirFirstConsolePage_AndMakeOneKey()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(_settings["Redis:Configuration"]!);
+        var ring = _settings["Redis:KeyPrefix"] + "console:data-protection-keys";
+        GatewayProcess[] replicas = [_a, _b, _c];
+        foreach (var replica in replicas)
+        {
+            using var api = replica.CreateClient(TestClients.Alice);
+            Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/v2/inference/requests?limit=1")).StatusCode);
+        }
+        // Serving the API, none has read the ring: no key yet, nor the XML stack that reads it
+        // (the assemblies a process has mapped, from Linux's /proc).
+        var keysBefore = await redis.GetDatabase().ListLengthAsync(ring);
+        var xmlMappedBefore = replicas.Select(replica => File.ReadAllText($"/proc/{replica.Id}/maps").Contains("System.Private.Xml.dll")).ToList();
 
-        var keys = await redis.GetDatabase().ListRangeAsync(_settings["Redis:KeyPrefix"] + "console:data-protection-keys");
+        // The first console pages, on the three at once: each reads the ring, empty.
+        await Task.WhenAll(replicas.Select(async replica =>
+        {
+            using var console = new ConsoleHttp(replica.BaseAddress);
+            Assert.Contains("__RequestVerificationToken", await console.PageAsync("/console/sign-in"));
+        }));
 
-        Assert.Single(keys);
+        // Counted, not listed: a failed assertion would print the keys.
+        Assert.Equal(0, keysBefore);
+        Assert.All(xmlMappedBefore, Assert.False);
+        Assert.Equal(1, await redis.GetDatabase().ListLengthAsync(ring));
+        Assert.All(replicas, replica => Assert.Contains("System.Private.Xml.dll", File.ReadAllText($"/proc/{replica.Id}/maps")));
     }
 
     [Fact]
