@@ -12,7 +12,7 @@ namespace Reka.Gateway.OperatorConsole;
 /// are first used together on an empty ring could each make a key of their own and refuse each
 /// other's forms for up to a day (a replica reloads its ring on meeting an unknown key only in
 /// its first 2 minutes). Not at start: the key ring's XML stack costs an idle replica about
-/// 5 MiB, and most replicas never serve the console.
+/// 4 MiB, and most replicas never serve the console.
 /// </summary>
 internal sealed class ConsoleKeyRing(IKeyManager keys, RedisStore redis, ILogger<ConsoleKeyRing> logger) : IDisposable
 {

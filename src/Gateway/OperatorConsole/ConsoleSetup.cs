@@ -106,7 +106,7 @@ internal static class ConsoleSetup
         return builder;
     }
 
-    /// <summary>The console's headers and static files; before routing.</summary>
+    /// <summary>The console's headers, static files and first key (<see cref="ConsoleKeyRing"/>); before routing.</summary>
     public static IApplicationBuilder UseConsole(this IApplicationBuilder app)
     {
         app.UseConsoleHeaders();
