@@ -94,10 +94,11 @@ internal static class ConsoleSetup
         services.AddOptions<KeyManagementOptions>().Configure<RedisStore>((keys, redis) =>
             keys.XmlRepository = new RedisXmlRepository(() => redis.Database, redis.Key(DataProtectionKeysKey)));
         services.AddSingleton<ConsoleKeyRing>();
-        // Data Protection's own hosted service loads the key ring at start; the console's first
-        // request does instead (ConsoleKeyRing says why). Found by its name: the type is internal.
-        // Should a framework version rename it, the ring is loaded at start again (costing memory,
-        // not behaviour), and ConsoleReplicasTests fails on the start-up load it then sees.
+        // Data Protection's own hosted service loads the key ring at start, making a key if it
+        // finds none; the console's first request does instead, after ConsoleKeyRing. Found by its
+        // name: the type is internal. Should a framework version rename it, replicas would load
+        // the ring at start again, without the lock (replicas starting together on an empty ring
+        // could each make a key), and ConsoleReplicasTests fails on the key it finds at start.
         foreach (var preload in services.Where(descriptor => descriptor.ServiceType == typeof(IHostedService)
             && descriptor.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
         {
