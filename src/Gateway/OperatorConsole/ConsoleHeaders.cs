@@ -16,9 +16,9 @@ internal static class ConsoleHeaders
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; media-src 'self' https:; " +
         "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-    /// <summary>Adds the headers to answers under <c>/console</c>, and keeps the gateway's problem-details pages off them (the console says what went wrong in its own pages).</summary>
-    public static IApplicationBuilder UseConsoleHeaders(this IApplicationBuilder app) =>
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(Sessions.ConsoleAuthenticationHandler.PathBase), console => console.Use(async (context, next) =>
+    /// <summary>Adds the headers to the answers of the console's branch (<see cref="ConsoleSetup.UseConsole"/>: under <c>/console</c>), and keeps the gateway's problem-details pages off them (the console says what went wrong in its own pages).</summary>
+    public static IApplicationBuilder UseConsoleHeaders(this IApplicationBuilder console) =>
+        console.Use(async (context, next) =>
         {
             if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)
             {
@@ -41,5 +41,5 @@ internal static class ConsoleHeaders
                 return Task.CompletedTask;
             });
             await next(context);
-        }));
+        });
 }

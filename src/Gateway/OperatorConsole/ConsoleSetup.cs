@@ -107,23 +107,29 @@ internal static class ConsoleSetup
         return builder;
     }
 
-    /// <summary>The console's headers, static files and first key (<see cref="ConsoleKeyRing"/>); before routing.</summary>
+    /// <summary>
+    /// The console's headers, static files and first key (<see cref="ConsoleKeyRing"/>), in one
+    /// branch under <c>/console</c> that rejoins the pipeline (other calls pass it with one path
+    /// check); before routing.
+    /// </summary>
     public static IApplicationBuilder UseConsole(this IApplicationBuilder app)
     {
-        app.UseConsoleHeaders();
-        // The files sit beside the binaries (copied at build and publish), whatever the content root.
-        app.UseStaticFiles(new StaticFileOptions
-        {
-            RequestPath = AssetsPath,
-            FileProvider = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot", "console")),
-        });
         var keyRing = app.ApplicationServices.GetRequiredService<ConsoleKeyRing>();
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(ConsoleAuthenticationHandler.PathBase), console => console.Use(async (context, next) =>
+        return app.UseWhen(context => context.Request.Path.StartsWithSegments(ConsoleAuthenticationHandler.PathBase), console =>
         {
-            await keyRing.EnsureFirstKeyAsync(context.RequestAborted);
-            await next(context);
-        }));
-        return app;
+            console.UseConsoleHeaders();
+            // The files sit beside the binaries (copied at build and publish), whatever the content root.
+            console.UseStaticFiles(new StaticFileOptions
+            {
+                RequestPath = AssetsPath,
+                FileProvider = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot", "console")),
+            });
+            console.Use(async (context, next) =>
+            {
+                await keyRing.EnsureFirstKeyAsync(context.RequestAborted);
+                await next(context);
+            });
+        });
     }
 
     /// <summary>Maps the pages and the live stream, none of them in the OpenAPI document.</summary>
