@@ -87,7 +87,7 @@ internal static class GatewayApplication
         app.UseConsole();
         app.MapGatewayOpenApi();
         app.UseRouting();
-        app.UseAuthentication();
+        app.UseClientAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
         app.UseJsonBodyRequired();

@@ -15,8 +15,10 @@ namespace Reka.Gateway.Clients;
 /// </summary>
 /// <remarks>
 /// An <see cref="IAuthenticationHandler"/> of its own rather than an <see cref="AuthenticationHandler{TOptions}"/>:
-/// every proxied call crosses it, and the base class's options, events and asynchronous
-/// wrapping cost each call allocations that a header lookup does not need.
+/// the base class's options, events and asynchronous wrapping cost allocations that a header
+/// lookup does not need. A call whose key names a client is authenticated by <see cref="Authenticate"/>
+/// before ASP.NET Core's middleware (<see cref="ClientsSetup.UseClientAuthentication"/>); the
+/// handler itself authenticates the other calls, and challenges and forbids.
 /// </remarks>
 internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogger<ApiKeyAuthenticationHandler> logger) : IAuthenticationHandler
 {
@@ -46,11 +48,16 @@ internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogge
     }
 
     /// <inheritdoc />
-    public Task<AuthenticateResult> AuthenticateAsync() => _result ??= Authenticate();
+    public Task<AuthenticateResult> AuthenticateAsync() => _result ??= Authenticate(_context, clients);
 
-    private Task<AuthenticateResult> Authenticate()
+    /// <summary>
+    /// Authenticates <paramref name="context"/>'s call by its gateway key. On success the client
+    /// is the call's <see cref="GatewayClient"/> feature and the result is its shared one. The
+    /// returned task is always completed.
+    /// </summary>
+    public static Task<AuthenticateResult> Authenticate(HttpContext context, ClientRegistry clients)
     {
-        var key = ReadKey(_context.Request.Headers);
+        var key = ReadKey(context.Request.Headers);
         if (key.IsEmpty)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
@@ -60,8 +67,8 @@ internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogge
         {
             return Task.FromResult(AuthenticateResult.Fail(expiredAt is { } at ? $"The gateway key expired at {at:O}." : UnknownKey));
         }
-        _context.Features.Set(client);
-        _context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GatewayMetrics.ClientTag, client.Name));
+        context.Features.Set(client);
+        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GatewayMetrics.ClientTag, client.Name));
         return SucceededFor(client);
     }
 

@@ -31,6 +31,25 @@ public sealed class AuthenticationTests(RecordingStack stack) : RecordingStackTe
     }
 
     [Fact]
+    public async Task KeyedCall_IsAuthenticatedByTheGatewaysOwnStep_OnlyACallWithoutKey_CrossesTheFrameworksMiddleware()
+    {
+        // ASP.NET Core's authentication service measures each authentication it makes.
+        const string Authentications = "aspnetcore.authentication.authenticate.duration";
+        using var metrics = Gateway.RecordMetrics();
+        using var alice = Gateway.CreateClient(TestClients.Alice);
+        using var anonymous = Gateway.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync("/v2/inference/models")).StatusCode);
+        await ProblemAssert.IsProblemAsync(await anonymous.GetAsync("/v2/inference/models"), HttpStatusCode.Unauthorized);
+
+        // Measured before the 401 is written: the keyless call's authentication, and nothing for
+        // Alice's (the framework's middleware, added again at the front, would authenticate her too).
+        var measured = metrics.Measurements.Where(m => m.Instrument == Authentications).Select(m => m.Tags["aspnetcore.authentication.result"]);
+        Assert.Equal(["none"], measured);
+        Assert.Single(Upstream.Requests);
+    }
+
+    [Fact]
     public void AuthorizationServices_AreBuiltOnce_NotForEveryRequest()
     {
         using var first = Gateway.Services.CreateScope();
