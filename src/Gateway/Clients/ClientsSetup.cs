@@ -89,10 +89,10 @@ internal static class ClientsSetup
             return next(context);
         });
         app.UseWhen(context => context.Features.Get<GatewayClient>() is null, others => others.UseAuthentication());
-        // The branch's builder has properties of its own, so the application does not see that the
-        // middleware is in its pipeline and would add it again at the front for every call: this is
-        // the marker UseAuthentication() sets. ClientAuthenticationTests fails if a framework version
-        // renames it.
+        // The branch's builder has properties of its own, so the application would not see that the
+        // middleware is in its pipeline, and would add it again at the front for every call: this
+        // is the marker UseAuthentication() sets. AuthenticationTests' KeyedCall_... test fails if a
+        // framework version renames it.
         app.Properties["__AuthenticationMiddlewareSet"] = true;
         return app;
     }
