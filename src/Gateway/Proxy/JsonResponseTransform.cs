@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Http.Headers;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Transforms;
 
 namespace Reka.Gateway.Proxy;
@@ -25,8 +26,8 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
     public async ValueTask ApplyAsync(ResponseTransformContext context, BodyHandler? handle = null)
     {
         var response = context.ProxyResponse;
-        if (response is null || !response.IsSuccessStatusCode || !IsJson(response.Content.Headers.ContentType)
-            || response.Content.Headers.ContentEncoding.Count > 0
+        if (response is null || !response.IsSuccessStatusCode || !IsJson(response.Content.Headers)
+            || response.Content.Headers.NonValidated.Contains(HeaderNames.ContentEncoding)
             || response.Content.Headers.ContentLength > MaxBufferedBytes)
         {
             return;
@@ -84,8 +85,19 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
         }
     }
 
-    private static bool IsJson(MediaTypeHeaderValue? contentType) =>
-        contentType?.MediaType is { } type
-        && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    // The media type as sent (RFC 9110 section 8.3.1: type "/" subtype, then parameters after ";"),
+    // read without HttpClient's parsed form, which builds the value and its parameters on every
+    // call; YARP copies the headers as sent anyway.
+    private static bool IsJson(HttpContentHeaders headers)
+    {
+        if (!headers.NonValidated.TryGetValues(HeaderNames.ContentType, out var values) || values.Count != 1)
+        {
+            return false;
+        }
+        var value = values.ToString().AsSpan();
+        var parameters = value.IndexOf(';');
+        var type = (parameters < 0 ? value : value[..parameters]).Trim();
+        return type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
 }

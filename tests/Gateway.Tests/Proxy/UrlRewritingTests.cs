@@ -35,6 +35,36 @@ public sealed class UrlRewritingTests(RecordingStack stack) : RecordingStackTest
         Assert.Equal("r-9", body.GetProperty("request_id").GetString());
     }
 
+    [Theory]
+    [InlineData("application/json", null, true)]
+    [InlineData("Application/JSON; charset=utf-8", null, true)]
+    [InlineData("application/problem+json", null, true)]
+    [InlineData("application/jsonl", null, false)]
+    [InlineData("text/plain", null, false)]
+    [InlineData("application/json", "br", false)]
+    public async Task UpstreamUrls_AreRewrittenInJsonAnswersOnly_OthersPassUntouched(string contentType, string? contentEncoding, bool rewritten)
+    {
+        var gateway = await Stack.StartGatewayAsync(("Gateway:PublicBaseUrl", "https://gateway.internal.example"));
+        var body = $$"""{"status_url":"{{Upstream.BaseUrl}}/v2/inference/requests/r-9/status"}""";
+        Upstream.Respond = context =>
+        {
+            context.Response.Headers.ContentType = contentType;
+            if (contentEncoding is not null)
+            {
+                context.Response.Headers.ContentEncoding = contentEncoding;
+            }
+            return context.Response.WriteAsync(body);
+        };
+        using var ops = gateway.CreateClient(TestClients.Ops); // an admin: any request may be cancelled
+
+        var response = await ops.PostAsync("/v2/inference/requests/r-9/cancel", content: null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var expected = rewritten ? body.Replace(Upstream.BaseUrl, "https://gateway.internal.example") : body;
+        Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+        Assert.Equal(contentType, response.Content.Headers.GetValues("Content-Type").Single());
+    }
+
     [Fact]
     public async Task AnswerWithoutUpstreamUrls_IsRelayedByteForByte()
     {
