@@ -27,7 +27,7 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
     {
         var response = context.ProxyResponse;
         if (response is null || !response.IsSuccessStatusCode || !IsJson(response.Content.Headers)
-            || response.Content.Headers.NonValidated.Contains(HeaderNames.ContentEncoding)
+            || IsEncoded(response.Content.Headers)
             || response.Content.Headers.ContentLength > MaxBufferedBytes)
         {
             return;
@@ -83,6 +83,23 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    // An encoding named in Content-Encoding as sent; a header of empty list elements names none
+    // (RFC 9110 section 5.6.1), as HttpClient's parsed form counted them.
+    private static bool IsEncoded(HttpContentHeaders headers)
+    {
+        if (headers.NonValidated.TryGetValues(HeaderNames.ContentEncoding, out var values))
+        {
+            foreach (var value in values)
+            {
+                if (value.AsSpan().IndexOfAnyExcept(", \t") >= 0)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     // The media type as sent (RFC 9110 section 8.3.1: type "/" subtype, then parameters after ";"),
