@@ -66,15 +66,18 @@ internal static class ClientsSetup
     /// <summary>
     /// Authentication, in place of <c>UseAuthentication()</c>: a call whose gateway key names a
     /// client is authenticated here (the API-key scheme's own check, its principal made once per
-    /// client), and only the other calls (no key, an unknown or expired key, the console's pages)
-    /// cross ASP.NET Core's authentication middleware, which authenticates them as before.
+    /// client), and only the calls it did not authenticate (no key, an unknown or expired key, a
+    /// console page without a key) cross ASP.NET Core's authentication middleware, which
+    /// authenticates them as before.
     /// </summary>
     /// <remarks>
     /// The framework's middleware builds, for every call, a request scope with an authentication
     /// service and a handler provider, a handler, and tasks, a ticket and a set for the claims
     /// transformation that the gateway does not use: about 1.25 KB a call, measured side by side on
-    /// the list call. Nothing else in the gateway calls the authentication service for a call
-    /// already authenticated; challenges and forbids still go through it.
+    /// the list call. What still goes through the framework's authentication service: the console's
+    /// policies, which name the console's scheme; challenges and forbids. Nothing asks the API-key
+    /// scheme again for a call authenticated here (a policy naming that scheme would look the key up
+    /// a second time), and a key this step refused is looked up once more by the framework's pass.
     /// </remarks>
     public static IApplicationBuilder UseClientAuthentication(this IApplicationBuilder app)
     {

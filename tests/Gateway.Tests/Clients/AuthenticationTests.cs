@@ -31,21 +31,24 @@ public sealed class AuthenticationTests(RecordingStack stack) : RecordingStackTe
     }
 
     [Fact]
-    public async Task KeyedCall_IsAuthenticatedByTheGatewaysOwnStep_OnlyACallWithoutKey_CrossesTheFrameworksMiddleware()
+    public async Task KeyedCall_IsAuthenticatedByTheGatewaysOwnStep_OnlyCallsItRefused_CrossTheFrameworksMiddleware()
     {
         // ASP.NET Core's authentication service measures each authentication it makes.
         const string Authentications = "aspnetcore.authentication.authenticate.duration";
         using var metrics = Gateway.RecordMetrics();
         using var alice = Gateway.CreateClient(TestClients.Alice);
         using var anonymous = Gateway.CreateClient();
+        using var mallory = Gateway.CreateClient(new TestClient("mallory", "not-a-configured-key"));
 
         Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync("/v2/inference/models")).StatusCode);
         await ProblemAssert.IsProblemAsync(await anonymous.GetAsync("/v2/inference/models"), HttpStatusCode.Unauthorized);
+        await ProblemAssert.IsProblemAsync(await mallory.GetAsync("/v2/inference/models"), HttpStatusCode.Unauthorized);
 
-        // Measured before the 401 is written: the keyless call's authentication, and nothing for
-        // Alice's (the framework's middleware, added again at the front, would authenticate her too).
+        // Measured before each 401 is written: the keyless call's and the unknown key's
+        // authentications, and nothing for Alice's (the framework's middleware, added again at the
+        // front, would authenticate her too).
         var measured = metrics.Measurements.Where(m => m.Instrument == Authentications).Select(m => m.Tags["aspnetcore.authentication.result"]);
-        Assert.Equal(["none"], measured);
+        Assert.Equal(["none", "failure"], measured);
         Assert.Single(Upstream.Requests);
     }
 
