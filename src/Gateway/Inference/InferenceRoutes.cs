@@ -29,7 +29,8 @@ internal sealed class InferenceRoutes
         List = factory.Create(ProxyRouteNames.List, context =>
         {
             AcceptIdentity(context);
-            context.AddResponseTransform(c => json.ApplyAsync(c, cache.FilterListAsync));
+            // Reka's list is team-wide: a page the filter cannot read is not passed on.
+            context.AddResponseTransform(c => json.ApplyAsync(c, cache.FilterListAsync, handleEvery2xx: true));
         });
         Status = factory.Create(ProxyRouteNames.Status, CachedAnswers);
         Result = factory.Create(ProxyRouteNames.Result, context =>

@@ -22,14 +22,27 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
     /// </summary>
     public delegate ValueTask<ReadOnlyMemory<byte>?> BodyHandler(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body);
 
-    /// <summary>Applies the transform to <paramref name="context"/>; <paramref name="handle"/> is optional.</summary>
-    public async ValueTask ApplyAsync(ResponseTransformContext context, BodyHandler? handle = null)
+    /// <summary>
+    /// Applies the transform to <paramref name="context"/>; <paramref name="handle"/> is optional.
+    /// With <paramref name="handleEvery2xx"/>, a 2xx answer that cannot be buffered as JSON (another
+    /// media type, an encoding, more than <see cref="MaxBufferedBytes"/>) is not passed on: the
+    /// transform throws <see cref="InvalidDataException"/>, which the forwarder answers with 502
+    /// problem details. For a handler the caller must not be served without (the list's ownership filter).
+    /// </summary>
+    public async ValueTask ApplyAsync(ResponseTransformContext context, BodyHandler? handle = null, bool handleEvery2xx = false)
     {
         var response = context.ProxyResponse;
-        if (response is null || !response.IsSuccessStatusCode || !IsJson(response.Content.Headers)
-            || IsEncoded(response.Content.Headers)
+        if (response is null || !response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        if (!IsJson(response.Content.Headers) || IsEncoded(response.Content.Headers)
             || response.Content.Headers.ContentLength > MaxBufferedBytes)
         {
+            if (handleEvery2xx)
+            {
+                throw Unreadable();
+            }
             return;
         }
 
@@ -46,8 +59,13 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
             {
                 if (length == buffer.Length)
                 {
-                    if (buffer.Length > MaxBufferedBytes)
+                    // The pool's sizes are powers of two: MaxBufferedBytes (8 MiB) itself is one.
+                    if (buffer.Length >= MaxBufferedBytes)
                     {
+                        if (handleEvery2xx)
+                        {
+                            throw Unreadable();
+                        }
                         // Too big to buffer: send what was read and stream the rest as it is.
                         http.Response.ContentLength = null;
                         await http.Response.Body.WriteAsync(buffer.AsMemory(0, length), context.CancellationToken);
@@ -84,6 +102,9 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static InvalidDataException Unreadable() =>
+        new($"The answer is not a JSON body of at most {MaxBufferedBytes} bytes without Content-Encoding, which this route must read before passing it on.");
 
     // An encoding named in Content-Encoding as sent; a header of empty list elements names none
     // (RFC 9110 section 5.6.1), as HttpClient's parsed form counted them.

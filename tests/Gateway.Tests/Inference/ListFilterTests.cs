@@ -50,6 +50,47 @@ public sealed class ListFilterTests(RecordingStack stack) : RecordingStackTests(
         Assert.DoesNotContain("r-someone-elses", problem.ToString());
     }
 
+    [Theory]
+    [InlineData("text/plain", null)]
+    [InlineData("application/json", "br")]
+    public async Task List_TheFilterCannotRead_IsRefusedWith502_NotPassedOnUnfiltered(string contentType, string? contentEncoding)
+    {
+        var page = $$"""{"items":[{"request_id":"r-someone-elses-{{Guid.NewGuid():N}}","n":1}],"has_more":false}""";
+        Upstream.Respond = context =>
+        {
+            context.Response.ContentType = contentType;
+            if (contentEncoding is not null)
+            {
+                context.Response.Headers.ContentEncoding = contentEncoding;
+            }
+            return context.Response.WriteAsync(page);
+        };
+
+        var response = await Alice.GetAsync("/v2/inference/requests");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("r-someone-elses", problem.ToString());
+    }
+
+    [Fact]
+    public async Task List_TooLargeToBuffer_IsRefusedWith502_NotStreamedOnUnfiltered()
+    {
+        // Chunked (no Content-Length), so the size shows only while the page is read: over 8 MiB.
+        var page = $$"""{"items":[{"request_id":"r-someone-elses","n":1}],"pad":"{{new string('x', 9 * 1024 * 1024)}}","has_more":false}""";
+        Upstream.Respond = async context =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(page[..100]);
+            await context.Response.Body.FlushAsync();
+            await context.Response.WriteAsync(page[100..]);
+        };
+
+        var response = await Alice.GetAsync("/v2/inference/requests");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("r-someone-elses", problem.ToString());
+    }
+
     [Fact]
     public async Task List_WhoseIdIsNotValidUtf8_IsRefusedWith502_NotReadAsAnotherId()
     {
