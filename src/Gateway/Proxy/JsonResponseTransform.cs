@@ -9,11 +9,12 @@ namespace Reka.Gateway.Proxy;
 /// A YARP response transform for small JSON answers: it reads a 2xx JSON body (up to
 /// <see cref="MaxBufferedBytes"/>), rewrites upstream URLs in it, lets the route act on it
 /// (cache a terminal result, drop another client's items, refuse the answer), and writes what
-/// remains to the caller. Other answers, errors included, stream through untouched.
+/// remains to the caller. Other answers, errors included, stream through untouched, unless the
+/// route's handler must see every 2xx answer (then a 2xx it cannot read is refused with 502).
 /// </summary>
 internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
 {
-    /// <summary>Largest body buffered, in bytes; a larger one streams through unchanged.</summary>
+    /// <summary>Largest body buffered, in bytes; a larger one streams through unchanged (or is refused, above).</summary>
     public const int MaxBufferedBytes = 8 * 1024 * 1024;
 
     /// <summary>
@@ -27,7 +28,8 @@ internal sealed class JsonResponseTransform(UpstreamUrlRewriter urlRewriter)
     /// With <paramref name="handleEvery2xx"/>, a 2xx answer that cannot be buffered as JSON (another
     /// media type, an encoding, more than <see cref="MaxBufferedBytes"/>) is not passed on: the
     /// transform throws <see cref="InvalidDataException"/>, which the forwarder answers with 502
-    /// problem details. For a handler the caller must not be served without (the list's ownership filter).
+    /// problem details. Meant for a handler without which the caller must not be served (the list's
+    /// ownership filter).
     /// </summary>
     public async ValueTask ApplyAsync(ResponseTransformContext context, BodyHandler? handle = null, bool handleEvery2xx = false)
     {
