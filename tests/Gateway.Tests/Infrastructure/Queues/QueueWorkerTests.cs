@@ -70,6 +70,31 @@ public sealed class QueueWorkerTests
         Assert.Equal("last", await fixture.NextHandledAsync());
     }
 
+    [Fact]
+    public async Task JobsDueInMorePartitionsThanFreeSlots_AreEachClaimedWithoutWaitingForAPoll()
+    {
+        // The partitions are claimed together, each for its share of the free slots: with one slot,
+        // one partition's share is that slot and the others are claimed as it frees up.
+        await using var fixture = await WorkerFixture.StartAsync(maxConcurrency: 1);
+        var partitions = fixture.Queue.Partitions;
+        var ids = Enumerable.Range(0, 1000).Select(i => $"spread-{i}")
+            .DistinctBy(fixture.Queue.PartitionOf).ToList();
+        Assert.Equal(partitions, ids.Count);
+        foreach (var id in ids)
+        {
+            await fixture.AddAsync(id);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, partitions).Select(fixture.Queue.WakeAsync));
+
+        var handled = new HashSet<string>();
+        while (handled.Count < ids.Count)
+        {
+            handled.Add(await fixture.NextHandledAsync());
+        }
+        Assert.Equal(ids.ToHashSet(), handled);
+    }
+
     private sealed class WorkerFixture : IAsyncDisposable
     {
         private readonly RedisStore _store;
@@ -117,9 +142,13 @@ public sealed class QueueWorkerTests
 
         public async Task AddAndWakeAsync(string id)
         {
-            Assert.True(await Queue.AddAsync(_store.Database, id, TimeProvider.System.GetUtcNow(), [new("field", "value")]));
+            await AddAsync(id);
             await Queue.WakeAsync(Queue.PartitionOf(id));
         }
+
+        /// <summary>Adds a job, due now, without waking the worker.</summary>
+        public async Task AddAsync(string id) =>
+            Assert.True(await Queue.AddAsync(_store.Database, id, TimeProvider.System.GetUtcNow(), [new("field", "value")]));
 
         public async Task<string> NextHandledAsync() =>
             await _worker.Handled.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
