@@ -43,12 +43,14 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
         var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
         var poll = TimeSpan.FromSeconds(options.PollSeconds);
         var everyPartition = true;
+        // Under load, claim in batches (a quarter of the slots at least): one claim per finished
+        // job would make the claim round trip the bottleneck.
+        var batch = Math.Max(1, options.MaxConcurrency / 4);
+        var first = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = options.MaxConcurrency - _inFlight.Count;
-            // Under load, claim in batches (a quarter of the slots at least): one claim per finished
-            // job would make the claim round trip the bottleneck.
-            if (free <= 0 || free < Math.Max(1, options.MaxConcurrency / 4))
+            if (free <= 0 || free < batch)
             {
                 // A snapshot: the jobs counted above may all have finished since (WhenAny refuses none).
                 var running = _inFlight.Values;
@@ -61,21 +63,25 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
             TimeSpan sleep;
             try
             {
-                // Every due partition is claimed at once, each for its share of the free slots: one
-                // round trip's wait for all of them, not one after another (fan-out p50 -25 %).
+                // The due partitions are claimed at once (one round trip's wait for all of them, not
+                // one after another), each for an equal share of the free slots and at least a batch:
+                // under load, one partition a round, starting from the next one each round.
                 var due = new List<int>(_due.Length);
-                for (var partition = 0; partition < _due.Length; partition++)
+                for (var i = 0; i < _due.Length; i++)
                 {
+                    var partition = (first + i) % _due.Length;
                     if (Interlocked.Exchange(ref _due[partition], 0) != 0 || everyPartition)
                     {
                         due.Add(partition);
                     }
                 }
+                first = (first + 1) % _due.Length;
                 free = options.MaxConcurrency - _inFlight.Count;
-                var claims = new List<(int Partition, int Max, Task<IReadOnlyList<LeasedJob>> Jobs)>(due.Count);
+                var claiming = Math.Min(due.Count, Math.Max(1, free / batch));
+                var claims = new List<(int Partition, int Max, Task<IReadOnlyList<LeasedJob>> Jobs)>(claiming);
                 for (var i = 0; i < due.Count; i++)
                 {
-                    var share = free / due.Count + (i < free % due.Count ? 1 : 0);
+                    var share = i < claiming ? free / claiming + (i < free % claiming ? 1 : 0) : 0;
                     if (share <= 0)
                     {
                         Volatile.Write(ref _due[due[i]], 1);

@@ -95,6 +95,32 @@ public sealed class QueueWorkerTests
         Assert.Equal(ids.ToHashSet(), handled);
     }
 
+    [Fact]
+    public async Task WithEveryPartitionDue_EachTakesItsTurn_NotTheFirstUntilItIsEmpty()
+    {
+        // One slot: one partition a round, starting from the next partition each round. No
+        // wake-ups (their handlers may run in any order): the poll finds every partition due at once.
+        await using var fixture = await WorkerFixture.StartAsync(maxConcurrency: 1, pollSeconds: 1);
+        var partitions = fixture.Queue.Partitions;
+        var candidates = Enumerable.Range(0, 5000).Select(i => $"turn-{i}").ToList();
+        var crowded = candidates.Where(id => fixture.Queue.PartitionOf(id) == 0).Take(3 * partitions).ToList();
+        var others = candidates.Where(id => fixture.Queue.PartitionOf(id) != 0).DistinctBy(fixture.Queue.PartitionOf).ToList();
+        Assert.Equal(partitions - 1, others.Count);
+        // Partition 0's jobs last: a poll between two adds cannot give it turns before the others are due.
+        foreach (var id in others.Concat(crowded))
+        {
+            await fixture.AddAsync(id);
+        }
+
+        var handled = new List<string>();
+        while (others.Except(handled).Any())
+        {
+            handled.Add(await fixture.NextHandledAsync());
+        }
+        // Partition 0's jobs alone would fill three times as many turns as there are partitions.
+        Assert.InRange(handled.Count, partitions - 1, 2 * partitions);
+    }
+
     private sealed class WorkerFixture : IAsyncDisposable
     {
         private readonly RedisStore _store;
@@ -113,12 +139,12 @@ public sealed class QueueWorkerTests
 
         public int InFlightCount => _worker.InFlightCount;
 
-        public static async Task<WorkerFixture> StartAsync(int maxConcurrency)
+        public static async Task<WorkerFixture> StartAsync(int maxConcurrency, double pollSeconds = PollSeconds)
         {
             var store = (await RedisServer.Shared).NewStore();
             var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
             var queue = new DurableQueue(store, "jobs", TimeProvider.System);
-            var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = PollSeconds };
+            var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = pollSeconds };
             var worker = new RecordingWorker(queue, store, options, new GatewayMetrics(services.GetRequiredService<IMeterFactory>()));
             var fixture = new WorkerFixture(store, services, queue, worker);
             try
