@@ -5,10 +5,10 @@ using Reka.Gateway.Infrastructure.Redis;
 namespace Reka.Gateway.Infrastructure.Queues;
 
 /// <summary>
-/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (from the partitions
-/// wake-ups on the queue's pub/sub channels name, at once; else from every partition, at the next
-/// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>; the partitions' claims together), runs up to
-/// <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
+/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs from the partitions that
+/// wake-ups on the queue's pub/sub channels name, at once (else from every partition, at the next
+/// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>), those partitions' claims sent
+/// together, runs up to <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
 /// in-flight jobs finish for <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest
 /// back (due at once) so another replica takes them. A job whose handler throws is retried: after
 /// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
