@@ -5,10 +5,10 @@ using Reka.Gateway.Infrastructure.Redis;
 namespace Reka.Gateway.Infrastructure.Queues;
 
 /// <summary>
-/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs from the partitions that
-/// wake-ups on the queue's pub/sub channels name, at once (else from every partition, at the next
-/// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>), those partitions' claims sent
-/// together, runs up to <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
+/// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (from the partition a
+/// wake-up on the queue's pub/sub channel names, at once; else from every partition, at the next
+/// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>), runs up to
+/// <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
 /// in-flight jobs finish for <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest
 /// back (due at once) so another replica takes them. A job whose handler throws is retried: after
 /// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
@@ -43,14 +43,12 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
         var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
         var poll = TimeSpan.FromSeconds(options.PollSeconds);
         var everyPartition = true;
-        // Under load, claim in batches (a quarter of the slots at least): one claim per finished
-        // job would make the claim round trip the bottleneck.
-        var batch = Math.Max(1, options.MaxConcurrency / 4);
-        var first = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = options.MaxConcurrency - _inFlight.Count;
-            if (free <= 0 || free < batch)
+            // Under load, claim in batches (a quarter of the slots at least): one claim per finished
+            // job would make the claim round trip the bottleneck.
+            if (free <= 0 || free < Math.Max(1, options.MaxConcurrency / 4))
             {
                 // A snapshot: the jobs counted above may all have finished since (WhenAny refuses none).
                 var running = _inFlight.Values;
@@ -63,43 +61,19 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
             TimeSpan sleep;
             try
             {
-                // The due partitions are claimed at once (one round trip's wait for all of them, not
-                // one after another), each for an equal share of the free slots and at least a batch:
-                // under load, one partition a round, starting from the next one each round.
-                var due = new List<int>(_due.Length);
-                for (var i = 0; i < _due.Length; i++)
+                for (var partition = 0; partition < _due.Length; partition++)
                 {
-                    var partition = (first + i) % _due.Length;
-                    if (Interlocked.Exchange(ref _due[partition], 0) != 0 || everyPartition)
+                    if (Interlocked.Exchange(ref _due[partition], 0) == 0 && !everyPartition)
                     {
-                        due.Add(partition);
-                    }
-                }
-                first = (first + 1) % _due.Length;
-                free = options.MaxConcurrency - _inFlight.Count;
-                var claiming = Math.Min(due.Count, Math.Max(1, free / batch));
-                var claims = new List<(int Partition, int Max, Task<IReadOnlyList<LeasedJob>> Jobs)>(claiming);
-                for (var i = 0; i < due.Count; i++)
-                {
-                    var share = i < claiming ? free / claiming + (i < free % claiming ? 1 : 0) : 0;
-                    if (share <= 0)
-                    {
-                        Volatile.Write(ref _due[due[i]], 1);
                         continue;
                     }
-                    claims.Add((due[i], share, queue.ClaimAsync(due[i], share, lease)));
-                }
-                var claimed = Task.WhenAll(claims.Select(claim => claim.Jobs));
-                await ((Task)claimed).WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                stoppingToken.ThrowIfCancellationRequested();
-                foreach (var (partition, max, claim) in claims)
-                {
-                    if (!claim.IsCompletedSuccessfully)
+                    free = options.MaxConcurrency - _inFlight.Count;
+                    if (free <= 0)
                     {
-                        Volatile.Write(ref _due[partition], 1); // Claimed again after the poll (below).
+                        Volatile.Write(ref _due[partition], 1);
                         continue;
                     }
-                    var jobs = claim.Result;
+                    var jobs = await queue.ClaimAsync(partition, free, lease).WaitAsync(stoppingToken);
                     foreach (var job in jobs)
                     {
                         var run = RunAsync(job);
@@ -112,12 +86,11 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                                 inFlight.TryRemove(done, out _);
                             }, (_inFlight, job), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     }
-                    if (jobs.Count == max)
+                    if (jobs.Count == free)
                     {
                         Volatile.Write(ref _due[partition], 1); // There may be more due right now.
                     }
                 }
-                await claimed; // a failed claim's error, for the log below, once the others' jobs run
                 everyPartition = false;
                 if (AnyPartitionDue())
                 {

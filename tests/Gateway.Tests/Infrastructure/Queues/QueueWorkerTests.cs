@@ -70,57 +70,6 @@ public sealed class QueueWorkerTests
         Assert.Equal("last", await fixture.NextHandledAsync());
     }
 
-    [Fact]
-    public async Task JobsDueInMorePartitionsThanFreeSlots_AreEachClaimedWithoutWaitingForAPoll()
-    {
-        // The partitions are claimed together, each for its share of the free slots: with one slot,
-        // one partition's share is that slot and the others are claimed as it frees up.
-        await using var fixture = await WorkerFixture.StartAsync(maxConcurrency: 1);
-        var partitions = fixture.Queue.Partitions;
-        var ids = Enumerable.Range(0, 1000).Select(i => $"spread-{i}")
-            .DistinctBy(fixture.Queue.PartitionOf).ToList();
-        Assert.Equal(partitions, ids.Count);
-        foreach (var id in ids)
-        {
-            await fixture.AddAsync(id);
-        }
-
-        await Task.WhenAll(Enumerable.Range(0, partitions).Select(fixture.Queue.WakeAsync));
-
-        var handled = new HashSet<string>();
-        while (handled.Count < ids.Count)
-        {
-            handled.Add(await fixture.NextHandledAsync());
-        }
-        Assert.Equal(ids.ToHashSet(), handled);
-    }
-
-    [Fact]
-    public async Task WithEveryPartitionDue_EachTakesItsTurn_NotTheFirstUntilItIsEmpty()
-    {
-        // One slot: one partition a round, starting from the next partition each round. No
-        // wake-ups (their handlers may run in any order): the poll finds every partition due at once.
-        await using var fixture = await WorkerFixture.StartAsync(maxConcurrency: 1, pollSeconds: 1);
-        var partitions = fixture.Queue.Partitions;
-        var candidates = Enumerable.Range(0, 5000).Select(i => $"turn-{i}").ToList();
-        var crowded = candidates.Where(id => fixture.Queue.PartitionOf(id) == 0).Take(3 * partitions).ToList();
-        var others = candidates.Where(id => fixture.Queue.PartitionOf(id) != 0).DistinctBy(fixture.Queue.PartitionOf).ToList();
-        Assert.Equal(partitions - 1, others.Count);
-        // Partition 0's jobs last: a poll between two adds cannot give it turns before the others are due.
-        foreach (var id in others.Concat(crowded))
-        {
-            await fixture.AddAsync(id);
-        }
-
-        var handled = new List<string>();
-        while (others.Except(handled).Any())
-        {
-            handled.Add(await fixture.NextHandledAsync());
-        }
-        // Partition 0's jobs alone would fill three times as many turns as there are partitions.
-        Assert.InRange(handled.Count, partitions - 1, 2 * partitions);
-    }
-
     private sealed class WorkerFixture : IAsyncDisposable
     {
         private readonly RedisStore _store;
@@ -139,12 +88,12 @@ public sealed class QueueWorkerTests
 
         public int InFlightCount => _worker.InFlightCount;
 
-        public static async Task<WorkerFixture> StartAsync(int maxConcurrency, double pollSeconds = PollSeconds)
+        public static async Task<WorkerFixture> StartAsync(int maxConcurrency)
         {
             var store = (await RedisServer.Shared).NewStore();
             var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
             var queue = new DurableQueue(store, "jobs", TimeProvider.System);
-            var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = pollSeconds };
+            var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = PollSeconds };
             var worker = new RecordingWorker(queue, store, options, new GatewayMetrics(services.GetRequiredService<IMeterFactory>()));
             var fixture = new WorkerFixture(store, services, queue, worker);
             try
@@ -168,13 +117,9 @@ public sealed class QueueWorkerTests
 
         public async Task AddAndWakeAsync(string id)
         {
-            await AddAsync(id);
+            Assert.True(await Queue.AddAsync(_store.Database, id, TimeProvider.System.GetUtcNow(), [new("field", "value")]));
             await Queue.WakeAsync(Queue.PartitionOf(id));
         }
-
-        /// <summary>Adds a job, due now, without waking the worker.</summary>
-        public async Task AddAsync(string id) =>
-            Assert.True(await Queue.AddAsync(_store.Database, id, TimeProvider.System.GetUtcNow(), [new("field", "value")]));
 
         public async Task<string> NextHandledAsync() =>
             await _worker.Handled.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
