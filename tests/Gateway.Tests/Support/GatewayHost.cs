@@ -1,14 +1,30 @@
 using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Reka.Gateway.Tests.Support;
+
+/// <summary>
+/// WebApplicationFactory's UseKestrel registers Kestrel again after the gateway's composition, and
+/// with it Kestrel's 4 KiB block pool: this puts the gateway's own pool back last, as Program has it.
+/// </summary>
+internal sealed class KestrelFactory : WebApplicationFactory<Program>
+{
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        builder.ConfigureServices(services => services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>());
+        return base.CreateHost(builder);
+    }
+}
 
 /// <summary>
 /// The real gateway (its own Program) on real Kestrel over loopback, hosted in the test process
@@ -55,7 +71,7 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         var logs = new LogCapture();
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        var factory = new KestrelFactory().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Testing");
             builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs));

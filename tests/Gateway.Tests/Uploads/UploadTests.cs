@@ -1,7 +1,4 @@
 using System.Net.Http.Headers;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Reka.Gateway.Tests.Uploads;
 
@@ -28,15 +25,6 @@ public sealed class UploadTests(RecordingStack stack) : RecordingStackTests(stac
         Assert.Equal(TestClients.TeamKey, seen.Headers["X-Api-Key"]);
         Assert.StartsWith("multipart/form-data; boundary=", seen.Headers["Content-Type"]);
         Assert.InRange(seen.BodyLength, size, size + 1024);
-    }
-
-    [Fact]
-    public void Kestrel_ReadsEachBlockWithoutAZeroByteWaitBeforeIt()
-    {
-        // Half the receive calls of a streamed upload (GatewayApplication); nothing else shows it.
-        var sockets = Stack.Gateway.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
-
-        Assert.False(sockets.WaitForDataBeforeAllocatingBuffer);
     }
 
     [Fact]
