@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,12 +23,29 @@ public sealed class LargeBlockMemoryPoolFactoryTests
     }
 
     [Fact]
-    public void LargerRequest_GetsABlockOfItsSize()
+    public void Request_OverABlock_IsRefused()
     {
+        // Kestrel's pipes ask at most MaxBufferSize of a pool and allocate larger buffers themselves.
         var pool = new LargeBlockMemoryPoolFactory().Create();
 
-        using var block = pool.Rent(100_000);
+        Assert.Equal(32 * 1024, pool.MaxBufferSize);
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Rent(32 * 1024 + 1));
+    }
 
-        Assert.True(block.Memory.Length >= 100_000);
+    [Fact]
+    public void BlockDisposedTwice_IsReturnedOnce()
+    {
+        var pool = new LargeBlockMemoryPoolFactory().Create();
+        var block = pool.Rent();
+        block.Dispose();
+        block.Dispose();
+
+        using var first = pool.Rent();
+        using var second = pool.Rent();
+
+        Assert.True(MemoryMarshal.TryGetArray<byte>(first.Memory, out var a));
+        Assert.True(MemoryMarshal.TryGetArray<byte>(second.Memory, out var b));
+        Assert.NotSame(a.Array, b.Array);
+        Assert.Throws<ObjectDisposedException>(() => block.Memory);
     }
 }
