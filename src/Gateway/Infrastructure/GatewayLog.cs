@@ -89,6 +89,9 @@ internal static partial class GatewayLog
     [LoggerMessage(405, LogLevel.Warning, "Job {JobId} of queue {Queue} put back: Redis was unavailable ({Exception})")]
     public static partial void JobDeferred(ILogger logger, string queue, string jobId, string exception);
 
+    [LoggerMessage(406, LogLevel.Error, "Job {JobId} of queue {Queue} not put back ({Exception}: {Error}); it is retried when its lease expires")]
+    public static partial void JobNotPutBack(ILogger logger, string queue, string jobId, string exception, string error);
+
     [LoggerMessage(402, LogLevel.Information, "Queue {Queue} stopping: {InFlight} jobs in flight get {DrainSeconds} s to finish, then are handed back")]
     public static partial void QueueDraining(ILogger logger, string queue, int inFlight, double drainSeconds);
 

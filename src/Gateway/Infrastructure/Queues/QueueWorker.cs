@@ -186,6 +186,12 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
             {
                 await Task.Delay(poll, queue.Time, _abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+            catch (Exception e)
+            {
+                // Redis refused it (out of memory, say): nobody awaits this task, so say it here.
+                GatewayLog.JobNotPutBack(logger, queue.Name, job.Id, e.GetType().Name, e.Message);
+                return;
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
@@ -70,6 +71,29 @@ public sealed class QueueWorkerTests
         Assert.Equal("last", await fixture.NextHandledAsync());
     }
 
+    [Fact]
+    public async Task PutBackThatRedisRefuses_IsLogged()
+    {
+        var logs = new LogCapture();
+        // A put-back is tried only while a poll fits before the lease's end.
+        await using var fixture = await WorkerFixture.StartAsync(maxConcurrency: 1, logs.CreateLogger(nameof(QueueWorker)), pollSeconds: 1);
+        fixture.BeforeHandling = async job =>
+        {
+            // The job's record turned into a string: Redis refuses the put-back (WRONGTYPE), as it
+            // refuses writes when out of memory, after the handler met Redis failing over.
+            var record = fixture.Queue.JobKey(job.Partition, job.Id);
+            await fixture.Database.KeyDeleteAsync(record);
+            await fixture.Database.StringSetAsync(record, "not a job");
+            throw new RedisConnectionException(ConnectionFailureType.SocketFailure, "failing over");
+        };
+
+        await fixture.AddAndWakeAsync("refused");
+
+        await Eventually.ThatAsync(() => Task.FromResult(logs.Errors.Any(e =>
+            e.Message.Contains("Job refused of queue jobs not put back (RedisServerException: WRONGTYPE", StringComparison.Ordinal))),
+            30, "the refused put-back to be logged");
+    }
+
     private sealed class WorkerFixture : IAsyncDisposable
     {
         private readonly RedisStore _store;
@@ -88,13 +112,21 @@ public sealed class QueueWorkerTests
 
         public int InFlightCount => _worker.InFlightCount;
 
-        public static async Task<WorkerFixture> StartAsync(int maxConcurrency)
+        public IDatabase Database => _store.Database;
+
+        /// <summary>Runs before each job is handled; what it throws, the handler throws.</summary>
+        public Func<LeasedJob, Task>? BeforeHandling
+        {
+            set => _worker.BeforeHandling = value;
+        }
+
+        public static async Task<WorkerFixture> StartAsync(int maxConcurrency, ILogger? logger = null, double pollSeconds = PollSeconds)
         {
             var store = (await RedisServer.Shared).NewStore();
             var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
             var queue = new DurableQueue(store, "jobs", TimeProvider.System);
-            var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = PollSeconds };
-            var worker = new RecordingWorker(queue, store, options, new GatewayMetrics(services.GetRequiredService<IMeterFactory>()));
+            var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = pollSeconds };
+            var worker = new RecordingWorker(queue, store, options, new GatewayMetrics(services.GetRequiredService<IMeterFactory>()), logger ?? NullLogger.Instance);
             var fixture = new WorkerFixture(store, services, queue, worker);
             try
             {
@@ -133,13 +165,19 @@ public sealed class QueueWorkerTests
         }
     }
 
-    private sealed class RecordingWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, GatewayMetrics metrics)
-        : QueueWorker(queue, redis, options, metrics, NullLogger.Instance)
+    private sealed class RecordingWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, GatewayMetrics metrics, ILogger logger)
+        : QueueWorker(queue, redis, options, metrics, logger)
     {
+        public Func<LeasedJob, Task>? BeforeHandling { get; set; }
+
         public Channel<string> Handled { get; } = Channel.CreateUnbounded<string>();
 
         protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
         {
+            if (BeforeHandling is { } before)
+            {
+                await before(job);
+            }
             await Queue.DeleteAsync(job);
             Handled.Writer.TryWrite(job.Id);
         }
