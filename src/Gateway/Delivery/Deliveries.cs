@@ -19,7 +19,8 @@ namespace Reka.Gateway.Delivery;
 internal sealed record OwnSubscriber(string Client, string Url);
 
 /// <summary>
-/// Deliveries and their queues. Fanning an event out stores it once (<c>event:{id}</c>), creates a
+/// Deliveries and their queues. Fanning an event out to its subscribers stores it once
+/// (<c>event:{id}</c>, for <c>Delivery:Retention</c>; an event nobody subscribes to is not kept), creates a
 /// record per subscriber (a hash listed by <c>GET /subscriptions/{id}/deliveries</c>) and queues
 /// ONE fan-out job (queue <c>fanout</c>) that makes all their first attempts, all in one Lua
 /// script; a delivery whose first attempt fails moves to the queue of single deliveries
@@ -43,7 +44,6 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     // delivery id, subscription id, client, url. Each call that finds new deliveries makes a job of its
     // own: a job already leased by a worker is never added to (it would finish without the new ones).
     private const string FanOutScript = $$"""
-        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
         local targets = {}
         for i = 15, #ARGV, 4 do
           local key = ARGV[4] .. ARGV[i]
@@ -57,6 +57,8 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
           end
         end
         if #targets == 0 then return 0 end
+        -- Stored for the deliveries that read it, and only for them.
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
         redis.call('HSET', KEYS[3], '{{TargetsField}}', cjson.encode(targets), '{{EventIdField}}', ARGV[7], '{{TraceParentField}}', ARGV[11], '{{OwnerField}}', ARGV[14])
         redis.call('ZADD', KEYS[2], ARGV[3], ARGV[12])
         redis.call(ARGV[5], ARGV[6], '1')
@@ -139,12 +141,18 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
             ? Convert.ToInt32(deliveryId[4..6], 16) : null;
 
     /// <summary>
-    /// Stores the event, creates a delivery to each subscription and to the request's own
-    /// subscriber, and queues their fan-out; returns how many deliveries were new.
+    /// Creates a delivery to each subscription and to the request's own subscriber, stores the
+    /// event for them (when at least one is new) and queues their fan-out; returns how many
+    /// deliveries were new. An event with no subscriber is not stored.
     /// </summary>
     /// <exception cref="RedisException">Redis failed; nothing is lost, the caller retries.</exception>
     public async Task<int> EnqueueAsync(InferenceEvent e, byte[] json, IReadOnlyList<Subscription> subscriptions, OwnSubscriber? own, string? traceParent)
     {
+        if (subscriptions.Count == 0 && own is null)
+        {
+            // Nobody to deliver to: no call to Redis, and no copy of the event kept for the retention.
+            return 0;
+        }
         var now = time.GetUtcNow();
         var partition = FanOutQueue.PartitionOf(e.RequestId);
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
