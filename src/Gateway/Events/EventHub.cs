@@ -97,6 +97,11 @@ internal sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Bac
 
     private void Dispatch(RedisValue message)
     {
+        if (_waiters.IsEmpty && _listeners.IsEmpty)
+        {
+            // Nobody on this replica waits or listens (the usual case): the event is not read.
+            return;
+        }
         PublishedEvent published;
         try
         {
