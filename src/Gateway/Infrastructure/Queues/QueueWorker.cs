@@ -8,7 +8,9 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// Works a <see cref="DurableQueue"/> on every replica: claims due jobs (from the partition a
 /// wake-up on the queue's pub/sub channel names, at once; else from every partition, at the next
 /// due time or every <see cref="QueueWorkerOptions.PollSeconds"/>), runs up to
-/// <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time, and on shutdown stops claiming, lets
+/// <see cref="QueueWorkerOptions.MaxConcurrency"/> at a time (a round of claims that runs out of
+/// slots starts the next at the partition it passed over, so no partition waits behind a busy
+/// one), and on shutdown stops claiming, lets
 /// in-flight jobs finish for <see cref="QueueWorkerOptions.DrainSeconds"/>, then hands the rest
 /// back (due at once) so another replica takes them. A job whose handler throws is retried: after
 /// <see cref="QueueWorkerOptions.PollSeconds"/> when Redis was unavailable, else when its lease expires.
@@ -25,6 +27,10 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     private readonly CancellationTokenSource _abandon = new();
     // Partitions a wake-up named, or where a claim filled every free slot (more may be due).
     private readonly int[] _due = new int[queue.Partitions];
+    // Where the next round of claims starts: the first partition the last round passed over for
+    // want of free slots. Starting at partition 0 every round, a busy partition 0 took the slots
+    // freed each round while the last partitions' jobs waited (seconds, under load).
+    private int _firstPartition;
 
     /// <summary>Handles one job; must finish it through the queue (complete, retry or delete). Canceled when the drain time is over.</summary>
     protected abstract Task HandleAsync(LeasedJob job, CancellationToken cancellationToken);
@@ -61,8 +67,10 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
             TimeSpan sleep;
             try
             {
-                for (var partition = 0; partition < _due.Length; partition++)
+                var passedOver = -1;
+                for (var i = 0; i < _due.Length; i++)
                 {
+                    var partition = (_firstPartition + i) % _due.Length;
                     if (Interlocked.Exchange(ref _due[partition], 0) == 0 && !everyPartition)
                     {
                         continue;
@@ -71,6 +79,7 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                     if (free <= 0)
                     {
                         Volatile.Write(ref _due[partition], 1);
+                        passedOver = passedOver < 0 ? partition : passedOver;
                         continue;
                     }
                     var jobs = await queue.ClaimAsync(partition, free, lease).WaitAsync(stoppingToken);
@@ -91,6 +100,7 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                         Volatile.Write(ref _due[partition], 1); // There may be more due right now.
                     }
                 }
+                _firstPartition = Math.Max(passedOver, 0);
                 everyPartition = false;
                 if (AnyPartitionDue())
                 {

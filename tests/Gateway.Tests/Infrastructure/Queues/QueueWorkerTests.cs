@@ -94,6 +94,38 @@ public sealed class QueueWorkerTests
             30, "the refused put-back to be logged");
     }
 
+    [Fact]
+    public async Task APartitionWithJobsDue_IsNotPassedOverForABusierOne()
+    {
+        // Ten jobs due in the first partition and one in the last, there before the worker starts
+        // (its first round looks at every partition), and one slot: each freed slot went to the
+        // first partition again, so the last one's job waited for all ten.
+        static IEnumerable<string> IdsIn(DurableQueue queue, int partition) =>
+            Enumerable.Range(0, 100_000).Select(i => $"job-{i}").Where(id => queue.PartitionOf(id) == partition);
+        List<string> busy = [];
+        var lone = "";
+        await using var fixture = await WorkerFixture.StartAsync(maxConcurrency: 1, seed: async (queue, db) =>
+        {
+            busy = [.. IdsIn(queue, 0).Take(10)];
+            lone = IdsIn(queue, queue.Partitions - 1).First();
+            foreach (var id in busy.Append(lone))
+            {
+                Assert.True(await queue.AddAsync(db, id, TimeProvider.System.GetUtcNow(), [new("field", "value")]));
+            }
+        });
+
+        var handled = new List<string>();
+        while (handled.Count < busy.Count + 1)
+        {
+            handled.Add(await fixture.NextHandledAsync());
+        }
+
+        // The first round claims one job of the first partition and passes over the others; the
+        // next round starts there, and finds the last partition's job.
+        Assert.Equal(1, handled.IndexOf(lone));
+        Assert.Equal(busy.ToHashSet(), handled.Where(id => id != lone).ToHashSet());
+    }
+
     private sealed class WorkerFixture : IAsyncDisposable
     {
         private readonly RedisStore _store;
@@ -120,11 +152,17 @@ public sealed class QueueWorkerTests
             set => _worker.BeforeHandling = value;
         }
 
-        public static async Task<WorkerFixture> StartAsync(int maxConcurrency, ILogger? logger = null, double pollSeconds = PollSeconds)
+        /// <param name="seed">Runs before the worker starts (jobs added there are found by its first round, which looks at every partition).</param>
+        public static async Task<WorkerFixture> StartAsync(int maxConcurrency, ILogger? logger = null, double pollSeconds = PollSeconds,
+            Func<DurableQueue, IDatabase, Task>? seed = null)
         {
             var store = (await RedisServer.Shared).NewStore();
             var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
             var queue = new DurableQueue(store, "jobs", TimeProvider.System);
+            if (seed is not null)
+            {
+                await seed(queue, store.Database);
+            }
             var options = new QueueWorkerOptions { MaxConcurrency = maxConcurrency, PollSeconds = pollSeconds };
             var worker = new RecordingWorker(queue, store, options, new GatewayMetrics(services.GetRequiredService<IMeterFactory>()), logger ?? NullLogger.Instance);
             var fixture = new WorkerFixture(store, services, queue, worker);
