@@ -74,7 +74,7 @@ internal static class GatewayApplication
         builder.AddPassthrough();
         builder.AddWebhooks();
         builder.AddSubscriptions();
-        // Completed inferences go to Delivery's fan-out, then to the event channel.
+        // Completed inferences go to usage, Delivery's fan-out and the event channel, at once.
         builder.AddDelivery();
         builder.AddEvents();
         // The operator console uses the features above; none of them uses it.

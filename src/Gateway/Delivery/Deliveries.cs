@@ -168,8 +168,10 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         {
             var id = DeliveryId(partition, e.Id, subscription.Id);
             arguments.AddRange([id, subscription.Id, "", subscription.Url]);
-            // Each subscription's index is a key of its own (another hash slot): listed before it
-            // exists, a delivery is skipped; the index drops entries past the retention as it grows.
+            // Each subscription's index is a key of its own (another hash slot), written with the
+            // records, not before them: listed before its record exists, a delivery is skipped, and
+            // should an index write fail, the caller retries and writes it again (NX). The index
+            // drops entries past the retention as it grows.
             var index = IndexKey(subscription.Id);
             if (TrimDue(subscription.Id))
             {
@@ -181,10 +183,10 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         {
             arguments.AddRange([DeliveryId(partition, e.Id, "client:" + own.Client), "", own.Client, own.Url]);
         }
-        await Task.WhenAll(indexed);
-        var added = await db.ScriptEvaluateAsync(FanOutScript,
+        var created = db.ScriptEvaluateAsync(FanOutScript,
             [EventKey(partition, e.Id), FanOutQueue.DueKey(partition), FanOutQueue.JobKey(partition, jobId)], [.. arguments]);
-        var count = (int)(long)added;
+        await Task.WhenAll([.. indexed, created]);
+        var count = (int)(long)await created;
         if (count > 0)
         {
             // Kept for the first attempts about to read it; without deliveries nothing will soon.

@@ -10,9 +10,10 @@ internal sealed record CompletedInference(InferenceEvent Event, byte[] Json, str
 
 /// <summary>
 /// The one seam between the callback path and what follows a completed inference (webhook
-/// fan-out, the event channel that wakes long-polls and streams): the callback worker hands each
-/// completed inference to every consumer, in registration order. A consumer must be idempotent:
-/// when one throws, the callback is processed again and every consumer sees it again.
+/// fan-out, the event channel that wakes long-polls and streams, usage): the callback worker hands
+/// each completed inference to every consumer at once, after its answers are cached, so a
+/// consumer must not depend on another. A consumer must be idempotent: when one throws, the
+/// callback is processed again and every consumer sees it again.
 /// </summary>
 internal interface ICompletedInferenceConsumer
 {

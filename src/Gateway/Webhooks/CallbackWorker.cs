@@ -35,6 +35,7 @@ internal sealed class CallbackWorker(
     : QueueWorker(inbox.Queue, redis, options.Value.Processing, metrics, logger)
 {
     private static readonly ActivitySource Activities = new("Reka.Gateway.Webhooks");
+    private readonly ICompletedInferenceConsumer[] _consumers = [.. consumers];
     // Two upstream calls and a few Redis ones must fit in the job's lease, or another replica
     // would retake the job while this one still works on it.
     private readonly TimeSpan _upstreamTimeout = TimeSpan.FromSeconds(Math.Min(30, options.Value.Processing.LeaseSeconds / 4));
@@ -82,10 +83,8 @@ internal sealed class CallbackWorker(
 
         var inferenceEvent = BuildEvent(requestId, status, JsonNode.Parse(resultBody), record);
         var completed = new CompletedInference(inferenceEvent, inferenceEvent.ToJson(), record.Subscriber, Activity.Current?.Id, record.SubmissionId);
-        foreach (var consumer in consumers)
-        {
-            await consumer.ConsumeAsync(completed, cancellationToken);
-        }
+        // The consumers do not depend on each other: they run at once, and the job waits for the slowest.
+        await Task.WhenAll(_consumers.Select(consumer => consumer.ConsumeAsync(completed, cancellationToken)));
         await Queue.DeleteAsync(job);
         GatewayLog.CallbackProcessed(logger, requestId, status, inferenceEvent.Id);
     }
