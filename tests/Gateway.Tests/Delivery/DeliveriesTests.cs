@@ -5,12 +5,15 @@ using Reka.Gateway.Subscriptions;
 
 namespace Reka.Gateway.Tests.Delivery;
 
-/// <summary>What fanning an event out keeps in Redis, on a real Redis.</summary>
+/// <summary>What fanning an event out keeps in Redis, and a subscription's index of deliveries (what <c>GET /subscriptions/{id}/deliveries</c> lists), on a real Redis and a fake clock.</summary>
 public sealed class DeliveriesTests
 {
     private static InferenceEvent Completed(string requestId, TimeProvider clock) =>
         new(InferenceEvent.IdFor(requestId, "COMPLETED"), InferenceEvent.TypeFor("COMPLETED"), requestId, "COMPLETED",
             null, null, null, null, clock.GetUtcNow(), null);
+
+    private static Subscription Subscribed(TimeProvider clock) =>
+        new(SubscriptionStore.NewId(), "http://127.0.0.1:9/hook", new SubscriptionFilter(), null, clock.GetUtcNow(), true, null, "secret");
 
     [Fact]
     public async Task Enqueue_WithNoSubscriber_KeepsNothing()
@@ -36,7 +39,7 @@ public sealed class DeliveriesTests
         var clock = new TestClock();
         var retention = TimeSpan.FromDays(3);
         using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions { Retention = retention }), clock);
-        var subscription = new Subscription(SubscriptionStore.NewId(), "http://127.0.0.1:9/hook", new SubscriptionFilter(), null, clock.GetUtcNow(), true, null, "secret");
+        var subscription = Subscribed(clock);
         var e = Completed("req-subscribed", clock);
         var partition = deliveries.FanOutQueue.PartitionOf(e.RequestId);
 
@@ -48,5 +51,31 @@ public sealed class DeliveriesTests
         var ttl = await store.Database.KeyTimeToLiveAsync(deliveries.EventKey(partition, e.Id));
         Assert.InRange(ttl!.Value, retention - TimeSpan.FromMinutes(1), retention);
         Assert.Equal(1, await store.Database.SortedSetLengthAsync(deliveries.FanOutQueue.DueKey(partition)));
+    }
+
+    [Fact]
+    public async Task Index_DropsDeliveriesPastTheRetention_TrimmedAtMostOnceAMinute()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = redis.NewStore();
+        var clock = new TestClock();
+        var retention = TimeSpan.FromDays(7);
+        using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions { Retention = retention }), clock);
+        var subscription = Subscribed(clock);
+        async Task EnqueueAsync(string requestId) =>
+            Assert.Equal(1, await deliveries.EnqueueAsync(Completed(requestId, clock), "{}"u8.ToArray(), [subscription], null, null));
+        async Task<string[]> ListedAsync() => [.. (await deliveries.ListAsync(subscription.Id, 10)).Select(d => d.RequestId)];
+
+        await EnqueueAsync("req-a");
+        clock.Advance(retention - TimeSpan.FromSeconds(10));
+        await EnqueueAsync("req-b"); // trims: a is not past the retention yet
+        clock.Advance(TimeSpan.FromSeconds(20));
+        await EnqueueAsync("req-c"); // a is past it now, but the index was trimmed 20 s ago
+        var withinTheMinute = await ListedAsync();
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await EnqueueAsync("req-d");
+
+        Assert.Equal(["req-c", "req-b", "req-a"], withinTheMinute);
+        Assert.Equal(["req-d", "req-c", "req-b"], await ListedAsync());
     }
 }
