@@ -31,18 +31,17 @@ internal sealed class InferenceUsage(UsageKeys keys, QuotaGate quotas, RedisStor
         {
             return;
         }
-        if (inference.SubmissionId is { } submission)
-        {
-            await quotas.EndAsync(client, submission);
-        }
+        // The slot's release and the count do not depend on each other: sent together, one round trip.
+        var ending = inference.SubmissionId is { } submission ? quotas.EndAsync(client, submission) : Task.CompletedTask;
         var videoSeconds = inference.Event.Result?["output"]?["duration_seconds"] is JsonValue value && value.TryGetValue<double>(out var seconds) && seconds > 0 ? seconds : 0;
-        var counted = (long)await redis.Database.ScriptEvaluateAsync(CountOnceScript,
+        var counting = redis.Database.ScriptEvaluateAsync(CountOnceScript,
             [keys.Counted(client, inference.Event.Id), keys.Daily(client, UsageKeys.Day(time.GetUtcNow()))],
             [
                 (long)options.Value.Retention.TotalSeconds, UsageFields.Of(UsageFields.Ended, inference.Event.Status.ToUpperInvariant()),
                 UsageFields.VideoSeconds, videoSeconds.ToString("R", CultureInfo.InvariantCulture),
             ]);
-        if (counted == 1)
+        await Task.WhenAll(ending, counting);
+        if ((long)counting.Result == 1)
         {
             metrics.InferenceEnded(client, inference.Event.Status, videoSeconds);
         }
