@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
@@ -148,6 +149,11 @@ internal sealed class WebhookSender(
     // second, so that a body that trickles in never turns an answered attempt into a timeout.
     private async Task<string?> ReadStartAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        // The usual answer has no content: nothing to wait for (no timer, no buffer).
+        if (response.StatusCode == HttpStatusCode.NoContent || response.Content.Headers.ContentLength == 0)
+        {
+            return null;
+        }
         // 4 bytes per character at most in UTF-8: enough for ResponseStartLength characters.
         var buffer = new byte[DeliveryAttempt.ResponseStartLength * 4];
         var length = 0;
