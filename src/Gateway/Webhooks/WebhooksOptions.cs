@@ -54,7 +54,11 @@ public sealed class WebhooksOptions : IValidatableObject
     [Range(1, 86_400)]
     public double SubmitCheckAfterSeconds { get; set; } = 120;
 
-    /// <summary>How each replica works the callback queue and the submit-check queue.</summary>
+    /// <summary>
+    /// How each replica works the callback queue and the submit-check queue: 32 jobs at once by
+    /// default. On two cores, 64 halved the fan-out's p99 at 1,000 callbacks/s but left the callback
+    /// receiver 30 % less CPU under a burst (README, Performance): raise it where cores are spare.
+    /// </summary>
     [ValidateObjectMembers]
     public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
 
