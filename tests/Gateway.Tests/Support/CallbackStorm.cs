@@ -33,10 +33,12 @@ public sealed class CallbackStorm : IAsyncDisposable
         var gateway = await GatewayHost.StartAsync(simulator.BaseUrl,
         [
             new("Redis:Configuration", redisConfiguration),
-            new("Redis:ReplicaAckTimeoutSeconds", "0.3"),
+            // Long enough for a replica on a busy machine, short enough to refuse quickly when one lags.
+            new("Redis:ReplicaAckTimeoutSeconds", "1"),
             new("Webhooks:ReconcileAfterSeconds", "0"),
             new("Webhooks:ProcessingRetrySchedule:0", "00:00:01"),
         ]);
+        await gateway.WaitUntilReadyAsync();
         using var ops = gateway.CreateClient(TestClients.Ops);
         await ops.SubscribeAsync(subscriber.Url());
         return new CallbackStorm(simulator, subscriber, gateway);

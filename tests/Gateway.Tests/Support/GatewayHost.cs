@@ -119,6 +119,21 @@ public sealed class GatewayHost : IAsyncDisposable
         return settings;
     }
 
+    /// <summary>
+    /// Waits until <c>/readyz</c> answers 200: both Redis connections are up. A gateway on a
+    /// Redis that takes time to reach (a sentinel set, a cluster, a busy machine) answers 503
+    /// until then, as it should.
+    /// </summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        using var http = CreateClient();
+        await Eventually.ThatAsync(async () =>
+        {
+            using var ready = await http.GetAsync("/readyz");
+            return ready.IsSuccessStatusCode;
+        }, 30, "/readyz to answer 200");
+    }
+
     /// <summary>An HTTP client for the gateway that sends <paramref name="client"/>'s key (none when null).</summary>
     public HttpClient CreateClient(TestClient? client = null)
     {

@@ -21,6 +21,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output)
             new("Clients:bob:RateLimit:PermitLimit", "5"),
             new("Clients:bob:RateLimit:WindowSeconds", "3600"),
         ]);
+        await gateway.WaitUntilReadyAsync();
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var bob = gateway.CreateClient(TestClients.Bob);
         using var ops = gateway.CreateClient(TestClients.Ops);
