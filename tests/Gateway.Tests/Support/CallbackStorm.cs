@@ -33,8 +33,6 @@ public sealed class CallbackStorm : IAsyncDisposable
         var gateway = await GatewayHost.StartAsync(simulator.BaseUrl,
         [
             new("Redis:Configuration", redisConfiguration),
-            // Long enough for a replica on a busy machine, short enough to refuse quickly when one lags.
-            new("Redis:ReplicaAckTimeoutSeconds", "1"),
             new("Webhooks:ReconcileAfterSeconds", "0"),
             new("Webhooks:ProcessingRetrySchedule:0", "00:00:01"),
         ]);

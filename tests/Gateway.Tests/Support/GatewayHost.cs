@@ -92,7 +92,8 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>
     /// Settings every test gateway starts from: the test upstream and team key, the
     /// <see cref="TestClients"/>, the shared Redis under a key prefix of its own, a callback
-    /// secret, loopback subscribers allowed on any port, generous rate limits, fast retries, warnings-only logs.
+    /// secret, loopback subscribers allowed on any port, generous rate limits and replica confirmation
+    /// time, fast retries, warnings-only logs.
     /// </summary>
     public static async Task<Dictionary<string, string?>> DefaultSettingsAsync(string upstreamBaseUrl)
     {
@@ -110,6 +111,8 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Webhooks:AllowedSubscriberHosts:0"] = "127.0.0.1:*",
             ["Webhooks:AllowedSubscriberHosts:1"] = "localhost:*",
             ["RateLimiting:Default:PermitLimit"] = "100000",
+            // A replica's confirmation on a busy machine can take longer than the default 0.5 s.
+            ["Redis:ReplicaAckTimeoutSeconds"] = "1",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var setting in TestClients.All.SelectMany(c => c.Settings()))
