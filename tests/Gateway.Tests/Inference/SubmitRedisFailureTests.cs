@@ -154,8 +154,7 @@ public sealed class SubmitRedisFailureTests(ITestOutputHelper output)
     private static async Task RestartAsync(RedisServer redis, GatewayHost gateway)
     {
         await redis.RestartAsync();
-        using var anonymous = gateway.CreateClient();
-        await Eventually.ThatAsync(async () => (await anonymous.GetAsync("/readyz")).IsSuccessStatusCode, 30, "the gateway to reconnect to Redis");
+        await gateway.WaitUntilReadyAsync();
     }
 
     /// <summary>

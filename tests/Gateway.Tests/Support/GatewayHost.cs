@@ -124,8 +124,8 @@ public sealed class GatewayHost : IAsyncDisposable
 
     /// <summary>
     /// Waits until <c>/readyz</c> answers 200: both Redis connections are up. A gateway on a
-    /// Redis that takes time to reach (a sentinel set, a cluster, a busy machine) answers 503
-    /// until then, as it should.
+    /// Redis that takes time to reach (a sentinel set, a cluster, a busy machine, a restart)
+    /// answers 503 until then, as it should.
     /// </summary>
     public async Task WaitUntilReadyAsync()
     {

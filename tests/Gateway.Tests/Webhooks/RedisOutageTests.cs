@@ -29,7 +29,7 @@ public sealed class RedisOutageTests
         Assert.Empty(subscriber.Received);
 
         await redis.RestartAsync();
-        await Eventually.ThatAsync(async () => (await gateway.CreateClient().GetAsync("/readyz")).IsSuccessStatusCode, 30, "the gateway to reconnect to Redis");
+        await gateway.WaitUntilReadyAsync();
         var accepted = await reka.PostAsJsonAsync(callbackUrl, new { request_id = requestId, status = "COMPLETED" });
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
