@@ -20,6 +20,8 @@ internal static class ClientsApi
     // The handlers are internal: the operator console calls them, so that a change made there
     // follows the same rules, audit and confirmation as one made through the API.
     private const string Unchanged = "The clients could not be changed; nothing was stored.";
+    private const string UnconfirmedChange = "The change to the clients was saved, but may be lost in a failover. Read the client before you retry: "
+        + "a repeated create is 409, and a repeated key issue makes a second key (revoke the one never shown).";
 
     public static IEndpointRouteBuilder MapClientsApi(this IEndpointRouteBuilder endpoints)
     {
@@ -29,7 +31,7 @@ internal static class ClientsApi
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
-            .WhenRedisIsUnavailable(Unchanged);
+            .WhenRedisIsUnavailable(Unchanged, UnconfirmedChange);
         var admin = clients.MapGroup("").RequireAuthorization(ClientsSetup.AdminPolicy);
 
         admin.MapPost("", CreateAsync)

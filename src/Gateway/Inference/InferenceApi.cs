@@ -35,7 +35,8 @@ internal static class InferenceApi
             .Produces<SubmitInferenceAccepted>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status403Forbidden)
-            .WhenRedisIsUnavailable("The submit could not be recorded, so it was not sent upstream: no quota was spent.")
+            .WhenRedisIsUnavailable("The submit could not be recorded, so it was not sent upstream: no quota was spent.",
+                unconfirmed: "The submit was not sent upstream: no quota was spent. Retry it under the same Idempotency-Key.")
             .WithValidation<SubmitInferenceRequest>()
             .ForwardedAlong(routes.Submit);
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Reka.Gateway.Events;
 
 namespace Reka.Gateway.Subscriptions;
@@ -26,6 +27,14 @@ internal sealed record Subscription(
 {
     /// <summary>The subscription as the API shows it after creation: without its secret.</summary>
     public SubscriptionView ToView() => new(Id, Url, Filter, Description, CreatedAt, Enabled, DisabledReason);
+
+    /// <summary>The answer to its creation: the only one with its secret.</summary>
+    public CreatedSubscription ToCreated() => new(Id, Url, Filter, Description, CreatedAt, Enabled, Secret);
+
+    /// <summary>Whether <paramref name="request"/> asks for this subscription: the same url, filter and description.</summary>
+    public bool IsFor(CreateSubscriptionRequest request) =>
+        Url == request.Url && Description == request.Description
+        && JsonSerializer.Serialize(Filter, InferenceEvent.Json) == JsonSerializer.Serialize(request.Filter ?? new SubscriptionFilter(), InferenceEvent.Json);
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Reka.Gateway.Events;
 using Reka.Gateway.Infrastructure.Redis;
@@ -28,20 +29,38 @@ internal sealed class SubscriptionStore(RedisStore redis)
         return 1
         """;
 
+    // Stores a subscription unless its id is taken; returns the one stored under the id before (nil when none).
+    private const string CreateScript = """
+        if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then return false end
+        return redis.call('HGET', KEYS[1], ARGV[1])
+        """;
+
     private readonly RedisKey _key = redis.Key("subscriptions");
 
-    /// <summary>A new subscription id.</summary>
+    /// <summary>A new subscription id: <c>sub_</c> + 24 random hex characters.</summary>
     public static string NewId() => "sub_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
-    /// <summary>Saves a new subscription, confirmed by a replica.</summary>
+    /// <summary>
+    /// The id of the subscription <paramref name="client"/> creates under <paramref name="idempotencyKey"/>:
+    /// <c>sub_</c> + the first 24 hex characters of the SHA-256 of both, so each client's keys are its own.
+    /// </summary>
+    public static string IdFor(string client, string idempotencyKey) =>
+        "sub_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(client + "\n" + idempotencyKey)))[..24];
+
+    /// <summary>
+    /// Saves a new subscription unless one with its id exists, confirmed by a replica either way;
+    /// returns the subscription now stored under the id and whether it is the one given.
+    /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed it in time.</exception>
-    public async Task CreateAsync(Subscription subscription)
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed it in time: it is saved on the primary.</exception>
+    public async Task<(Subscription Stored, bool Created)> CreateAsync(Subscription subscription)
     {
         var write = redis.Confirmations.Begin();
-        await write.Database.HashSetAsync(_key, subscription.Id, Serialize(subscription));
+        var existing = await write.Database.ScriptEvaluateAsync(CreateScript, [_key], [subscription.Id, Serialize(subscription)]);
         _snapshot = null;
+        // Confirmed even when it existed: the call that stored it may have been refused unconfirmed.
         await write.ConfirmAsync(_key);
+        return existing.IsNull ? (subscription, true) : (Deserialize((RedisValue)existing), false);
     }
 
     /// <summary>Every subscription.</summary>

@@ -1,8 +1,10 @@
+using System.ComponentModel;
 using FluentValidation;
-using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Infrastructure.StandardWebhooks;
 using Reka.Gateway.Infrastructure.Validation;
 
@@ -28,9 +30,16 @@ internal static class SubscriptionsApi
         subscriptions.MapPost("", CreateAsync)
             .WithName("CreateSubscription")
             .WithSummary("Subscribe a URL to events")
-            .WithDescription("The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme.")
+            .WithDescription("The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. " +
+                "Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, " +
+                "with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422.")
+            .Produces<CreatedSubscription>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .WithValidation<CreateSubscriptionRequest>();
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithValidation<CreateSubscriptionRequest>()
+            .WhenRedisIsUnavailable("The subscription was not created.",
+                unconfirmed: "The subscription was saved, but may be lost in a failover. Retry under the same Idempotency-Key to have it confirmed rather than create a second one " +
+                    "(without a key, list the subscriptions first).");
 
         subscriptions.MapGet("", async (SubscriptionStore store) => TypedResults.Ok((await store.ListAsync()).Select(s => s.ToView())))
             .WithName("ListSubscriptions")
@@ -63,15 +72,41 @@ internal static class SubscriptionsApi
         return subscriptions;
     }
 
-    // Internal, as PatchAsync: the operator console creates and changes subscriptions through them.
-    internal static async Task<Created<CreatedSubscription>> CreateAsync(CreateSubscriptionRequest request, SubscriptionStore store, TimeProvider time)
+    /// <summary>The request header that makes creating a subscription safe to retry (draft-ietf-httpapi-idempotency-key-header).</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>The response header that marks the answer to a retry under an <see cref="IdempotencyKeyHeader"/> already used (as Stripe names it).</summary>
+    public const string IdempotentReplayedHeader = "Idempotent-Replayed";
+
+    private const int MaxIdempotencyKeyLength = 255;
+
+    private static async Task<IResult> CreateAsync(CreateSubscriptionRequest request, [FromHeader(Name = IdempotencyKeyHeader), Description("Makes a retry safe: at most 255 characters, a UUID per subscription to create.")] string? idempotencyKey,
+        HttpContext context, SubscriptionStore store, TimeProvider time)
     {
-        var subscription = new Subscription(SubscriptionStore.NewId(), request.Url!, request.Filter ?? new SubscriptionFilter(),
-            request.Description, time.GetUtcNow(), Enabled: true, DisabledReason: null, WebhookSecret.Generate());
-        await store.CreateAsync(subscription);
-        return TypedResults.Created($"/subscriptions/{subscription.Id}", new CreatedSubscription(subscription.Id, subscription.Url,
-            subscription.Filter, subscription.Description, subscription.CreatedAt, subscription.Enabled, subscription.Secret));
+        if (idempotencyKey is { Length: 0 or > MaxIdempotencyKeyLength })
+        {
+            var message = $"'{IdempotencyKeyHeader}' must be 1 to {MaxIdempotencyKeyLength} characters long.";
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [message] }, detail: message);
+        }
+        var id = idempotencyKey is null ? SubscriptionStore.NewId() : SubscriptionStore.IdFor(context.GetClient().Name, idempotencyKey);
+        var (subscription, created) = await CreateWithIdAsync(request, id, store, time);
+        if (!created)
+        {
+            if (!subscription.IsFor(request))
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
+                    detail: $"The {IdempotencyKeyHeader} was already used to create subscription '{subscription.Id}' with another url, filter or description; send a new key for a new subscription.");
+            }
+            context.Response.Headers[IdempotentReplayedHeader] = "true";
+        }
+        return TypedResults.Created($"/subscriptions/{subscription.Id}", subscription.ToCreated());
     }
+
+    // Internal, as PatchAsync: the operator console creates and changes subscriptions through them.
+    // Returns the subscription stored under id, and whether this call created it.
+    internal static Task<(Subscription Stored, bool Created)> CreateWithIdAsync(CreateSubscriptionRequest request, string id, SubscriptionStore store, TimeProvider time) =>
+        store.CreateAsync(new Subscription(id, request.Url!, request.Filter ?? new SubscriptionFilter(),
+            request.Description, time.GetUtcNow(), Enabled: true, DisabledReason: null, WebhookSecret.Generate()));
 
     internal static async Task<IResult> PatchAsync(string id, UpdateSubscriptionRequest request, HttpContext context, SubscriptionStore store,
         TimeProvider time, ILogger<SubscriptionStore> logger)

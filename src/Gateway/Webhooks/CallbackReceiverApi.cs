@@ -49,7 +49,8 @@ internal static class CallbackReceiverApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .WhenRedisIsUnavailable("The callback could not be recorded; nothing was stored. Retry it.")
+            .WhenRedisIsUnavailable("The callback could not be recorded; nothing was stored. Retry it.",
+                unconfirmed: "The callback was stored, but may be lost in a failover. Retry it: a repeated callback is recorded once.")
             // Applied by routing; Kestrel answers a longer body with 413 as it is read (after the token is checked).
             .WithMetadata(new RequestSizeLimitAttribute(endpoints.ServiceProvider.GetRequiredService<IOptions<WebhooksOptions>>().Value.MaxBodyBytes));
 

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Reka.Gateway.Subscriptions;
 
 namespace Reka.Gateway.Tests.Subscriptions;
 
@@ -30,6 +31,64 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
         Assert.Equal(HttpStatusCode.NoContent, (await Ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
         await ProblemAssert.IsProblemAsync(await Ops.GetAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
         await ProblemAssert.IsProblemAsync(await Ops.DeleteAsync($"/subscriptions/{id}"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Create_UnderAnIdempotencyKey_ARetryAnswersTheSameSubscriptionAndSecret_AndAnotherBodyUnderItIs422()
+    {
+        var key = Guid.NewGuid().ToString();
+        var body = new { url = "http://127.0.0.1:9/hooks", filter = new { status = new[] { "COMPLETED" } }, description = "video team" };
+
+        using var first = await PostSubscriptionAsync(body, key);
+        using var retried = await PostSubscriptionAsync(body, key);
+        using var other = await PostSubscriptionAsync(new { url = "http://127.0.0.1:9/other" }, key);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        var created = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement;
+        var replayed = JsonDocument.Parse(await retried.Content.ReadAsStringAsync()).RootElement;
+        var id = created.GetProperty("id").GetString()!;
+        Assert.Equal(id, replayed.GetProperty("id").GetString());
+        Assert.Equal(created.GetProperty("secret").GetString(), replayed.GetProperty("secret").GetString());
+        Assert.Equal(created.GetProperty("created_at").GetString(), replayed.GetProperty("created_at").GetString());
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal("true", Assert.Single(retried.Headers.GetValues("Idempotent-Replayed")));
+        var problem = await ProblemAssert.IsProblemAsync(other, HttpStatusCode.UnprocessableEntity);
+        Assert.Contains(id, problem.GetProperty("detail").GetString());
+        var listed = JsonDocument.Parse(await Ops.GetStringAsync("/subscriptions")).RootElement;
+        Assert.Equal(id, Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(256)]
+    public async Task Create_UnderAnIdempotencyKeyEmptyOrLongerThan255_Returns400NamingTheHeader_AndCreatesNothing(object key)
+    {
+        using var response = await PostSubscriptionAsync(new { url = "http://127.0.0.1:9/hooks" }, key is int length ? new string('k', length) : (string)key);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _), problem.ToString());
+        Assert.Equal("[]", await Ops.GetStringAsync("/subscriptions"));
+    }
+
+    [Fact]
+    public void TheIdOfASubscriptionCreatedUnderAKey_IsTheSameForItsClientAndKey_AndDiffersForAnotherClientOrKey()
+    {
+        var id = SubscriptionStore.IdFor("ops", "key-1");
+
+        Assert.Matches("^sub_[0-9a-f]{24}$", id);
+        Assert.Equal(id, SubscriptionStore.IdFor("ops", "key-1"));
+        Assert.NotEqual(id, SubscriptionStore.IdFor("ops2", "key-1"));
+        Assert.NotEqual(id, SubscriptionStore.IdFor("ops", "key-2"));
+        // The separator keeps a name's end from passing for a key's start.
+        Assert.NotEqual(SubscriptionStore.IdFor("ops", "xkey"), SubscriptionStore.IdFor("opsx", "key"));
+    }
+
+    private async Task<HttpResponseMessage> PostSubscriptionAsync(object body, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/subscriptions") { Content = JsonContent.Create(body) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        return await Ops.SendAsync(request);
     }
 
     [Fact]

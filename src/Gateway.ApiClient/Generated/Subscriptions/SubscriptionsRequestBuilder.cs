@@ -75,7 +75,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
             return collectionResult?.AsList();
         }
         /// <summary>
-        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme.
+        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422.
         /// </summary>
         /// <returns>A <see cref="global::Reka.Gateway.ApiClient.Models.CreatedSubscription"/></returns>
         /// <param name="body">Body of `POST /subscriptions`.</param>
@@ -85,6 +85,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 403 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 415 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 422 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -103,6 +104,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
                 { "401", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "415", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "422", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "503", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Reka.Gateway.ApiClient.Models.CreatedSubscription>(requestInfo, global::Reka.Gateway.ApiClient.Models.CreatedSubscription.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
@@ -127,7 +129,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
             return requestInfo;
         }
         /// <summary>
-        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme.
+        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">Body of `POST /subscriptions`.</param>

@@ -23,13 +23,22 @@ internal abstract class ConsolePage : PageModel
     /// <summary>The page's title.</summary>
     public abstract string Title { get; }
 
-    /// <summary>Runs <paramref name="action"/>; Redis being away becomes a 503 page that says what was not done.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/>; Redis being away becomes a 503 page that says what was not
+    /// done, and a write no replica confirmed one that says it was saved (the page lists it).
+    /// </summary>
     protected async Task<bool> TryAsync(Func<Task> action, string notDone)
     {
         try
         {
             await action();
             return true;
+        }
+        catch (ReplicaNotConfirmedException e)
+        {
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Problem = $"The change was saved, but may be lost in a failover: {e.Message} Check the page before you make it again.";
+            return false;
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {

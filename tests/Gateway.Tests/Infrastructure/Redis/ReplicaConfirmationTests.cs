@@ -2,13 +2,13 @@ namespace Reka.Gateway.Tests.Infrastructure.Redis;
 
 /// <summary>
 /// Writes acknowledged to a caller wait for a replica (<c>WAIT</c>): a primary whose replica
-/// has stopped answering refuses them with 503 and <c>Retry-After</c>; a Redis without replicas is
-/// not waited for.
+/// has stopped answering refuses them with 503 and <c>Retry-After</c>, saying the write was saved
+/// unconfirmed (so a retry must not make it twice); a Redis without replicas is not waited for.
 /// </summary>
 public sealed class ReplicaConfirmationTests
 {
     [Fact]
-    public async Task WithItsReplicaStopped_ASubscriptionIsRefused503WithRetryAfter_AndCreatedOnceTheReplicaIsBack()
+    public async Task WithItsReplicaStopped_ASubscriptionIs503SayingItWasSaved_AndARetryUnderTheSameKeyAnswersThatOneOnceTheReplicaIsBack()
     {
         await using var primary = await RedisServer.StartAsync();
         await using var replica = await RedisServer.StartAsync(arguments: ["--replicaof", "127.0.0.1", primary.Port.ToString()]);
@@ -18,19 +18,42 @@ public sealed class ReplicaConfirmationTests
             [new("Redis:Configuration", $"127.0.0.1:{primary.Port}"), new("Redis:ReplicaAckTimeoutSeconds", "0.2")]);
         using var ops = gateway.CreateClient(TestClients.Ops);
         await ops.SubscribeAsync("http://127.0.0.1:9/before");
+        var key = Guid.NewGuid().ToString();
 
         replica.Pause();
-        using var refused = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/during" });
+        using var refused = await PostSubscriptionAsync(ops, "http://127.0.0.1:9/during", key);
         replica.Resume();
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
-        Assert.Contains("retry", problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+        var detail = problem.GetProperty("detail").GetString()!;
+        // Not "not created": it was saved on the primary, and a retry without the key would make a second.
+        Assert.Contains("was saved", detail, StringComparison.Ordinal);
+        Assert.Contains("Idempotency-Key", detail, StringComparison.Ordinal);
+        Assert.Contains("No replica confirmed the write within", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("not created", detail, StringComparison.Ordinal);
         Assert.NotNull(refused.Headers.RetryAfter);
+        HttpResponseMessage? retried = null;
         await Eventually.ThatAsync(async () =>
         {
-            using var retried = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/after" });
+            retried?.Dispose();
+            retried = await PostSubscriptionAsync(ops, "http://127.0.0.1:9/during", key);
             return retried.StatusCode == HttpStatusCode.Created;
-        }, 20, "the subscription to be created once the replica is back");
+        }, 20, "the retry to be confirmed once the replica is back");
+        using (retried)
+        {
+            Assert.Equal("true", Assert.Single(retried!.Headers.GetValues("Idempotent-Replayed")));
+            var id = JsonDocument.Parse(await retried.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+            var during = JsonDocument.Parse(await ops.GetStringAsync("/subscriptions")).RootElement.EnumerateArray()
+                .Where(s => s.GetProperty("url").GetString() == "http://127.0.0.1:9/during").ToList();
+            Assert.Equal(id, Assert.Single(during).GetProperty("id").GetString());
+        }
+    }
+
+    private static async Task<HttpResponseMessage> PostSubscriptionAsync(HttpClient admin, string url, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/subscriptions") { Content = JsonContent.Create(new { url }) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await admin.SendAsync(request);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ internal sealed class SubscriptionsModel(SubscriptionStore store, IValidator<Cre
             Response.StatusCode = StatusCodes.Status400BadRequest;
             Problem = "The subscription was not created: " + string.Join(" ", validation.Errors.Select(e => e.ErrorMessage));
         }
-        else if (await TryAsync(async () => Created = (await SubscriptionsApi.CreateAsync(request, store, time)).Value, "The subscription was not created."))
+        else if (await TryAsync(async () => Created = (await SubscriptionsApi.CreateWithIdAsync(request, SubscriptionStore.NewId(), store, time)).Stored.ToCreated(), "The subscription was not created."))
         {
             Form = new SubscriptionForm();
         }
