@@ -39,9 +39,9 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
         var key = Guid.NewGuid().ToString();
         var body = new { url = "http://127.0.0.1:9/hooks", filter = new { status = new[] { "COMPLETED" } }, description = "video team" };
 
-        using var first = await PostSubscriptionAsync(body, key);
-        using var retried = await PostSubscriptionAsync(body, key);
-        using var other = await PostSubscriptionAsync(new { url = "http://127.0.0.1:9/other" }, key);
+        using var first = await Ops.PostSubscriptionAsync(body, key);
+        using var retried = await Ops.PostSubscriptionAsync(body, key);
+        using var other = await Ops.PostSubscriptionAsync(new { url = "http://127.0.0.1:9/other" }, key);
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
@@ -64,7 +64,7 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
     [InlineData(256)]
     public async Task Create_UnderAnIdempotencyKeyEmptyOrLongerThan255_Returns400NamingTheHeader_AndCreatesNothing(object key)
     {
-        using var response = await PostSubscriptionAsync(new { url = "http://127.0.0.1:9/hooks" }, key is int length ? new string('k', length) : (string)key);
+        using var response = await Ops.PostSubscriptionAsync(new { url = "http://127.0.0.1:9/hooks" }, key is int length ? new string('k', length) : (string)key);
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("Idempotency-Key", out _), problem.ToString());
@@ -82,13 +82,6 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
         Assert.NotEqual(id, SubscriptionStore.IdFor("ops", "key-2"));
         // The separator keeps a name's end from passing for a key's start.
         Assert.NotEqual(SubscriptionStore.IdFor("ops", "xkey"), SubscriptionStore.IdFor("opsx", "key"));
-    }
-
-    private async Task<HttpResponseMessage> PostSubscriptionAsync(object body, string idempotencyKey)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/subscriptions") { Content = JsonContent.Create(body) };
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
-        return await Ops.SendAsync(request);
     }
 
     [Fact]

@@ -33,6 +33,14 @@ public static class GatewayCalls
         return (body.GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
     }
 
+    /// <summary>POSTs <paramref name="body"/> to <c>/subscriptions</c> under <paramref name="idempotencyKey"/>; the response, unchecked.</summary>
+    public static async Task<HttpResponseMessage> PostSubscriptionAsync(this HttpClient admin, object body, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/subscriptions") { Content = JsonContent.Create(body) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        return await admin.SendAsync(request);
+    }
+
     /// <summary>A subscription's deliveries as the API lists them.</summary>
     public static async Task<JsonElement> DeliveriesAsync(this HttpClient admin, string subscriptionId) =>
         JsonDocument.Parse(await admin.GetStringAsync($"/subscriptions/{subscriptionId}/deliveries")).RootElement;

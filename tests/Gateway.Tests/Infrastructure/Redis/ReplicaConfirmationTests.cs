@@ -21,7 +21,7 @@ public sealed class ReplicaConfirmationTests
         var key = Guid.NewGuid().ToString();
 
         replica.Pause();
-        using var refused = await PostSubscriptionAsync(ops, "http://127.0.0.1:9/during", key);
+        using var refused = await ops.PostSubscriptionAsync(new { url = "http://127.0.0.1:9/during" }, key);
         replica.Resume();
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
@@ -36,7 +36,7 @@ public sealed class ReplicaConfirmationTests
         await Eventually.ThatAsync(async () =>
         {
             retried?.Dispose();
-            retried = await PostSubscriptionAsync(ops, "http://127.0.0.1:9/during", key);
+            retried = await ops.PostSubscriptionAsync(new { url = "http://127.0.0.1:9/during" }, key);
             return retried.StatusCode == HttpStatusCode.Created;
         }, 20, "the retry to be confirmed once the replica is back");
         using (retried)
@@ -47,13 +47,6 @@ public sealed class ReplicaConfirmationTests
                 .Where(s => s.GetProperty("url").GetString() == "http://127.0.0.1:9/during").ToList();
             Assert.Equal(id, Assert.Single(during).GetProperty("id").GetString());
         }
-    }
-
-    private static async Task<HttpResponseMessage> PostSubscriptionAsync(HttpClient admin, string url, string idempotencyKey)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/subscriptions") { Content = JsonContent.Create(new { url }) };
-        request.Headers.Add("Idempotency-Key", idempotencyKey);
-        return await admin.SendAsync(request);
     }
 
     [Fact]
