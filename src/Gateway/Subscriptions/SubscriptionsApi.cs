@@ -72,11 +72,11 @@ internal static class SubscriptionsApi
         return subscriptions;
     }
 
-    /// <summary>The request header that makes creating a subscription safe to retry (draft-ietf-httpapi-idempotency-key-header).</summary>
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    // The request header that makes creating a subscription safe to retry (draft-ietf-httpapi-idempotency-key-header).
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    /// <summary>The response header that marks the answer to a retry under an <see cref="IdempotencyKeyHeader"/> already used (as Stripe names it).</summary>
-    public const string IdempotentReplayedHeader = "Idempotent-Replayed";
+    // The response header that marks the answer to a retry under a key already used (as Stripe names it).
+    private const string IdempotentReplayedHeader = "Idempotent-Replayed";
 
     private const int MaxIdempotencyKeyLength = 255;
 
