@@ -18,10 +18,9 @@ public sealed class SubscriptionsPageReplicaTests(ITestOutputHelper output) : IA
     public async Task InitializeAsync()
     {
         _primary = await RedisServer.StartAsync();
-        _replica = await RedisServer.StartAsync(arguments: ["--replicaof", "127.0.0.1", _primary.Port.ToString()]);
-        await Eventually.ThatAsync(async () => (await _replica.CliAsync("info", "replication")).Contains("master_link_status:up"), 20, "the replica to sync");
+        _replica = await _primary.StartReplicaAsync();
         _console = await ConsoleBrowser.StartAsync(output,
-            [new("Redis:Configuration", $"127.0.0.1:{_primary.Port}"), new("Redis:ReplicaAckTimeoutSeconds", "0.2")]);
+            [new("Redis:Configuration", _primary.Configuration), new("Redis:ReplicaAckTimeoutSeconds", "0.2")]);
     }
 
     public async Task DisposeAsync()

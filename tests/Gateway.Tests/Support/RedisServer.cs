@@ -65,6 +65,22 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Starts a replica of this server (<c>--replicaof</c>); returns once it is in sync.</summary>
+    public async Task<RedisServer> StartReplicaAsync()
+    {
+        var replica = await StartAsync(arguments: ["--replicaof", "127.0.0.1", Port.ToString()]);
+        try
+        {
+            await Eventually.ThatAsync(async () => (await replica.CliAsync("info", "replication")).Contains("master_link_status:up"), 20, "the replica to sync");
+            return replica;
+        }
+        catch
+        {
+            await replica.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>(Re)starts the process on the same port and folder.</summary>
     public async Task RestartAsync()
     {

@@ -39,8 +39,7 @@ public sealed class RedisDurabilityTests
     public async Task WithAReplica_NothingIsAtRisk()
     {
         await using var primary = await RedisServer.StartAsync();
-        await using var replica = await RedisServer.StartAsync(arguments: ["--replicaof", "127.0.0.1", primary.Port.ToString()]);
-        await Eventually.ThatAsync(async () => (await replica.CliAsync("info", "replication")).Contains("master_link_status:up"), 20, "the replica to sync");
+        await using var replica = await primary.StartReplicaAsync();
         await using var upstream = await RecordingUpstream.StartAsync();
         await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", primary.Configuration)]);
         using var anonymous = gateway.CreateClient(null);
