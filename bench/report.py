@@ -1,12 +1,18 @@
 """Turns bench/run.sh's raw figures into markdown tables, a JSON record and a gnuplot chart.
 
 Usage (by bench/run.sh): report.py WORK RESULTS upload_idle_kib upload_peak_kib upload_bytes fanout_rate
-with BENCH_SECONDS and BENCH_WARMUP_SECONDS in the environment (the wrk durations). It also reads
-from WORK: wrk-<run>.txt (wrk's reports), cpu-<run>.ticks (CPU time of the proxy's processes
-during the measured run, in clock ticks), gc-<run>-before.json and gc-<run>-after.json
-(Gateway.Bench gc-snapshot readings of a .NET proxy just before and after it), startup-<name>.json,
-fanout.json, upload.tsv (lib.sh's measure_upload: "side seconds" per upload) and runtime-env.txt
-(the DOTNET_ variables given to bare YARP and the gateway).
+with BENCH_ROUNDS, BENCH_SECONDS and BENCH_WARMUP_SECONDS in the environment (the rounds and the
+wrk durations). It reads from WORK, for each round r (1 to BENCH_ROUNDS): wrk-<run>-<r>.txt (wrk's
+reports), cpu-<run>-<r>.ticks (CPU time of the proxy's processes during the measured run, in
+clock ticks), gc-<run>-<r>-before.json and gc-<run>-<r>-after.json (Gateway.Bench gc-snapshot
+readings of a .NET proxy just before and after it) and startup-<name>-<r>.json; and fanout.json
+(one entry per round), upload.tsv (lib.sh's measure_upload: "side seconds" per upload) and
+runtime-env.txt (the DOTNET_ variables given to bare YARP and the gateway).
+
+Each figure reported is the median of its rounds (with an even count, the mean of the middle two);
+a ratio is between two such medians. Counts that must be zero (answers not 2xx, socket errors,
+callbacks sent twice, deliveries missing) are summed over the rounds. latest.json keeps every
+round's figures.
 """
 import datetime
 import json
@@ -24,6 +30,7 @@ BASELINE_ALLOC_BYTES_PER_GET_ADMIN = 15982
 work, results = sys.argv[1], sys.argv[2]
 upload_idle_kib, upload_peak_kib = int(sys.argv[3]), int(sys.argv[4])
 upload_bytes, fanout_rate = int(sys.argv[5]), int(sys.argv[6])
+rounds = int(os.environ["BENCH_ROUNDS"])
 seconds, warmup_seconds = int(os.environ["BENCH_SECONDS"]), int(os.environ["BENCH_WARMUP_SECONDS"])
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -70,19 +77,52 @@ def proxied(name, dotnet):
     return run
 
 
-direct = wrk("direct")
-nginx = proxied("nginx", dotnet=False)
-bare = proxied("bare-yarp", dotnet=True)
-gateway = proxied("gateway", dotnet=True)
-admin = proxied("gateway-admin", dotnet=True)
-cached, ingest = wrk("cached"), wrk("ingest")
-# Callbacks wrk sent more than once (past its share of the prepared ones), from run.sh's script.
-ingest["repeats"] = int(re.search(r"callbacks sent more than once: (\d+)", read("wrk-ingest.txt")).group(1))
-fanout = json.loads(read("fanout.json"))
+SUMMED = ("requests", "non_2xx", "socket_errors", "repeats", "callbacks_sent", "callbacks_accepted", "callbacks_failed",
+          "deliveries_expected", "deliveries_received")
+
+
+def medians(runs):
+    """One run's shape with the median of each figure over the rounds (counts that must stay zero,
+    and the totals, summed), and every round's own figures under "rounds"."""
+    summary = {}
+    for key, value in runs[0].items():
+        if key in SUMMED:
+            summary[key] = sum(run[key] for run in runs)
+        elif isinstance(value, (int, float)):
+            summary[key] = statistics.median(run[key] for run in runs)
+        elif key == "gc":
+            summary[key] = {gen: statistics.median(run["gc"][gen] for run in runs) for gen in value}
+    summary["rounds"] = runs
+    return summary
+
+
+def ingest_round(r):
+    run = wrk(f"ingest-{r}")
+    # Callbacks wrk sent more than once (past its share of the prepared ones), from run.sh's script.
+    run["repeats"] = int(re.search(r"callbacks sent more than once: (\d+)", read(f"wrk-ingest-{r}.txt")).group(1))
+    return run
+
+
+ROUNDS = range(1, rounds + 1)
+direct = medians([wrk(f"direct-{r}") for r in ROUNDS])
+nginx = medians([proxied(f"nginx-{r}", dotnet=False) for r in ROUNDS])
+bare = medians([proxied(f"bare-yarp-{r}", dotnet=True) for r in ROUNDS])
+gateway = medians([proxied(f"gateway-{r}", dotnet=True) for r in ROUNDS])
+admin = medians([proxied(f"gateway-admin-{r}", dotnet=True) for r in ROUNDS])
+cached = medians([wrk(f"cached-{r}") for r in ROUNDS])
+ingest = medians([ingest_round(r) for r in ROUNDS])
+fanout_rounds = json.loads(read("fanout.json"))["rounds"]
+fanout = medians(fanout_rounds)
+fanout["subscriptions"] = min(run["subscriptions"] for run in fanout_rounds)
+# The stages table shows the round whose fan-out p99 is the median (with an even count, the
+# higher of the middle two): quantiles of different rounds do not combine.
+fanout["stages"] = sorted(fanout_rounds, key=lambda run: run["p99_ms"])[len(fanout_rounds) // 2]["stages"]
 startup = {}
 for name in ("bare-yarp", "gateway"):
-    figures = json.loads(read(f"startup-{name}.json"))
-    startup[name] = {"first_200_ms": figures["first_200_ms"], "idle_mib": figures["idle_kib"] / 1024}
+    figures = [json.loads(read(f"startup-{name}-{r}.json")) for r in ROUNDS]
+    startup[name] = {"first_200_ms": statistics.median(f["first_200_ms"] for f in figures),
+                     "idle_mib": statistics.median(f["idle_kib"] for f in figures) / 1024,
+                     "rounds": [{"first_200_ms": f["first_200_ms"], "idle_mib": f["idle_kib"] / 1024} for f in figures]}
 runtime_env = [line for line in read("runtime-env.txt").splitlines() if line]
 upload_seconds = {}
 for line in read("upload.tsv").splitlines():
@@ -109,7 +149,7 @@ def table(header, rows, numbers=True):
 
 
 def gcs(run):
-    return " / ".join(str(run["gc"][gen]) for gen in ("gen0", "gen1", "gen2"))
+    return " / ".join(f"{run['gc'][gen]:g}" for gen in ("gen0", "gen1", "gen2"))
 
 
 PROXIES = (("nginx", nginx), ("bare YARP", bare), ("gateway, ordinary client", gateway), ("gateway, admin", admin))
@@ -124,7 +164,7 @@ proxied_table = table(["Proxied GET (list)", "requests/s", "p50, ms", "p99, ms",
                        "bytes allocated/request", "GCs gen0 / gen1 / gen2"], proxied_rows)
 
 startup_table = table(["Start-up", "first 200 on the list call, ms", "idle memory, MiB"],
-                      [[label, f"{startup[name]['first_200_ms']:,}", f"{startup[name]['idle_mib']:.1f}"]
+                      [[label, f"{startup[name]['first_200_ms']:,.0f}", f"{startup[name]['idle_mib']:.1f}"]
                        for label, name in (("bare YARP", "bare-yarp"), ("gateway", "gateway"))])
 
 other_table = table(["Measure", "Gateway", "Direct", "Bare YARP"], [
@@ -154,30 +194,42 @@ def target(text, measured, met):
     targets.append((text, measured, met))
 
 
+def by_round(figure, *sides):
+    """Each round's figure, from the sides' figures of that round: "by round: a, b, c"."""
+    return "by round: " + ", ".join(figure(*runs) for runs in zip(*(side["rounds"] for side in sides)))
+
+
 for label, run, baseline in (("ordinary client", gateway, BASELINE_ALLOC_BYTES_PER_GET),
                              ("admin", admin, BASELINE_ALLOC_BYTES_PER_GET_ADMIN)):
     # A run with answers other than 2xx measured something else than the list call.
     clean = run["non_2xx"] == 0 and bare["non_2xx"] == 0 and nginx["non_2xx"] == 0
     cpu_ratio = run["cpu_us_per_request"] / bare["cpu_us_per_request"]
     target(f"Proxied GET, gateway ({label}): CPU per request <= 1.3x bare YARP's",
-           f"{cpu_ratio:.2f}x ({run['cpu_us_per_request']:.1f} µs against {bare['cpu_us_per_request']:.1f} µs)",
+           f"{cpu_ratio:.2f}x ({run['cpu_us_per_request']:.1f} µs against {bare['cpu_us_per_request']:.1f} µs; "
+           + by_round(lambda g, b: f"{g['cpu_us_per_request'] / b['cpu_us_per_request']:.2f}x", run, bare) + ")",
            clean and cpu_ratio <= 1.3)
     target(f"Proxied GET, gateway ({label}): requests/s >= 0.8x bare YARP's and >= 0.7x nginx's",
-           f"{run['rps'] / bare['rps']:.2f}x bare YARP, {run['rps'] / nginx['rps']:.2f}x nginx",
+           f"{run['rps'] / bare['rps']:.2f}x bare YARP, {run['rps'] / nginx['rps']:.2f}x nginx ("
+           + by_round(lambda g, b, n: f"{g['rps'] / b['rps']:.2f}x and {g['rps'] / n['rps']:.2f}x", run, bare, nginx) + ")",
            clean and run["rps"] >= 0.8 * bare["rps"] and run["rps"] >= 0.7 * nginx["rps"])
     target(f"Proxied GET, gateway ({label}): p99 <= bare YARP's + 1 ms",
-           f"{run['p99_ms']:.2f} ms against {bare['p99_ms']:.2f} ms", clean and run["p99_ms"] <= bare["p99_ms"] + 1)
+           f"{run['p99_ms']:.2f} ms against {bare['p99_ms']:.2f} ms ("
+           + by_round(lambda g, b: f"{g['p99_ms'] - b['p99_ms']:+.2f} ms", run, bare) + ")",
+           clean and run["p99_ms"] <= bare["p99_ms"] + 1)
     alloc = run["alloc_bytes_per_request"]
     target(f"Bytes allocated per proxied GET, gateway ({label}): half of the baseline or less",
            f"{alloc:,.0f} B against {baseline:,.0f} B ({alloc / baseline:.2f}x)", clean and alloc <= 0.5 * baseline)
-target("Cached result GET >= 3x the proxied GET (gateway, ordinary client)", f"{cached['rps'] / gateway['rps']:.2f}x",
+target("Cached result GET >= 3x the proxied GET (gateway, ordinary client)",
+       f"{cached['rps'] / gateway['rps']:.2f}x (" + by_round(lambda c, g: f"{c['rps'] / g['rps']:.2f}x", cached, gateway) + ")",
        cached["non_2xx"] == 0 and cached["rps"] >= 3 * gateway["rps"])
 target("Callback ingest >= 10,000 callbacks/s, p99 < 10 ms, every callback 2xx (and new)",
-       f"{ingest['rps']:,.0f}/s, p99 {ingest['p99_ms']:.2f} ms, {ingest['non_2xx']} not 2xx, "
+       f"{ingest['rps']:,.0f}/s, p99 {ingest['p99_ms']:.2f} ms ("
+       + by_round(lambda i: f"{i['rps']:,.0f}/s and {i['p99_ms']:.2f} ms", ingest) + f"), {ingest['non_2xx']} not 2xx, "
        f"{ingest['repeats']:,} sent more than once",
        ingest["rps"] >= 10000 and ingest["p99_ms"] < 10 and ingest["non_2xx"] == 0 and ingest["repeats"] == 0)
 target("Fan-out p99 < 100 ms at 1,000 callbacks/s x 10 subscriptions, every delivery received",
-       f"{fanout['p99_ms']:.1f} ms at {fanout['rate_achieved']:,.0f}/s x {fanout['subscriptions']}, "
+       f"{fanout['p99_ms']:.1f} ms at {fanout['rate_achieved']:,.0f}/s x {fanout['subscriptions']} ("
+       + by_round(lambda f: f"{f['p99_ms']:.1f} ms", fanout) + f"), "
        f"{fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} received",
        fanout_rate >= 1000 and fanout["rate_achieved"] >= 0.98 * fanout_rate and fanout["subscriptions"] >= 10
        and fanout["p99_ms"] < 100 and fanout["deliveries_received"] == fanout["deliveries_expected"])
@@ -187,7 +239,8 @@ target("Upload of 1 GiB >= 0.9x direct",
 target("Upload peak memory growth < 16 MiB", f"{upload['peak_growth_mib']:.1f} MiB", upload["peak_growth_mib"] < 16)
 idle_ratio = startup["gateway"]["idle_mib"] / startup["bare-yarp"]["idle_mib"]
 target("Idle memory, gateway <= 1.5x bare YARP's",
-       f"{idle_ratio:.2f}x ({startup['gateway']['idle_mib']:.1f} MiB against {startup['bare-yarp']['idle_mib']:.1f} MiB)",
+       f"{idle_ratio:.2f}x ({startup['gateway']['idle_mib']:.1f} MiB against {startup['bare-yarp']['idle_mib']:.1f} MiB; "
+       + by_round(lambda g, b: f"{g['idle_mib'] / b['idle_mib']:.2f}x", startup["gateway"], startup["bare-yarp"]) + ")",
        idle_ratio <= 1.5)
 
 
@@ -203,7 +256,10 @@ not_2xx = ", ".join(f"{label} {run['non_2xx']:,}" for label, run in (("direct", 
 socket_errors = ", ".join(f"{label} {run['socket_errors']:,}" for label, run in (("direct", direct),) + PROXIES
                           if run["socket_errors"])
 notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the same machine. "
-         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up (ingest: -c32, 5 s after a {warmup_seconds} s warm-up on callbacks of its own), one run. "
+         f"{rounds} rounds in one run, each side measured once a round, in turn; every figure is the median of its rounds "
+         f"(the fan-out stages: the round of the median p99), counts of failures their sum. "
+         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up in the first round and 3 s in the others "
+         f"(ingest: -c32, 5 s a round after one {warmup_seconds} s warm-up on callbacks of its own; fan-out: {seconds} s a round after one 10 s warm-up). "
          f"Runtime settings of bare YARP and the gateway: "
          f"{' '.join(runtime_env) if runtime_env else 'defaults (no DOTNET_ variables)'}. "
          f"CPU µs/request: the proxy's user + system CPU time during the measured run (nginx: master and workers) "
@@ -226,7 +282,7 @@ with open(os.path.join(results, "latest.md"), "w") as f:
 with open(os.path.join(results, "latest.json"), "w") as f:
     json.dump({
         "when": when, "cores": os.cpu_count(), "runtime_env": runtime_env,
-        "wrk": {"threads": 2, "connections": 64, "seconds": seconds, "warmup_seconds": warmup_seconds},
+        "rounds": rounds, "wrk": {"threads": 2, "connections": 64, "seconds": seconds, "warmup_seconds": warmup_seconds},
         "proxied_get": {"direct": direct, "nginx": nginx, "bare_yarp": bare, "gateway": gateway, "gateway_admin": admin},
         "startup": {"bare_yarp": startup["bare-yarp"], "gateway": startup["gateway"]},
         "cached": cached, "ingest": ingest, "fanout": fanout, "upload": upload,

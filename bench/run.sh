@@ -5,31 +5,38 @@
 # Builds in Release; starts redis-server, the simulator (no added latency, jobs finish at once),
 # nginx configured as the same proxy (drops the caller's credentials, sets the team key), bare
 # YARP (bench/BareYarp: one route, the same header transform, no logs) and the gateway; then
-# measures with wrk (-t2 -c64, 10 s after a 15 s warm-up):
+# measures in 3 rounds (medians), with wrk -t2 -c64 (10 s, after a 15 s warm-up in the first
+# round and 3 s in the others):
 #   proxied GET (list): direct, nginx, bare YARP, gateway as an ordinary client (its page holds
 #     other clients' requests, which it filters out) and as an admin (unfiltered); for the
 #     proxies also the CPU time per request, and for the .NET ones the bytes allocated per
 #     request and the GCs by generation during the measured run
 #   cached result GET: gateway
-#   callback ingest: genuine callbacks, -c32, 5 s after a 15 s warm-up on callbacks of its own
-#   fan-out latency: callback 2xx -> subscriber
-#   upload of a 1 GiB video: direct, gateway and bare YARP, 3 rounds (medians)
-#   start-up of bare YARP and the gateway: time from the exec to the first 200 on the list call,
-#     and the idle memory once that one call is served and the process has sat still 5 s
+#   callback ingest: genuine callbacks, -c32, 5 s each round after a 15 s warm-up on callbacks
+#     of its own
+#   fan-out latency: callback 2xx -> subscriber, 10 s each round after a 10 s warm-up
+#   upload of a 1 GiB video: direct, gateway and bare YARP
+#   start-up of bare YARP and the gateway (each started once a round): time from the exec to the
+#     first 200 on the list call, and the idle memory once that one call is served and the
+#     process has sat still 5 s
 # Prints markdown tables with the ratios and the targets, and writes latest.md, latest.json and
 # latest.png (a chart of the throughput, latency and CPU figures) to bench/results.
 #
 # Runtime settings: DOTNET_ variables set when calling this script (DOTNET_TieredPGO=0,
 # DOTNET_gcServer=0, ...) are given to bare YARP and the gateway alike, and to nothing else
 # (lib.sh); the notes under the tables name them.
-# Usage: bench/run.sh     (about 7 minutes on 2 cores)
-#   BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (15): each wrk run; BENCH_FANOUT_RATE (1000);
+# Usage: bench/run.sh     (about 14 minutes on 2 cores)
+#   BENCH_ROUNDS (3): rounds of each measure; BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (15): each
+#   wrk run, and the first round's warm-up; BENCH_FANOUT_RATE (1000);
 #   BENCH_RESULTS_DIR (bench/results): where the results go (point short trial runs elsewhere).
 source "$(dirname "$0")/lib.sh"
 results=${BENCH_RESULTS_DIR:-$root/bench/results}
 mkdir -p "$results"
+rounds=${BENCH_ROUNDS:-3}
 duration=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP_SECONDS:-15}
+# The later rounds' warm-up: the processes are warm; this opens wrk's connections again.
+round_warmup=3
 fanout_rate=${BENCH_FANOUT_RATE:-1000}
 fanout_warmup=10
 
@@ -58,7 +65,7 @@ list="/v2/inference/requests?limit=5"
 # startup <name> <process: gateway or bare_yarp> <key>: picks the process's port, then times from
 # just before launch_<process> to its first 200 on the list call (polled every 10 ms); lets it
 # sit still 5 s after that one call, reads its RSS (the idle memory) and stops it. Writes
-# startup-<name>.json.
+# startup-<name>-<round>.json.
 startup() {
   local name=$1 process=$2 key=$3 started code=000 first_ms port_var=${2}_port pid_var=${2}_pid
   printf -v "$port_var" '%s' "$(free_port)"
@@ -72,12 +79,14 @@ startup() {
   first_ms=$(( ($(date +%s%N) - started) / 1000000 ))
   [ "$code" = 200 ] || { echo "bench: $name never answered the list call with 200 (last: $code)" >&2; return 1; }
   sleep 5
-  printf '{"first_200_ms": %d, "idle_kib": %d}\n' "$first_ms" "$(rss_kib "${!pid_var}")" >"$work/startup-$name.json"
+  printf '{"first_200_ms": %d, "idle_kib": %d}\n' "$first_ms" "$(rss_kib "${!pid_var}")" >"$work/startup-$name-$round.json"
   stop_process "${!pid_var}"
   echo "bench: $name: first 200 on the list call $first_ms ms after the start"
 }
-startup gateway gateway "$client_key"
-startup bare-yarp bare_yarp any-caller-key
+for round in $(seq "$rounds"); do
+  startup gateway gateway "$client_key"
+  startup bare-yarp bare_yarp any-caller-key
+done
 
 start_gateway
 bare_yarp_port=$(free_port)
@@ -129,15 +138,17 @@ if [ "$client_items" -ge "$admin_items" ] || [ "$client_items" -eq 0 ]; then
   echo "bench: the ordinary client's page should hold some, not all, of the page's requests" >&2; exit 1
 fi
 
-# run_wrk <name> <url> <key>: warm up, then measure; keeps wrk's report (wrk-<name>.txt).
+# run_wrk <name> <url> <key>: warm up (the first round: $warmup s; later ones: $round_warmup s),
+# then measure; keeps wrk's report (wrk-<name>-<round>.txt).
 # run_wrk <name> <url> <key> <.NET pid or -> <pid>...: the same, and the cost of the measured
-# run: the CPU time the pids used during it (cpu-<name>.ticks), read just before and just after
-# it, and the .NET process's cumulative allocated bytes and GC counts, read while it is idle
-# just before and just after it (gc-<name>-before.json, gc-<name>-after.json).
+# run: the CPU time the pids used during it (cpu-<name>-<round>.ticks), read just before and just
+# after it, and the .NET process's cumulative allocated bytes and GC counts, read while it is
+# idle just before and just after it (gc-<name>-<round>-before.json, gc-<name>-<round>-after.json).
 run_wrk() {
-  local name=$1 url=$2 key=$3 dotnet_pid=${4:--} ticks=""
+  local name=$1-$round url=$2 key=$3 dotnet_pid=${4:--} ticks="" warm=$round_warmup
   local pids=("${@:5}")
-  wrk -t2 -c64 -d"${warmup}s" -H "X-Api-Key: $key" "$url" >/dev/null
+  [ "$round" -gt 1 ] || warm=$warmup
+  wrk -t2 -c64 -d"${warm}s" -H "X-Api-Key: $key" "$url" >/dev/null
   [ "$dotnet_pid" = - ] || bench_tool gc-snapshot --pid "$dotnet_pid" >"$work/gc-$name-before.json"
   [ ${#pids[@]} -eq 0 ] || ticks=$(cpu_ticks "${pids[@]}")
   wrk -t2 -c64 -d"${duration}s" --latency -H "X-Api-Key: $key" "$url" >"$work/wrk-$name.txt"
@@ -146,33 +157,38 @@ run_wrk() {
   echo "bench: $name: $(grep -E 'Requests/sec' "$work/wrk-$name.txt" | tr -s ' ')"
 }
 
-run_wrk direct "http://127.0.0.1:$simulator_port$list" "$team_key"
-# nginx's CPU time: its master's and its workers'.
-mapfile -t nginx_workers < <(pgrep -P "$nginx_pid")
-[ ${#nginx_workers[@]} -eq 2 ] || { echo "bench: nginx runs ${#nginx_workers[@]} workers, not 2" >&2; exit 1; }
-run_wrk nginx "http://127.0.0.1:$nginx_port$list" any-caller-key - "$nginx_pid" "${nginx_workers[@]}"
-run_wrk bare-yarp "http://127.0.0.1:$bare_yarp_port$list" any-caller-key "$bare_yarp_pid" "$bare_yarp_pid"
-stop_process "$bare_yarp_pid"
-run_wrk gateway "$gateway_url$list" "$client_key" "$gateway_pid" "$gateway_pid"
-run_wrk gateway-admin "$gateway_url$list" "$admin_key" "$gateway_pid" "$gateway_pid"
-
 cached_id=$(submit | python3 -c 'import json,sys; print(json.load(sys.stdin)["request_id"])')
 for _ in $(seq 50); do
   curl -s -D - -o /dev/null -H "X-Api-Key: $client_key" "$gateway_url/v2/inference/requests/$cached_id" | grep -qi '^x-cache: HIT' && break
   sleep 0.2
 done
-run_wrk cached "$gateway_url/v2/inference/requests/$cached_id" "$client_key"
+# nginx's CPU time: its master's and its workers'.
+mapfile -t nginx_workers < <(pgrep -P "$nginx_pid")
+[ ${#nginx_workers[@]} -eq 2 ] || { echo "bench: nginx runs ${#nginx_workers[@]} workers, not 2" >&2; exit 1; }
+# Each round measures every side once, in turn, so that a slower or faster stretch of the
+# machine falls on all of them.
+for round in $(seq "$rounds"); do
+  echo "bench: proxied and cached GET, round $round of $rounds"
+  run_wrk direct "http://127.0.0.1:$simulator_port$list" "$team_key"
+  run_wrk nginx "http://127.0.0.1:$nginx_port$list" any-caller-key - "$nginx_pid" "${nginx_workers[@]}"
+  run_wrk bare-yarp "http://127.0.0.1:$bare_yarp_port$list" any-caller-key "$bare_yarp_pid" "$bare_yarp_pid"
+  run_wrk gateway "$gateway_url$list" "$client_key" "$gateway_pid" "$gateway_pid"
+  run_wrk gateway-admin "$gateway_url$list" "$admin_key" "$gateway_pid" "$gateway_pid"
+  run_wrk cached "$gateway_url/v2/inference/requests/$cached_id" "$client_key"
+done
+stop_process "$bare_yarp_pid"
 
 echo "bench: preparing genuine callbacks"
-# A callback is sent once: the measured ingest run has fresh ones, enough for 5 s at the rates
+# A callback is sent once: each measured ingest round has fresh ones, enough for 5 s at the rates
 # seen here (past them wrk would send repeats, which cost less: the report counts them and the
 # target then fails). Its warm-up has fresh ones too; repeats there only warm up less.
-bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
-  --count 160000 --out "$work/ingest-warmup.tsv"
-bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
-  --count 80000 --out "$work/ingest.tsv"
-bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
-  --count $((fanout_rate * (duration + fanout_warmup))) --out "$work/fanout.tsv"
+prepare_callbacks() {
+  bench_tool prepare-callbacks --gateway "$gateway_url" --key "$client_key" --simulator "http://127.0.0.1:$simulator_port" \
+    --count "$1" --out "$2"
+}
+prepare_callbacks 160000 "$work/ingest-warmup.tsv"
+for round in $(seq "$rounds"); do prepare_callbacks 80000 "$work/ingest-$round.tsv"; done
+prepare_callbacks $((fanout_rate * (fanout_warmup + rounds * duration))) "$work/fanout.tsv"
 cat >"$work/callbacks.lua" <<'LUA'
 -- Each wrk thread posts its own share of the prepared callbacks, in order, each once; past its
 -- share it starts over, and the report says how many it sent more than once.
@@ -222,22 +238,24 @@ wait_for_backlog() {
 wrk -t2 -c32 -d"${warmup}s" -s "$work/callbacks.lua" "$gateway_url" -- "$work/ingest-warmup.tsv" 2 >"$work/wrk-ingest-warmup.txt"
 echo "bench: ingest warm-up: $(grep -E 'Requests/sec' "$work/wrk-ingest-warmup.txt" | tr -s ' ')"
 wait_for_backlog
-wrk -t2 -c32 -d5s --latency -s "$work/callbacks.lua" "$gateway_url" -- "$work/ingest.tsv" 2 >"$work/wrk-ingest.txt"
-echo "bench: ingest: $(grep -E 'Requests/sec' "$work/wrk-ingest.txt" | tr -s ' ')"
-wait_for_backlog
+for round in $(seq "$rounds"); do
+  wrk -t2 -c32 -d5s --latency -s "$work/callbacks.lua" "$gateway_url" -- "$work/ingest-$round.tsv" 2 >"$work/wrk-ingest-$round.txt"
+  echo "bench: ingest, round $round of $rounds: $(grep -E 'Requests/sec' "$work/wrk-ingest-$round.txt" | tr -s ' ')"
+  wait_for_backlog
+done
 
-echo "bench: fan-out at $fanout_rate callbacks/s to 10 subscriptions"
+echo "bench: fan-out at $fanout_rate callbacks/s to 10 subscriptions, $rounds rounds"
 bench_tool fanout --gateway "$gateway_url" --key "$admin_key" --pid "$gateway_pid" --callbacks "$work/fanout.tsv" \
-  --rate "$fanout_rate" --seconds "$duration" --warmup "$fanout_warmup" --subscriptions 10 >"$work/fanout.json"
+  --rate "$fanout_rate" --seconds "$duration" --warmup "$fanout_warmup" --subscriptions 10 --rounds "$rounds" >"$work/fanout.json"
 cat "$work/fanout.json"
 
-echo "bench: upload of 1 GiB, 3 rounds"
+echo "bench: upload of 1 GiB, $rounds rounds"
 bare_yarp_port=$(free_port)
 launch_bare_yarp
 wait_http "http://127.0.0.1:$bare_yarp_port$list"
-measure_upload 1G 3
+measure_upload 1G "$rounds"
 stop_process "$bare_yarp_pid"
 
-BENCH_SECONDS=$duration BENCH_WARMUP_SECONDS=$warmup python3 "$root/bench/report.py" "$work" "$results" \
+BENCH_ROUNDS=$rounds BENCH_SECONDS=$duration BENCH_WARMUP_SECONDS=$warmup python3 "$root/bench/report.py" "$work" "$results" \
   "$upload_idle_kib" "$upload_peak_kib" "$upload_bytes" "$fanout_rate"
 gnuplot "$work/latest.gnuplot" && echo "bench: wrote $results/latest.md, latest.json and latest.png"

@@ -19,4 +19,7 @@ public sealed class Arguments(Dictionary<string, string> values)
 
     /// <summary>A required integer argument.</summary>
     public int Int(string name) => int.Parse(this[name], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>An optional integer argument.</summary>
+    public int Int(string name, int fallback) => values.ContainsKey(name) ? Int(name) : fallback;
 }

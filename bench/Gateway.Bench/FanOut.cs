@@ -12,11 +12,13 @@ namespace Reka.Gateway.Bench;
 /// Fan-out latency: creates <c>subscriptions</c> subscriptions pointing at a subscriber hosted
 /// here, sends genuine callbacks at a steady <c>rate</c> for <c>seconds</c>, and times each
 /// delivery from the moment its callback's 2xx came back to the moment the subscriber got it.
-/// Prints one JSON object: rate achieved, deliveries expected and received, p50/p99/max in ms.
 /// The first <c>warmup</c> seconds of callbacks are sent the same way but not measured, so the
-/// figures are the steady state, not the just-in-time compilation of a cold process. It also
-/// prints where the time went: the histograms of each stage that the gateway (process
-/// <c>pid</c>) recorded over the measured window (<see cref="StageTimes"/>).
+/// figures are the steady state, not the just-in-time compilation of a cold process. Then it
+/// measures <c>rounds</c> windows in a row (default 1), each once every delivery of the one before
+/// has arrived. Prints one JSON object: <c>rounds</c>, one entry per window with the rate
+/// achieved, deliveries expected and received, p50/p99/max in ms and where the time went: the
+/// histograms of each stage that the gateway (process <c>pid</c>) recorded over that window
+/// (<see cref="StageTimes"/>).
 /// </summary>
 public static class FanOut
 {
@@ -27,10 +29,11 @@ public static class FanOut
         var seconds = args.Int("seconds");
         var warmup = args.Int("warmup");
         var subscriptionCount = args.Int("subscriptions");
+        var roundCount = args.Int("rounds", 1);
         var callbacks = (await File.ReadAllLinesAsync(args["callbacks"])).Select(l => l.Split('\t')).ToList();
-        if (callbacks.Count < rate * (seconds + warmup))
+        if (callbacks.Count < rate * (warmup + roundCount * seconds))
         {
-            throw new ArgumentException($"{callbacks.Count} callbacks prepared; {rate * (seconds + warmup)} are needed.");
+            throw new ArgumentException($"{callbacks.Count} callbacks prepared; {rate * (warmup + roundCount * seconds)} are needed.");
         }
 
         // The subscriber: records when each (event, subscription) arrives. It reads only the
@@ -64,15 +67,31 @@ public static class FanOut
         {
             await Task.Delay(100);
         }
-        arrivals.Clear();
 
         var total = rate * seconds;
+        var rounds = new List<object>();
+        for (var round = 0; round < roundCount; round++)
+        {
+            arrivals.Clear();
+            var measured = callbacks.Skip(rate * warmup + round * total).Take(total).ToList();
+            rounds.Add(await MeasureAsync(gateway, measured, rate, seconds, subscriptionCount, args.Int("pid"), arrivals));
+        }
+        Console.WriteLine(JsonSerializer.Serialize(new { rounds }));
+        await subscriber.StopAsync();
+        return 0;
+    }
+
+    // One measured window: sends the callbacks at the rate, waits for their deliveries (60 s at
+    // most) and the gateway's stage histograms over the window.
+    private static async Task<object> MeasureAsync(HttpClient gateway, List<string[]> callbacks, int rate, int seconds, int subscriptionCount, int pid,
+        ConcurrentDictionary<(string EventId, string Path), long> arrivals)
+    {
         var accepted = new ConcurrentDictionary<string, long>();
         // The window: the measured sends and a few seconds for their last deliveries.
         var window = TimeSpan.FromSeconds(seconds + 3);
-        await using var stages = StageTimes.Start(args.Int("pid"), window);
+        await using var stages = StageTimes.Start(pid, window);
         var start = Stopwatch.GetTimestamp();
-        var failures = total - await SendAsync(gateway, callbacks.Skip(rate * warmup).Take(total).ToList(), rate, accepted);
+        var failures = callbacks.Count - await SendAsync(gateway, callbacks, rate, accepted);
         var sendSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
         var expected = accepted.Count * subscriptionCount;
@@ -88,12 +107,12 @@ public static class FanOut
             .ToList();
         var stageTimes = await stages.ReadAsync(window + TimeSpan.FromSeconds(30));
         double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
-        Console.WriteLine(JsonSerializer.Serialize(new
+        return new
         {
-            callbacks_sent = total,
+            callbacks_sent = callbacks.Count,
             callbacks_accepted = accepted.Count,
             callbacks_failed = failures,
-            rate_achieved = Math.Round(total / sendSeconds, 1),
+            rate_achieved = Math.Round(callbacks.Count / sendSeconds, 1),
             subscriptions = subscriptionCount,
             deliveries_expected = expected,
             deliveries_received = latencies.Count,
@@ -101,9 +120,7 @@ public static class FanOut
             p99_ms = Math.Round(Percentile(0.99), 2),
             max_ms = Math.Round(latencies.LastOrDefault(), 2),
             stages = stageTimes.Select(s => new { stage = s.Stage, count = s.Count, p50_ms = s.P50Ms, p99_ms = s.P99Ms }),
-        }));
-        await subscriber.StopAsync();
-        return 0;
+        };
     }
 
     // Open-loop pacing: callback i leaves at i / rate seconds, whatever the earlier ones do.
