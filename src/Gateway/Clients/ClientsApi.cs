@@ -45,13 +45,15 @@ internal static class ClientsApi
         admin.MapGet("", ListAsync)
             .WithName("ListClients")
             .WithSummary("List clients, those of settings included")
-            .Produces<IReadOnlyList<ClientView>>();
+            .Produces<IReadOnlyList<ClientView>>()
+            .WhenRedisIsUnavailable("The clients could not be read.");
 
         clients.MapGet("/{name}", GetAsync)
             .WithName("GetClient")
             .WithSummary("Get a client (admin, or the client itself)")
             .Produces<ClientView>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WhenRedisIsUnavailable("The client could not be read.");
 
         admin.MapPatch("/{name}", PatchAsync)
             .WithName("UpdateClient")

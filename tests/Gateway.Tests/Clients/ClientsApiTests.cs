@@ -200,4 +200,27 @@ public sealed class ClientsApiTests : IAsyncLifetime
         Assert.DoesNotContain(secret, text);
         Assert.Contains(second.GetProperty("key_id").GetString()!, text);
     }
+
+    [Fact]
+    public async Task WithRedisStopped_AReadSaysTheClientsCouldNotBeRead_AndACreateThatNothingWasStored()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(_upstream.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        await redis.StopAsync();
+
+        using var list = await ops.GetAsync("/clients");
+        using var one = await ops.GetAsync("/clients/svc");
+        using var create = await ops.PostAsync("/clients", new StringContent("""{"name":"svc"}""", Encoding.UTF8, "application/json"));
+
+        foreach (var (read, what) in new[] { (list, "The clients could not be read."), (one, "The client could not be read.") })
+        {
+            var detail = (await ProblemAssert.IsProblemAsync(read, HttpStatusCode.ServiceUnavailable)).GetProperty("detail").GetString()!;
+            Assert.StartsWith(what, detail, StringComparison.Ordinal);
+            Assert.DoesNotContain("changed", detail, StringComparison.Ordinal);
+            Assert.NotNull(read.Headers.RetryAfter);
+        }
+        var refused = (await ProblemAssert.IsProblemAsync(create, HttpStatusCode.ServiceUnavailable)).GetProperty("detail").GetString()!;
+        Assert.StartsWith("The clients could not be changed; nothing was stored.", refused, StringComparison.Ordinal);
+    }
 }
