@@ -138,8 +138,9 @@ if [ "$client_items" -ge "$admin_items" ] || [ "$client_items" -eq 0 ]; then
   echo "bench: the ordinary client's page should hold some, not all, of the page's requests" >&2; exit 1
 fi
 
-# run_wrk <name> <url> <key>: warm up (the first round: $warmup s; later ones: $round_warmup s),
-# then measure; keeps wrk's report (wrk-<name>-<round>.txt).
+# run_wrk <name> <url> <key>: in round $round (set by the caller's loop), warm up (the first
+# round: $warmup s; later ones: $round_warmup s), then measure; keeps wrk's report
+# (wrk-<name>-<round>.txt).
 # run_wrk <name> <url> <key> <.NET pid or -> <pid>...: the same, and the cost of the measured
 # run: the CPU time the pids used during it (cpu-<name>-<round>.ticks), read just before and just
 # after it, and the .NET process's cumulative allocated bytes and GC counts, read while it is
