@@ -32,8 +32,10 @@ internal static class SubscriptionsApi
             .WithSummary("Subscribe a URL to events")
             .WithDescription("The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. " +
                 "Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, " +
-                "with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422.")
+                "with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422; " +
+                "the same key within 24 hours of the deletion of the subscription it created is 409.")
             .Produces<CreatedSubscription>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithValidation<CreateSubscriptionRequest>()
@@ -89,7 +91,13 @@ internal static class SubscriptionsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = [message] }, detail: message);
         }
         var id = idempotencyKey is null ? SubscriptionStore.NewId() : SubscriptionStore.IdFor(context.GetClient().Name, idempotencyKey);
-        var (subscription, created) = await CreateWithIdAsync(request, id, store, time);
+        var (subscription, created, deletedAt) = await CreateWithIdAsync(request, id, store, time);
+        if (subscription is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict,
+                detail: $"The {IdempotencyKeyHeader} was already used to create subscription '{id}', which was deleted at {deletedAt:O}; " +
+                    $"send a new key to create another (a key is remembered for {SubscriptionStore.DeletedIdRetention.TotalHours:0} hours after the deletion).");
+        }
         if (!created)
         {
             if (!subscription.IsFor(request))
@@ -103,8 +111,9 @@ internal static class SubscriptionsApi
     }
 
     // Internal, as PatchAsync: the operator console creates and changes subscriptions through them.
-    // Returns the subscription stored under id, and whether this call created it.
-    internal static Task<(Subscription Stored, bool Created)> CreateWithIdAsync(CreateSubscriptionRequest request, string id, SubscriptionStore store, TimeProvider time) =>
+    // Returns SubscriptionStore.CreateAsync's outcome: the subscription stored under id and whether
+    // this call created it, or when the id's subscription was deleted.
+    internal static Task<(Subscription? Stored, bool Created, DateTimeOffset? DeletedAt)> CreateWithIdAsync(CreateSubscriptionRequest request, string id, SubscriptionStore store, TimeProvider time) =>
         store.CreateAsync(new Subscription(id, request.Url!, request.Filter ?? new SubscriptionFilter(),
             request.Description, time.GetUtcNow(), Enabled: true, DisabledReason: null, WebhookSecret.Generate()));
 

@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Subscriptions;
 
 namespace Reka.Gateway.Tests.Subscriptions;
@@ -57,6 +59,89 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
         Assert.Contains(id, problem.GetProperty("detail").GetString());
         var listed = JsonDocument.Parse(await Ops.GetStringAsync("/subscriptions")).RootElement;
         Assert.Equal(id, Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Create_UnderTheIdempotencyKeyOfADeletedSubscription_Is409NamingItAndTheDeletion_AndCreatesNothing()
+    {
+        var key = Guid.NewGuid().ToString();
+        var body = new { url = "http://127.0.0.1:9/hooks" };
+        using var first = await Ops.PostSubscriptionAsync(body, key);
+        var id = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.NoContent, (await Ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
+
+        using var retried = await Ops.PostSubscriptionAsync(body, key);
+        using var anotherKey = await Ops.PostSubscriptionAsync(body, Guid.NewGuid().ToString());
+
+        var detail = (await ProblemAssert.IsProblemAsync(retried, HttpStatusCode.Conflict)).GetProperty("detail").GetString()!;
+        var deletedAt = System.Text.RegularExpressions.Regex.Match(detail, $"subscription '{id}', which was deleted at (\\S+);");
+        Assert.True(deletedAt.Success, detail);
+        Assert.InRange(DateTimeOffset.Parse(deletedAt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
+        Assert.Contains("send a new key", detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, anotherKey.StatusCode);
+        var listed = JsonDocument.Parse(await Ops.GetStringAsync("/subscriptions")).RootElement;
+        Assert.NotEqual(id, Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+        // The record of the deletion is no subscription: it is neither read nor deleted as one.
+        await ProblemAssert.IsProblemAsync(await Ops.GetAsync($"/subscriptions/deleted:{id}"), HttpStatusCode.NotFound);
+        await ProblemAssert.IsProblemAsync(await Ops.DeleteAsync($"/subscriptions/deleted:{id}"), HttpStatusCode.NotFound);
+        using var again = await Ops.PostSubscriptionAsync(body, key);
+        await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task Create_UnderTheIdempotencyKeyOfASubscriptionDeletedMoreThan24HoursAgo_CreatesItAgain()
+    {
+        var clock = new TestClock();
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, clock: clock);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        var key = Guid.NewGuid().ToString();
+        var body = new { url = "http://127.0.0.1:9/hooks" };
+        using var first = await ops.PostSubscriptionAsync(body, key);
+        var id = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.NoContent, (await ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
+
+        clock.Advance(TimeSpan.FromHours(24) - TimeSpan.FromSeconds(1));
+        using var withinADay = await ops.PostSubscriptionAsync(body, key);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        using var afterADay = await ops.PostSubscriptionAsync(body, key);
+
+        await ProblemAssert.IsProblemAsync(withinADay, HttpStatusCode.Conflict);
+        Assert.Equal(HttpStatusCode.Created, afterADay.StatusCode);
+        Assert.False(afterADay.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(id, JsonDocument.Parse(await afterADay.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString());
+        // Deleted again, it is remembered again, from this deletion on.
+        Assert.Equal(HttpStatusCode.NoContent, (await ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
+        await ProblemAssert.IsProblemAsync(await ops.PostSubscriptionAsync(body, key), HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task Delete_ForgetsTheIdsDeletedMoreThan24HoursBefore()
+    {
+        var clock = new TestClock();
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, clock: clock);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        async Task<string> CreateAndDeleteAsync(string url)
+        {
+            using var created = await ops.PostSubscriptionAsync(new { url }, Guid.NewGuid().ToString());
+            var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+            Assert.Equal(HttpStatusCode.NoContent, (await ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
+            return id;
+        }
+
+        var old = await CreateAndDeleteAsync("http://127.0.0.1:9/old");
+        clock.Advance(TimeSpan.FromHours(12));
+        var recent = await CreateAndDeleteAsync("http://127.0.0.1:9/recent");
+        var heldBefore = await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{old}");
+        clock.Advance(TimeSpan.FromHours(12) + TimeSpan.FromSeconds(1));
+        var latest = await CreateAndDeleteAsync("http://127.0.0.1:9/latest");
+
+        Assert.True(heldBefore);
+        Assert.False(await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{old}"));
+        Assert.True(await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{recent}"));
+        Assert.True(await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{latest}"));
     }
 
     [Theory]

@@ -75,7 +75,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
             return collectionResult?.AsList();
         }
         /// <summary>
-        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422.
+        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422; the same key within 24 hours of the deletion of the subscription it created is 409.
         /// </summary>
         /// <returns>A <see cref="global::Reka.Gateway.ApiClient.Models.CreatedSubscription"/></returns>
         /// <param name="body">Body of `POST /subscriptions`.</param>
@@ -84,6 +84,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 401 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 403 status code</exception>
+        /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 409 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 415 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 422 status code</exception>
         /// <exception cref="global::Reka.Gateway.ApiClient.Models.ProblemDetails">When receiving a 503 status code</exception>
@@ -103,6 +104,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
                 { "400", global::Reka.Gateway.ApiClient.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
                 { "401", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "403", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "409", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "415", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "422", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
                 { "503", global::Reka.Gateway.ApiClient.Models.ProblemDetails.CreateFromDiscriminatorValue },
@@ -129,7 +131,7 @@ namespace Reka.Gateway.ApiClient.Subscriptions
             return requestInfo;
         }
         /// <summary>
-        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422.
+        /// The answer shows the signing secret (`whsec_...`) once; deliveries are signed with it by the Standard Webhooks scheme. Send an `Idempotency-Key` (at most 255 characters) to make a retry safe: the same key and body answer the same subscription again, secret included, with `Idempotent-Replayed: true`, instead of creating a second one; the same key with another body is 422; the same key within 24 hours of the deletion of the subscription it created is 409.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">Body of `POST /subscriptions`.</param>

@@ -72,7 +72,8 @@ internal sealed class SubscriptionsModel(SubscriptionStore store, IValidator<Cre
             Response.StatusCode = StatusCodes.Status400BadRequest;
             Problem = "The subscription was not created: " + string.Join(" ", validation.Errors.Select(e => e.ErrorMessage));
         }
-        else if (await TryAsync(async () => Created = (await SubscriptionsApi.CreateWithIdAsync(request, SubscriptionStore.NewId(), store, time)).Stored.ToCreated(), "The subscription was not created."))
+        // A new random id: never one of a deleted subscription, so a subscription is stored.
+        else if (await TryAsync(async () => Created = (await SubscriptionsApi.CreateWithIdAsync(request, SubscriptionStore.NewId(), store, time)).Stored!.ToCreated(), "The subscription was not created."))
         {
             Form = new SubscriptionForm();
         }
