@@ -74,9 +74,7 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
         using var anotherKey = await Ops.PostSubscriptionAsync(body, Guid.NewGuid().ToString());
 
         var detail = (await ProblemAssert.IsProblemAsync(retried, HttpStatusCode.Conflict)).GetProperty("detail").GetString()!;
-        var deletedAt = System.Text.RegularExpressions.Regex.Match(detail, $"subscription '{id}', which was deleted at (\\S+);");
-        Assert.True(deletedAt.Success, detail);
-        Assert.InRange(DateTimeOffset.Parse(deletedAt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
+        var deletedAt = DeletedAt(detail, id);
         Assert.Contains("send a new key", detail, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Created, anotherKey.StatusCode);
         var listed = JsonDocument.Parse(await Ops.GetStringAsync("/subscriptions")).RootElement;
@@ -84,8 +82,18 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
         // The record of the deletion is no subscription: it is neither read nor deleted as one.
         await ProblemAssert.IsProblemAsync(await Ops.GetAsync($"/subscriptions/deleted:{id}"), HttpStatusCode.NotFound);
         await ProblemAssert.IsProblemAsync(await Ops.DeleteAsync($"/subscriptions/deleted:{id}"), HttpStatusCode.NotFound);
+        Stack.Clock.Advance(TimeSpan.FromMinutes(1));
         using var again = await Ops.PostSubscriptionAsync(body, key);
-        await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict);
+        var stillRefused = (await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict)).GetProperty("detail").GetString()!;
+        // The time is the deletion's (on the stack's clock, a minute before), not the refused call's.
+        Assert.Equal(deletedAt, DeletedAt(stillRefused, id));
+    }
+
+    private static DateTimeOffset DeletedAt(string detail, string id)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(detail, $"subscription '{id}', which was deleted at (\\S+);");
+        Assert.True(match.Success, detail);
+        return DateTimeOffset.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
