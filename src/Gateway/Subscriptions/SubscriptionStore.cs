@@ -43,8 +43,8 @@ internal sealed class SubscriptionStore(RedisStore redis, TimeProvider time)
 
     // Stores a subscription unless its id is taken or was deleted since ARGV[3] (Unix seconds);
     // returns nil when stored, the deletion's time as {'deleted', time}, or the one stored under the id.
-    private const string CreateScript = """
-        local deleted = 'deleted:' .. ARGV[1]
+    private const string CreateScript = $$"""
+        local deleted = '{{DeletedPrefix}}' .. ARGV[1]
         local deletedAt = redis.call('HGET', KEYS[1], deleted)
         if deletedAt and tonumber(deletedAt) >= tonumber(ARGV[3]) then return {'deleted', deletedAt} end
         if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
@@ -56,11 +56,11 @@ internal sealed class SubscriptionStore(RedisStore redis, TimeProvider time)
 
     // Deletes a subscription and remembers its id from ARGV[2] (Unix seconds); forgets the ids
     // deleted before ARGV[3]. Deletions are rare and the hash small, so it reads all its fields.
-    private const string DeleteScript = """
+    private const string DeleteScript = $$"""
         if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-        redis.call('HSET', KEYS[1], 'deleted:' .. ARGV[1], ARGV[2])
+        redis.call('HSET', KEYS[1], '{{DeletedPrefix}}' .. ARGV[1], ARGV[2])
         for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-          if string.sub(field, 1, 8) == 'deleted:' and tonumber(redis.call('HGET', KEYS[1], field)) < tonumber(ARGV[3]) then
+          if string.find(field, '{{DeletedPrefix}}', 1, true) == 1 and tonumber(redis.call('HGET', KEYS[1], field)) < tonumber(ARGV[3]) then
             redis.call('HDEL', KEYS[1], field)
           end
         end
