@@ -25,6 +25,7 @@ internal sealed class GatewayMetrics
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _jobDuration;
     private readonly Histogram<double> _attemptDuration;
+    private readonly Histogram<double> _confirmationDuration;
     private readonly Counter<long> _submits;
     private readonly Counter<long> _ended;
     private readonly Counter<double> _videoSeconds;
@@ -58,6 +59,10 @@ internal sealed class GatewayMetrics
             "How long a worker took over a job of a durable queue, by queue (a job whose handler threw is not counted).", advice: stageAdvice);
         _attemptDuration = meter.CreateHistogram("gateway.delivery.attempt.duration", "s",
             "How long a webhook delivery attempt took, from signing to the subscriber's answer, by outcome (succeeded, failed, gone).", advice: stageAdvice);
+        _confirmationDuration = meter.CreateHistogram("gateway.redis.confirmation.duration", "s",
+            "How long writes the gateway was about to acknowledge waited for a replica to confirm them (WAIT 1, shared by the writes finished meanwhile), "
+            + "by outcome (confirmed; not_confirmed: no replica within Redis:ReplicaAckTimeoutSeconds; failed: Redis failed). Not measured for a primary without replicas.",
+            advice: stageAdvice);
         meter.CreateObservableGauge("gateway.queue.depth", () => _queues.Select(q => new Measurement<long>(q.Value.Depth, new KeyValuePair<string, object?>("queue", q.Key))),
             "{job}", "Jobs in a durable queue (fanout, deliveries, callbacks, submissions), shared by all replicas: due, in flight, or scheduled for later (retries, reconciliation checks).");
         meter.CreateObservableGauge("gateway.queue.oldest_due_age", () => _queues.Select(q => new Measurement<double>(q.Value.OldestDueAgeSeconds, new KeyValuePair<string, object?>("queue", q.Key))),
@@ -99,6 +104,10 @@ internal sealed class GatewayMetrics
     /// <summary>Records how long a delivery attempt that was sent took, and its outcome (succeeded, failed, gone).</summary>
     public void DeliveryAttempted(string outcome, TimeSpan duration) =>
         _attemptDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>Records how long writes waited for a replica's confirmation, and its outcome (confirmed, not_confirmed, failed).</summary>
+    public void ReplicaConfirmation(string outcome, TimeSpan duration) =>
+        _confirmationDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts a submit refused by a quota.</summary>
     public void QuotaRefused(string client, string quota) =>

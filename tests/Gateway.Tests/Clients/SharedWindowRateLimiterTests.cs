@@ -1,5 +1,4 @@
 using System.Threading.RateLimiting;
-using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure.Redis;
 
@@ -8,8 +7,7 @@ namespace Reka.Gateway.Tests.Clients;
 public sealed class SharedWindowRateLimiterTests
 {
     private static RedisStore Store(string configuration, string prefix) =>
-        new(Options.Create(new RedisOptions { Configuration = configuration, KeyPrefix = prefix, OperationTimeoutSeconds = 1 }),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisStore>.Instance);
+        TestStores.New(new RedisOptions { Configuration = configuration, KeyPrefix = prefix, OperationTimeoutSeconds = 1 });
 
     private static async Task<int> AcquireAsync(RateLimiter limiter, int attempts)
     {

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Delivery;
 using Reka.Gateway.Infrastructure.Queues;
@@ -21,9 +20,7 @@ public static class GatewayQueues
     /// </summary>
     public static async Task WaitUntilEmptyAsync(IReadOnlyDictionary<string, string?> settings, double timeoutSeconds = 30)
     {
-        using var store = new RedisStore(
-            Options.Create(new RedisOptions { Configuration = settings["Redis:Configuration"]!, KeyPrefix = settings["Redis:KeyPrefix"]! }),
-            NullLogger<RedisStore>.Instance);
+        using var store = TestStores.New(new RedisOptions { Configuration = settings["Redis:Configuration"]!, KeyPrefix = settings["Redis:KeyPrefix"]! });
         using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions()), TimeProvider.System);
         var callbacks = new CallbackInbox(store, new RequestRecords(store, Options.Create(new CacheOptions())), TimeProvider.System);
         DurableQueue[] queues = [callbacks.Queue, deliveries.FanOutQueue, deliveries.Queue];

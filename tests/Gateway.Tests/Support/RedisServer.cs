@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Tests.Support;
@@ -44,9 +42,7 @@ public sealed class RedisServer : IAsyncDisposable
     public string Configuration => $"127.0.0.1:{Port}";
 
     /// <summary>The gateway's store on this server, its keys under a prefix of its own (the caller disposes it).</summary>
-    internal RedisStore NewStore() => new(
-        Options.Create(new RedisOptions { Configuration = Configuration, KeyPrefix = $"test-{Guid.NewGuid():N}:" }),
-        NullLogger<RedisStore>.Instance);
+    internal RedisStore NewStore() => TestStores.New(new RedisOptions { Configuration = Configuration, KeyPrefix = $"test-{Guid.NewGuid():N}:" });
 
     /// <summary>
     /// Starts a server; with <paramref name="appendOnly"/>, writes survive a restart (AOF, fsync

@@ -20,14 +20,14 @@ internal sealed class RedisStore : IDisposable
     private bool? _cluster;
 
     /// <summary>Connects with the <c>Redis</c> settings.</summary>
-    public RedisStore(IOptions<RedisOptions> options, ILogger<RedisStore> logger)
+    public RedisStore(IOptions<RedisOptions> options, GatewayMetrics metrics, ILogger<RedisStore> logger)
     {
         var settings = options.Value;
         _connection = new RedisConnection(settings, "reka-gateway", logger);
         Prefix = settings.KeyPrefix;
         EventsChannel = RedisChannel.Literal(settings.EventsChannel);
         Partitions = settings.QueuePartitions;
-        Confirmations = new ReplicaConfirmations(new RedisConnection(settings, "reka-gateway-acks", logger), settings);
+        Confirmations = new ReplicaConfirmations(new RedisConnection(settings, "reka-gateway-acks", logger), settings, metrics);
     }
 
     /// <summary>The database. While Redis cannot be reached its calls fail with <see cref="RedisConnectionException"/>.</summary>

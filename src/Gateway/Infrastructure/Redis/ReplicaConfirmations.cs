@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using StackExchange.Redis;
 
@@ -23,13 +24,15 @@ internal sealed class ReplicaConfirmations : IDisposable
 {
     private static readonly TimeSpan RoleLifetime = TimeSpan.FromSeconds(1);
     private readonly RedisConnection _connection;
+    private readonly GatewayMetrics _metrics;
     private readonly int _timeoutMilliseconds;
     private readonly ConcurrentDictionary<EndPoint, Primary> _primaries = new();
     private long _losses;
 
-    internal ReplicaConfirmations(RedisConnection connection, RedisOptions settings)
+    internal ReplicaConfirmations(RedisConnection connection, RedisOptions settings, GatewayMetrics metrics)
     {
         _connection = connection;
+        _metrics = metrics;
         _timeoutMilliseconds = (int)(settings.ReplicaAckTimeoutSeconds * 1000);
         connection.ConnectionLost += () => Interlocked.Increment(ref _losses);
     }
@@ -68,8 +71,23 @@ internal sealed class ReplicaConfirmations : IDisposable
 
     private async Task ConfirmWithReplicasAsync(long lossesBefore, List<Primary> primaries)
     {
-        var confirmed = await Task.WhenAll(primaries.Select(primary => primary.ConfirmAsync()));
-        if (confirmed.Any(ok => !ok))
+        var started = Stopwatch.GetTimestamp();
+        bool?[] confirmed;
+        try
+        {
+            confirmed = await Task.WhenAll(primaries.Select(primary => primary.ConfirmAsync()));
+        }
+        catch
+        {
+            _metrics.ReplicaConfirmation("failed", Stopwatch.GetElapsedTime(started));
+            throw;
+        }
+        var refused = confirmed.Any(ok => ok == false);
+        if (confirmed.Any(ok => ok is not null))
+        {
+            _metrics.ReplicaConfirmation(refused ? "not_confirmed" : "confirmed", Stopwatch.GetElapsedTime(started));
+        }
+        if (refused)
         {
             throw new ReplicaNotConfirmedException(
                 $"No replica confirmed the write within Redis:ReplicaAckTimeoutSeconds ({_timeoutMilliseconds / 1000.0:0.###} s).");
@@ -104,11 +122,12 @@ internal sealed class ReplicaConfirmations : IDisposable
             }
         }
 
-        public async Task<bool> ConfirmAsync()
+        // Whether a replica confirmed; null when the primary has none (nothing was waited for).
+        public async Task<bool?> ConfirmAsync()
         {
             if (await ReplicasAsync() == 0)
             {
-                return true;
+                return null;
             }
             Task<bool> confirmed;
             var start = false;

@@ -4,9 +4,12 @@ namespace Reka.Gateway.Tests.Infrastructure.Redis;
 /// Writes acknowledged to a caller wait for a replica (<c>WAIT</c>): a primary whose replica
 /// has stopped answering refuses them with 503 and <c>Retry-After</c>, saying the write was saved
 /// unconfirmed (so a retry must not make it twice); a Redis without replicas is not waited for.
+/// Each wait is timed in <c>gateway.redis.confirmation.duration</c>, by outcome.
 /// </summary>
 public sealed class ReplicaConfirmationTests
 {
+    private const string Confirmation = "gateway.redis.confirmation.duration";
+
     [Fact]
     public async Task WithItsReplicaStopped_ASubscriptionIs503SayingItWasSaved_AndARetryUnderTheSameKeyAnswersThatOneOnceTheReplicaIsBack()
     {
@@ -16,12 +19,17 @@ public sealed class ReplicaConfirmationTests
         await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl,
             [new("Redis:Configuration", primary.Configuration), new("Redis:ReplicaAckTimeoutSeconds", "0.2")]);
         using var ops = gateway.CreateClient(TestClients.Ops);
+        using var metrics = gateway.RecordMetrics();
         await ops.SubscribeAsync("http://127.0.0.1:9/before");
+        Assert.True(metrics.Has(Confirmation, "outcome", "confirmed"), "the confirmed create's wait is timed");
         var key = Guid.NewGuid().ToString();
 
         replica.Pause();
         using var refused = await ops.PostSubscriptionAsync(new { url = "http://127.0.0.1:9/during" }, key);
         replica.Resume();
+        // Timed before the 503 is written; the wait lasted the whole Redis:ReplicaAckTimeoutSeconds.
+        var unconfirmed = metrics.Measurements.Where(m => m.Instrument == Confirmation && Equals(m.Tags["outcome"], "not_confirmed")).Select(m => m.Value).ToList();
+        Assert.True(unconfirmed.Count > 0 && unconfirmed.Max() >= 0.19, $"the refused write's wait is timed at 0.2 s or more: [{string.Join(", ", unconfirmed)}] s");
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
         var detail = problem.GetProperty("detail").GetString()!;
@@ -55,7 +63,9 @@ public sealed class ReplicaConfirmationTests
         // A timeout no write could meet if it were waited for.
         await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:ReplicaAckTimeoutSeconds", "0.001")]);
         using var ops = gateway.CreateClient(TestClients.Ops);
+        using var metrics = gateway.RecordMetrics();
 
         await ops.SubscribeAsync("http://127.0.0.1:9/hooks");
+        Assert.DoesNotContain(metrics.Measurements, m => m.Instrument == Confirmation);
     }
 }
