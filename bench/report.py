@@ -1,8 +1,8 @@
 """Turns bench/run.sh's raw figures into markdown tables, a JSON record and a gnuplot chart.
 
 Usage (by bench/run.sh): report.py WORK RESULTS upload_idle_kib upload_peak_kib upload_bytes fanout_rate
-with BENCH_ROUNDS, BENCH_SECONDS and BENCH_WARMUP_SECONDS in the environment (the rounds and the
-wrk durations). It reads from WORK, for each round r (1 to BENCH_ROUNDS): wrk-<run>-<r>.txt (wrk's
+with BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUND_WARMUP_SECONDS and
+BENCH_FANOUT_WARMUP_SECONDS in the environment (the rounds and the durations). It reads from WORK, for each round r (1 to BENCH_ROUNDS): wrk-<run>-<r>.txt (wrk's
 reports), cpu-<run>-<r>.ticks (CPU time of the proxy's processes during the measured run, in
 clock ticks), gc-<run>-<r>-before.json and gc-<run>-<r>-after.json (Gateway.Bench gc-snapshot
 readings of a .NET proxy just before and after it) and startup-<name>-<r>.json; and fanout.json
@@ -32,6 +32,7 @@ upload_idle_kib, upload_peak_kib = int(sys.argv[3]), int(sys.argv[4])
 upload_bytes, fanout_rate = int(sys.argv[5]), int(sys.argv[6])
 rounds = int(os.environ["BENCH_ROUNDS"])
 seconds, warmup_seconds = int(os.environ["BENCH_SECONDS"]), int(os.environ["BENCH_WARMUP_SECONDS"])
+round_warmup_seconds, fanout_warmup_seconds = int(os.environ["BENCH_ROUND_WARMUP_SECONDS"]), int(os.environ["BENCH_FANOUT_WARMUP_SECONDS"])
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -258,8 +259,8 @@ socket_errors = ", ".join(f"{label} {run['socket_errors']:,}" for label, run in 
 notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the same machine. "
          f"{rounds} rounds in one run, each side measured once a round, in turn; every figure is the median of its rounds "
          f"(the fan-out stages: the round of the median p99), counts of failures their sum. "
-         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up in the first round and 3 s in the others "
-         f"(ingest: -c32, 5 s a round after one {warmup_seconds} s warm-up on callbacks of its own; fan-out: {seconds} s a round after one 10 s warm-up). "
+         f"wrk -t2 -c64, {seconds} s after a {warmup_seconds} s warm-up in the first round and {round_warmup_seconds} s in the others "
+         f"(ingest: -c32, 5 s a round after one {warmup_seconds} s warm-up on callbacks of its own; fan-out: {seconds} s a round after one {fanout_warmup_seconds} s warm-up). "
          f"Runtime settings of bare YARP and the gateway: "
          f"{' '.join(runtime_env) if runtime_env else 'defaults (no DOTNET_ variables)'}. "
          f"CPU µs/request: the proxy's user + system CPU time during the measured run (nginx: master and workers) "

@@ -257,6 +257,7 @@ wait_http "http://127.0.0.1:$bare_yarp_port$list"
 measure_upload 1G "$rounds"
 stop_process "$bare_yarp_pid"
 
-BENCH_ROUNDS=$rounds BENCH_SECONDS=$duration BENCH_WARMUP_SECONDS=$warmup python3 "$root/bench/report.py" "$work" "$results" \
+BENCH_ROUNDS=$rounds BENCH_SECONDS=$duration BENCH_WARMUP_SECONDS=$warmup BENCH_ROUND_WARMUP_SECONDS=$round_warmup \
+  BENCH_FANOUT_WARMUP_SECONDS=$fanout_warmup python3 "$root/bench/report.py" "$work" "$results" \
   "$upload_idle_kib" "$upload_peak_kib" "$upload_bytes" "$fanout_rate"
 gnuplot "$work/latest.gnuplot" && echo "bench: wrote $results/latest.md, latest.json and latest.png"

@@ -138,18 +138,19 @@ public sealed class SubscriptionsApiTests(RecordingStack stack) : RecordingStack
             Assert.Equal(HttpStatusCode.NoContent, (await ops.DeleteAsync($"/subscriptions/{id}")).StatusCode);
             return id;
         }
+        Task<bool> RememberedAsync(string id) => redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{id}");
 
         var old = await CreateAndDeleteAsync("http://127.0.0.1:9/old");
         clock.Advance(TimeSpan.FromHours(12));
         var recent = await CreateAndDeleteAsync("http://127.0.0.1:9/recent");
-        var heldBefore = await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{old}");
+        var heldBefore = await RememberedAsync(old);
         clock.Advance(TimeSpan.FromHours(12) + TimeSpan.FromSeconds(1));
         var latest = await CreateAndDeleteAsync("http://127.0.0.1:9/latest");
 
         Assert.True(heldBefore);
-        Assert.False(await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{old}"));
-        Assert.True(await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{recent}"));
-        Assert.True(await redis.Database.HashExistsAsync(redis.Key("subscriptions"), $"deleted:{latest}"));
+        Assert.False(await RememberedAsync(old));
+        Assert.True(await RememberedAsync(recent));
+        Assert.True(await RememberedAsync(latest));
     }
 
     [Theory]
