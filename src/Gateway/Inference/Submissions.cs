@@ -16,7 +16,8 @@ namespace Reka.Gateway.Inference;
 /// <param name="SubmissionId">The record's id, the one in the callback token.</param>
 /// <param name="EndpointId"><c>{model}/{capability}</c>.</param>
 /// <param name="Reservation">Its quota reservation, for a client with quotas.</param>
-internal sealed record PendingSubmission(string SubmissionId, string EndpointId, QuotaReservation? Reservation)
+/// <param name="TraceParent">W3C <c>traceparent</c> of the submit, as recorded.</param>
+internal sealed record PendingSubmission(string SubmissionId, string EndpointId, QuotaReservation? Reservation, string? TraceParent)
 {
     /// <summary>Whether the submit's outcome has been dealt with (the reservation kept or given back).</summary>
     public bool Settled { get; set; }
@@ -58,7 +59,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
             context.Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, detail: refusal.Detail);
         }
-        var pending = new PendingSubmission(submissionId, endpointId, reservation);
+        var pending = new PendingSubmission(submissionId, endpointId, reservation, Activity.Current?.Id);
         context.Features.Set(pending);
         var body = request.Body!;
         // The caller's URL as the caller wrote it (Uri.ToString() would unescape it).
@@ -73,7 +74,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
             check = checks.ScheduleAsync(write.Database, submissionId);
             await Task.WhenAll(
                 records.RecordSubmissionAsync(write.Database, submissionId,
-                    new Submission(client.Name, subscriber, endpointId, Activity.Current?.Id, idempotencyKey, sent)),
+                    new Submission(client.Name, subscriber, endpointId, pending.TraceParent, idempotencyKey, sent)),
                 check);
             await write.ConfirmAsync(records.SubmissionKey(submissionId), checks.KeyOf(submissionId));
         }
@@ -129,7 +130,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         {
             outcome = await records.BindAsync(pending.SubmissionId, requestId);
             var reconcile = outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0
-                ? callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds))
+                ? callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds), pending.TraceParent)
                 : Task.CompletedTask;
             // Everything the check would do is done.
             await Task.WhenAll(reconcile, checks.CancelAsync(pending.SubmissionId));

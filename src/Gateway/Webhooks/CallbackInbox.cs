@@ -36,6 +36,8 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
         public const string Status = "status";
         public const string ReceivedAt = "received_at";
         public const string Tries = "tries";
+        /// <summary>W3C <c>traceparent</c> of the submit, when the job was planned at the submit (the request's record has it too).</summary>
+        public const string TraceParent = "traceparent";
     }
 
     // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
@@ -64,11 +66,15 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
     /// Plans a look at a new request in <paramref name="after"/>, as if Reka had called back then:
     /// should its callback never come (dropped, lost), the request is still confirmed with Reka,
     /// cached and delivered. The callback, when it comes, makes the same job due at once.
+    /// <paramref name="traceParent"/>, the submit's, lets the job ask Reka while it reads the request's record.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public Task ExpectAsync(string requestId, TimeSpan after) =>
+    public Task ExpectAsync(string requestId, TimeSpan after, string? traceParent) =>
         Queue.AddAsync(redis.Database, requestId, time.GetUtcNow() + after,
-            [new(JobFields.RequestId, requestId), new(JobFields.Status, ""), new(JobFields.ReceivedAt, ""), new(JobFields.Tries, "0")]);
+            [
+                new(JobFields.RequestId, requestId), new(JobFields.Status, ""), new(JobFields.ReceivedAt, ""), new(JobFields.Tries, "0"),
+                new(JobFields.TraceParent, traceParent ?? ""),
+            ]);
 
     /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>, confirmed by a replica.</summary>
     /// <exception cref="RedisException">Redis failed: the sender should retry (what was written is written again, harmlessly).</exception>

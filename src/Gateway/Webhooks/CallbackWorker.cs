@@ -44,9 +44,11 @@ internal sealed class CallbackWorker(
     protected override async Task HandleAsync(LeasedJob job, CancellationToken cancellationToken)
     {
         var requestId = job[CallbackInbox.JobFields.RequestId]!;
-        var record = await records.GetAsync(requestId);
-        // Processing joins the trace of the submit (its traceparent was recorded with the submission).
-        using var activity = Activities.StartUnder("callback.process", ActivityKind.Consumer, record.TraceParent).SetTag("request.id", requestId);
+        var recordRead = records.GetAsync(requestId);
+        // Processing joins the trace of the submit. A job planned at the submit carries its
+        // traceparent, so Reka is asked while the record is read: one round trip less in a row.
+        var traceParent = job[CallbackInbox.JobFields.TraceParent] is { Length: > 0 } planned ? planned : (await recordRead).TraceParent;
+        using var activity = Activities.StartUnder("callback.process", ActivityKind.Consumer, traceParent).SetTag("request.id", requestId);
 
         // When the callback said the request ended, the status answer (best effort, kept only
         // beside a terminal result) is asked for at the same time: one round trip to Reka instead
@@ -63,8 +65,10 @@ internal sealed class CallbackWorker(
             {
                 await ((Task)statusAnswer).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+            await ((Task)recordRead).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         var (result, status, problem) = terminal;
+        var record = await recordRead;
         if (problem is not null)
         {
             await RetryLaterAsync(job, problem);

@@ -1,3 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Webhooks;
+
 namespace Reka.Gateway.Tests.Webhooks;
 
 /// <summary>
@@ -267,6 +271,28 @@ public sealed class EndToEndTests(SimulatorStack stack) : SimulatorStackTests(st
         await Alice.SubmitAsync(configure: r => r.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01"));
         var delivery = Assert.Single(await Subscriber.WaitForAsync(1));
 
+        Assert.Equal(traceId, delivery.Header("traceparent").Split('-')[1]);
+    }
+
+    [Fact]
+    public async Task TraceParentOfTheSubmit_RidesTheCallbackJobPlannedAtTheSubmit_ToTheSubscriber()
+    {
+        // Reconciliation on, as by default: the submit plans the callback job, which carries the
+        // submit's traceparent, so processing asks Reka without waiting for the request's record.
+        await Simulator.ConfigureAsync("""{"hold_jobs": true}""");
+        var gateway = await Stack.StartGatewayAsync(("Webhooks:ReconcileAfterSeconds", "600"));
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        const string traceId = "0af7651916cd43dd8448eb211c80319c";
+
+        var requestId = await alice.SubmitAsync(webhookUrl: Subscriber.Url("/planned"),
+            configure: r => r.Headers.Add("traceparent", $"00-{traceId}-b7ad6b7169203331-01"));
+        var queue = gateway.Services.GetRequiredService<CallbackInbox>().Queue;
+        var planned = await gateway.Services.GetRequiredService<RedisStore>().Database
+            .HashGetAsync(queue.JobKey(queue.PartitionOf(requestId), requestId), CallbackInbox.JobFields.TraceParent);
+        await Simulator.CompleteAsync(requestId);
+        var delivery = Assert.Single(await Subscriber.WaitForAsync(1, path: "/planned"));
+
+        Assert.Equal(traceId, ((string?)planned)?.Split('-')[1]);
         Assert.Equal(traceId, delivery.Header("traceparent").Split('-')[1]);
     }
 }
