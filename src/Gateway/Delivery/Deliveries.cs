@@ -156,14 +156,14 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         var now = time.GetUtcNow();
         var partition = FanOutQueue.PartitionOf(e.RequestId);
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
-        var arguments = new List<RedisValue>
+        var arguments = new List<RedisValue>(14 + 4 * (subscriptions.Count + 1))
         {
             json, (long)Retention.TotalSeconds, now.ToUnixTimeMilliseconds(), Queue.JobPrefix(partition), redis.PublishCommand,
             (string)FanOutQueue.WakeChannel(partition)!, e.Id, e.Type, e.RequestId, now.ToString("O", CultureInfo.InvariantCulture), traceParent ?? "", jobId,
             DeliveryFields.Wire(DeliveryStatus.Pending), e.Client ?? "",
         };
         var db = redis.Database;
-        var indexed = new List<Task>();
+        var indexed = new List<Task>(subscriptions.Count + 1);
         foreach (var subscription in subscriptions)
         {
             var id = DeliveryId(partition, e.Id, subscription.Id);
@@ -212,18 +212,23 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     public async Task<bool> FinishFanOutAsync(LeasedJob job, IReadOnlyList<DeliveryTarget> targets, IReadOnlyList<AttemptOutcome> outcomes)
     {
         var partition = job.Partition;
-        var arguments = new List<RedisValue>
-        {
-            job.Id, job.LeaseToken, (long)Retention.TotalSeconds, Queue.JobPrefix(partition), redis.PublishCommand, (string)Queue.WakeChannel(partition)!,
-        };
+        // Sized once: a fan-out to many subscribers has hundreds of arguments.
+        var arguments = new RedisValue[6 + 6 * targets.Count];
+        RedisValue[] head = [job.Id, job.LeaseToken, (long)Retention.TotalSeconds, Queue.JobPrefix(partition), redis.PublishCommand, (string)Queue.WakeChannel(partition)!];
+        head.CopyTo(arguments, 0);
         for (var i = 0; i < targets.Count; i++)
         {
-            var fields = DeliveryFields.Outcome(null, outcomes[i]).ToDictionary();
-            arguments.AddRange([targets[i].DeliveryId, fields[DeliveryFields.Status], fields[DeliveryFields.Attempts], fields[DeliveryFields.NextAttemptAt],
-                outcomes[i].NextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "", fields[DeliveryFields.Retries]]);
+            var outcome = outcomes[i];
+            var at = 6 + 6 * i;
+            arguments[at] = targets[i].DeliveryId;
+            arguments[at + 1] = DeliveryFields.Wire(outcome.Status);
+            arguments[at + 2] = DeliveryFields.AttemptsAfter(null, outcome);
+            arguments[at + 3] = DeliveryFields.NextAttemptAtText(outcome);
+            arguments[at + 4] = outcome.NextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "";
+            arguments[at + 5] = outcome.Retries;
         }
         var done = await redis.Database.ScriptEvaluateAsync(FinishFanOutScript,
-            [FanOutQueue.DueKey(partition), FanOutQueue.JobKey(partition, job.Id), Queue.DueKey(partition)], [.. arguments]);
+            [FanOutQueue.DueKey(partition), FanOutQueue.JobKey(partition, job.Id), Queue.DueKey(partition)], arguments);
         return (long)done == 1;
     }
 

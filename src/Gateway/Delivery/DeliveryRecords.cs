@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 using Reka.Gateway.Events;
@@ -127,11 +128,25 @@ internal static class DeliveryFields
     public static IEnumerable<KeyValuePair<string, string>> Outcome(string? attempts, AttemptOutcome outcome)
     {
         yield return new(Status, Wire(outcome.Status));
-        yield return new(Attempts, JsonSerializer.Serialize((List<DeliveryAttempt>)[.. ReadAttempts(attempts), outcome.Attempt], InferenceEvent.Json));
-        yield return new(Retries, outcome.Retries.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        yield return new(NextAttemptAt, outcome.NextAttemptAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        yield return new(Attempts, AttemptsAfter(attempts, outcome));
+        yield return new(Retries, outcome.Retries.ToString(CultureInfo.InvariantCulture));
+        yield return new(NextAttemptAt, NextAttemptAtText(outcome));
     }
 
+    /// <summary>The attempts list <paramref name="attempts"/> with <paramref name="outcome"/>'s attempt added, as JSON.</summary>
+    public static string AttemptsAfter(string? attempts, AttemptOutcome outcome) =>
+        JsonSerializer.Serialize((List<DeliveryAttempt>)[.. ReadAttempts(attempts), outcome.Attempt], InferenceEvent.Json);
+
+    /// <summary>When the delivery is retried (ISO 8601), or empty when it is finished.</summary>
+    public static string NextAttemptAtText(AttemptOutcome outcome) => outcome.NextAttemptAt?.ToString("O", CultureInfo.InvariantCulture) ?? "";
+
     /// <summary>How an enum value is written, in Redis as in JSON (<see cref="InferenceEvent.Json"/>): snake_case.</summary>
-    public static string Wire<T>(T value) where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
+    public static string Wire<T>(T value) where T : struct, Enum => WireNames<T>.Names[value];
+
+    // Each value's name converted once: a delivery attempt writes several.
+    private static class WireNames<T> where T : struct, Enum
+    {
+        public static readonly FrozenDictionary<T, string> Names =
+            Enum.GetValues<T>().ToFrozenDictionary(value => value, value => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString()));
+    }
 }

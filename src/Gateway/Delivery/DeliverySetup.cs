@@ -26,6 +26,8 @@ internal static class DeliverySetup
             })
             // Each attempt is logged once by the sender; HttpClient's own four lines per call would only cost.
             .RemoveAllLoggers()
+            // The sender holds one client: its connections are renewed by PooledConnectionLifetime instead.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,

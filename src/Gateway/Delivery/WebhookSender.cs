@@ -50,6 +50,11 @@ internal sealed class WebhookSender(
 
     private static readonly ActivitySource Activities = new("Reka.Gateway.Delivery");
 
+    // One client for the sender's life (its handler renews connections every
+    // PooledConnectionLifetime, so DNS changes are followed): the factory's set-up at each
+    // attempt, the User-Agent parsed again among it, cost every delivery.
+    private readonly HttpClient _http = httpClients.CreateClient(HttpClientName);
+
     /// <summary>
     /// Attempts <paramref name="target"/> with <paramref name="body"/> (null: the event expired)
     /// and decides what follows. <paramref name="retriesSoFar"/> counts the schedule's retries used.
@@ -92,7 +97,7 @@ internal sealed class WebhookSender(
             request.Headers.Add(WebhookSigner.IdHeader, target.EventId);
             request.Headers.Add(WebhookSigner.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
             request.Headers.Add(WebhookSigner.SignatureHeader, WebhookSigner.Sign(secret!, target.EventId, timestamp, body));
-            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             status = (int)response.StatusCode;
             responseStart = await ReadStartAsync(response, timeout.Token);
             retryAfter = response.Headers.RetryAfter switch

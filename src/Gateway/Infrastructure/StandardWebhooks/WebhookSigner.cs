@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -29,10 +30,20 @@ internal static class WebhookSigner
     /// <exception cref="FormatException"><paramref name="secret"/> is not a <c>whsec_</c> secret.</exception>
     public static string Sign(string secret, string messageId, long timestamp, ReadOnlySpan<byte> body)
     {
-        var prefix = Encoding.UTF8.GetBytes($"{messageId}.{timestamp}.");
-        var signed = new byte[prefix.Length + body.Length];
-        prefix.CopyTo(signed, 0);
-        body.CopyTo(signed.AsSpan(prefix.Length));
-        return "v1," + Convert.ToBase64String(HMACSHA256.HashData(WebhookSecret.GetKey(secret), signed));
+        var prefix = $"{messageId}.{timestamp}.";
+        // The signed content in a pooled buffer: every delivery attempt signs a whole event.
+        var signed = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(prefix.Length) + body.Length);
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(prefix, signed);
+            body.CopyTo(signed.AsSpan(length));
+            Span<byte> hash = stackalloc byte[HMACSHA256.HashSizeInBytes];
+            HMACSHA256.HashData(WebhookSecret.GetKey(secret), signed.AsSpan(0, length + body.Length), hash);
+            return "v1," + Convert.ToBase64String(hash);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(signed);
+        }
     }
 }
