@@ -214,8 +214,12 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
         var partition = job.Partition;
         // Sized once: a fan-out to many subscribers has hundreds of arguments.
         var arguments = new RedisValue[6 + 6 * targets.Count];
-        RedisValue[] head = [job.Id, job.LeaseToken, (long)Retention.TotalSeconds, Queue.JobPrefix(partition), redis.PublishCommand, (string)Queue.WakeChannel(partition)!];
-        head.CopyTo(arguments, 0);
+        arguments[0] = job.Id;
+        arguments[1] = job.LeaseToken;
+        arguments[2] = (long)Retention.TotalSeconds;
+        arguments[3] = Queue.JobPrefix(partition);
+        arguments[4] = redis.PublishCommand;
+        arguments[5] = (string)Queue.WakeChannel(partition)!;
         for (var i = 0; i < targets.Count; i++)
         {
             var outcome = outcomes[i];
