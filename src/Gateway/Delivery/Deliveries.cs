@@ -104,24 +104,29 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     /// <summary>How often a replica trims a subscription's index of deliveries past the retention: once a minute.</summary>
     public static readonly TimeSpan IndexTrimInterval = TimeSpan.FromMinutes(1);
 
-    // When this replica last trimmed each subscription's index (the clock's timestamp). Entries
-    // past a retention of days may stay a minute longer; a busy subscription's index is then
-    // trimmed once a minute instead of at every event. One entry per subscription this replica
-    // fanned out to (a deleted one's stays, a few dozen bytes).
+    // When this replica last trimmed each subscription's index (the clock's timestamp): a busy
+    // index is trimmed once a minute instead of at every event. Set once the trim is done, so a
+    // failed one is tried again at the next event; two events at once may both trim, harmlessly.
+    // One entry per subscription this replica fanned out to (a deleted one's stays, a few dozen bytes).
     private readonly ConcurrentDictionary<string, long> _indexTrimmedAt = new(StringComparer.Ordinal);
 
-    private bool TrimDue(string subscriptionId)
+    private bool TrimDue(string subscriptionId) =>
+        !_indexTrimmedAt.TryGetValue(subscriptionId, out var last) || time.GetElapsedTime(last) >= IndexTrimInterval;
+
+    // A trim also gives the index a TTL a minute longer than the retention. An index written
+    // without a trim was trimmed by the same replica less than a minute before, so every entry is
+    // kept for the retention, and a deleted subscription's index expires.
+    private async Task TrimAsync(IDatabaseAsync db, string subscriptionId, DateTimeOffset now, long timestamp)
     {
-        var now = time.GetTimestamp();
-        var last = _indexTrimmedAt.GetValueOrDefault(subscriptionId, long.MinValue);
-        if (last != long.MinValue && time.GetElapsedTime(last, now) < IndexTrimInterval)
-        {
-            return false;
-        }
-        // Two events at once may both trim: harmless.
-        _indexTrimmedAt[subscriptionId] = now;
-        return true;
+        var index = IndexKey(subscriptionId);
+        await Task.WhenAll(
+            db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, (now - Retention).ToUnixTimeMilliseconds()),
+            db.KeyExpireAsync(index, Retention + IndexTrimInterval));
+        _indexTrimmedAt[subscriptionId] = timestamp;
     }
+
+    // The oldest creation time (ms) a listed delivery may have: an index holds older entries until its next trim.
+    private double IndexCutoff => (time.GetUtcNow() - Retention).ToUnixTimeMilliseconds();
 
     /// <summary>Key of a stored event.</summary>
     public RedisKey EventKey(int partition, string eventId) => redis.PartitionKey(partition, "event:" + eventId);
@@ -154,6 +159,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
             return 0;
         }
         var now = time.GetUtcNow();
+        var timestamp = time.GetTimestamp();
         var partition = FanOutQueue.PartitionOf(e.RequestId);
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
         var arguments = new List<RedisValue>(14 + 4 * (subscriptions.Count + 1))
@@ -172,12 +178,11 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
             // records, not before them: listed before its record exists, a delivery is skipped, and
             // should an index write fail, the caller retries and writes it again (NX). The index
             // drops entries past the retention as it grows.
-            var index = IndexKey(subscription.Id);
+            indexed.Add(db.SortedSetAddAsync(IndexKey(subscription.Id), id, now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists));
             if (TrimDue(subscription.Id))
             {
-                indexed.Add(db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, now.ToUnixTimeMilliseconds() - Retention.TotalMilliseconds));
+                indexed.Add(TrimAsync(db, subscription.Id, now, timestamp));
             }
-            indexed.Add(db.SortedSetAddAsync(index, id, now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists));
         }
         if (own is not null)
         {
@@ -258,11 +263,11 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     /// <inheritdoc />
     public void Dispose() => _events.Dispose();
 
-    /// <summary>The newest <paramref name="limit"/> deliveries of a subscription, newest first.</summary>
+    /// <summary>The newest <paramref name="limit"/> deliveries of a subscription within <c>Delivery:Retention</c>, newest first.</summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<DeliveryView>> ListAsync(string subscriptionId, int limit)
     {
-        var ids = await redis.Database.SortedSetRangeByRankAsync(IndexKey(subscriptionId), 0, limit - 1, Order.Descending);
+        var ids = await redis.Database.SortedSetRangeByScoreAsync(IndexKey(subscriptionId), IndexCutoff, double.PositiveInfinity, order: Order.Descending, take: limit);
         var views = await Task.WhenAll(ids.Select(id => GetAsync((string)id!)));
         return [.. views.OfType<DeliveryView>()];
     }
@@ -315,17 +320,19 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     }
 
     /// <summary>
-    /// Replays every dead letter of a subscription, reading its deliveries <paramref name="page"/>
-    /// at a time, newest first; returns how many. Deliveries added meanwhile shift the pages down:
-    /// some are looked at twice, none is skipped, and one replayed is no longer dead the second time.
+    /// Replays every dead letter of a subscription within <c>Delivery:Retention</c>, reading its
+    /// deliveries <paramref name="page"/> at a time, newest first; returns how many. Deliveries
+    /// added meanwhile shift the pages down: some are looked at twice, none is skipped, and one
+    /// replayed is no longer dead the second time.
     /// </summary>
     /// <exception cref="RedisException">Redis failed; the dead letters found before it were replayed.</exception>
     public async Task<int> ReplayDeadLettersAsync(string subscriptionId, int page = 500)
     {
         var replayed = 0;
-        for (long start = 0; ; start += page)
+        var cutoff = IndexCutoff;
+        for (long skip = 0; ; skip += page)
         {
-            var ids = await redis.Database.SortedSetRangeByRankAsync(IndexKey(subscriptionId), start, start + page - 1, Order.Descending);
+            var ids = await redis.Database.SortedSetRangeByScoreAsync(IndexKey(subscriptionId), cutoff, double.PositiveInfinity, order: Order.Descending, skip: skip, take: page);
             var views = await Task.WhenAll(ids.Select(id => GetAsync((string)id!)));
             foreach (var dead in views.Where(d => d?.Status == DeliveryStatus.Dead))
             {

@@ -54,7 +54,7 @@ public sealed class DeliveriesTests
     }
 
     [Fact]
-    public async Task Index_DropsDeliveriesPastTheRetention_TrimmedAtMostOnceAMinute()
+    public async Task List_IsNewestFirst_AndLeavesOutDeliveriesPastTheRetention_BeforeAnyTrim()
     {
         var redis = await RedisServer.Shared;
         using var store = redis.NewStore();
@@ -62,20 +62,54 @@ public sealed class DeliveriesTests
         var retention = TimeSpan.FromDays(7);
         using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions { Retention = retention }), clock);
         var subscription = Subscribed(clock);
-        async Task EnqueueAsync(string requestId) =>
+        string[] requests = ["req-a", "req-b", "req-c"];
+        foreach (var requestId in requests)
+        {
             Assert.Equal(1, await deliveries.EnqueueAsync(Completed(requestId, clock), "{}"u8.ToArray(), [subscription], null, null));
-        async Task<string[]> ListedAsync() => [.. (await deliveries.ListAsync(subscription.Id, 10)).Select(d => d.RequestId)];
+            clock.Advance(TimeSpan.FromSeconds(10));
+        }
+        async Task<string[]> ListedAsync(int limit) => [.. (await deliveries.ListAsync(subscription.Id, limit)).Select(d => d.RequestId)];
+
+        var newest = await ListedAsync(10);
+        var newestTwo = await ListedAsync(2);
+        // The first is now past the retention; no event since has trimmed the index.
+        clock.Advance(retention - TimeSpan.FromSeconds(25));
+        var withinTheRetention = await ListedAsync(10);
+
+        Assert.Equal(["req-c", "req-b", "req-a"], newest);
+        Assert.Equal(["req-c", "req-b"], newestTwo);
+        Assert.Equal(["req-c", "req-b"], withinTheRetention);
+    }
+
+    [Fact]
+    public async Task Index_IsTrimmedAtMostOnceAMinute_AndExpiresAMinuteAfterTheRetention()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = redis.NewStore();
+        var clock = new TestClock();
+        var retention = TimeSpan.FromDays(7);
+        using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions { Retention = retention }), clock);
+        var subscription = Subscribed(clock);
+        var index = store.KeyFor("subscription-deliveries", subscription.Id);
+        var sizes = new List<long>();
+        async Task EnqueueAsync(string requestId)
+        {
+            Assert.Equal(1, await deliveries.EnqueueAsync(Completed(requestId, clock), "{}"u8.ToArray(), [subscription], null, null));
+            sizes.Add(await store.Database.SortedSetLengthAsync(index));
+        }
 
         await EnqueueAsync("req-a");
         clock.Advance(retention - TimeSpan.FromSeconds(10));
         await EnqueueAsync("req-b"); // trims: a is not past the retention yet
         clock.Advance(TimeSpan.FromSeconds(20));
         await EnqueueAsync("req-c"); // a is past it now, but the index was trimmed 20 s ago
-        var withinTheMinute = await ListedAsync();
-        clock.Advance(TimeSpan.FromMinutes(1));
-        await EnqueueAsync("req-d");
+        clock.Advance(Deliveries.IndexTrimInterval);
+        await EnqueueAsync("req-d"); // trims
 
-        Assert.Equal(["req-c", "req-b", "req-a"], withinTheMinute);
-        Assert.Equal(["req-d", "req-c", "req-b"], await ListedAsync());
+        Assert.Equal([1, 2, 3, 3], sizes);
+        Assert.Equal(["req-d", "req-c", "req-b"], (await deliveries.ListAsync(subscription.Id, 10)).Select(d => d.RequestId));
+        // A deleted subscription's index goes too.
+        var ttl = await store.Database.KeyTimeToLiveAsync(index);
+        Assert.InRange(ttl!.Value, retention, retention + Deliveries.IndexTrimInterval);
     }
 }
