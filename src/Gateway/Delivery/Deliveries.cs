@@ -116,17 +116,18 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     // A trim also gives the index a TTL a minute longer than the retention. An index written
     // without a trim was trimmed by the same replica less than a minute before, so every entry is
     // kept for the retention, and a deleted subscription's index expires.
-    private async Task TrimAsync(IDatabaseAsync db, string subscriptionId, DateTimeOffset now, long timestamp)
+    private async Task TrimAsync(IDatabaseAsync db, string subscriptionId)
     {
+        var startedAt = time.GetTimestamp();
         var index = IndexKey(subscriptionId);
         await Task.WhenAll(
-            db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, (now - Retention).ToUnixTimeMilliseconds()),
+            db.SortedSetRemoveRangeByScoreAsync(index, double.NegativeInfinity, IndexCutoff()),
             db.KeyExpireAsync(index, Retention + IndexTrimInterval));
-        _indexTrimmedAt[subscriptionId] = timestamp;
+        _indexTrimmedAt[subscriptionId] = startedAt;
     }
 
     // The oldest creation time (ms) a listed delivery may have: an index holds older entries until its next trim.
-    private double IndexCutoff => (time.GetUtcNow() - Retention).ToUnixTimeMilliseconds();
+    private long IndexCutoff() => (time.GetUtcNow() - Retention).ToUnixTimeMilliseconds();
 
     /// <summary>Key of a stored event.</summary>
     public RedisKey EventKey(int partition, string eventId) => redis.PartitionKey(partition, "event:" + eventId);
@@ -159,7 +160,6 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
             return 0;
         }
         var now = time.GetUtcNow();
-        var timestamp = time.GetTimestamp();
         var partition = FanOutQueue.PartitionOf(e.RequestId);
         var jobId = $"{e.Id}.{Guid.NewGuid():N}";
         var arguments = new List<RedisValue>(14 + 4 * (subscriptions.Count + 1))
@@ -181,7 +181,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
             indexed.Add(db.SortedSetAddAsync(IndexKey(subscription.Id), id, now.ToUnixTimeMilliseconds(), SortedSetWhen.NotExists));
             if (TrimDue(subscription.Id))
             {
-                indexed.Add(TrimAsync(db, subscription.Id, now, timestamp));
+                indexed.Add(TrimAsync(db, subscription.Id));
             }
         }
         if (own is not null)
@@ -267,7 +267,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<IReadOnlyList<DeliveryView>> ListAsync(string subscriptionId, int limit)
     {
-        var ids = await redis.Database.SortedSetRangeByScoreAsync(IndexKey(subscriptionId), IndexCutoff, double.PositiveInfinity, order: Order.Descending, take: limit);
+        var ids = await redis.Database.SortedSetRangeByScoreAsync(IndexKey(subscriptionId), IndexCutoff(), double.PositiveInfinity, order: Order.Descending, take: limit);
         var views = await Task.WhenAll(ids.Select(id => GetAsync((string)id!)));
         return [.. views.OfType<DeliveryView>()];
     }
@@ -329,7 +329,7 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
     public async Task<int> ReplayDeadLettersAsync(string subscriptionId, int page = 500)
     {
         var replayed = 0;
-        var cutoff = IndexCutoff;
+        var cutoff = IndexCutoff();
         for (long skip = 0; ; skip += page)
         {
             var ids = await redis.Database.SortedSetRangeByScoreAsync(IndexKey(subscriptionId), cutoff, double.PositiveInfinity, order: Order.Descending, skip: skip, take: page);
