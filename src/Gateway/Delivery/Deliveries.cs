@@ -67,20 +67,23 @@ internal sealed class Deliveries(RedisStore redis, IOptions<DeliveryOptions> opt
 
     // KEYS: fan-out due, fan-out job, deliveries due. ARGV: job id, lease token, retention s,
     // delivery record prefix, publish command, deliveries wake channel, then 6 per delivery: id,
-    // status, attempts, next attempt at, due ms ('' when finished), retries.
+    // status, attempts, next attempt at, due ms ('' when finished), retries. A record gone
+    // meanwhile (deleted with its subscription, expired) is not written again. A finished one's
+    // EXPIRE doubles as that check (0 when the key is gone): two commands per delivery, not three.
     private const string FinishFanOutScript = $$"""
         if redis.call('HGET', KEYS[2], '{{DurableQueue.LeaseField}}') ~= ARGV[2] then return 0 end
         local retry = false
         for i = 7, #ARGV, 6 do
           local key = ARGV[4] .. ARGV[i]
-          if redis.call('EXISTS', key) == 1 then
+          local finished = ARGV[i + 4] == ''
+          local exists
+          if finished then exists = redis.call('EXPIRE', key, ARGV[3]) == 1 else exists = redis.call('EXISTS', key) == 1 end
+          if exists then
             redis.call('HSET', key, '{{DeliveryFields.Status}}', ARGV[i + 1], '{{DeliveryFields.Attempts}}', ARGV[i + 2],
               '{{DeliveryFields.NextAttemptAt}}', ARGV[i + 3], '{{DeliveryFields.Retries}}', ARGV[i + 5])
-            if ARGV[i + 4] ~= '' then
+            if not finished then
               redis.call('ZADD', KEYS[3], ARGV[i + 4], ARGV[i])
               retry = true
-            else
-              redis.call('EXPIRE', key, ARGV[3])
             end
           end
         end

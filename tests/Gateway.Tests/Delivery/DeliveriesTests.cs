@@ -54,6 +54,49 @@ public sealed class DeliveriesTests
     }
 
     [Fact]
+    public async Task FinishFanOut_KeepsFinishedForTheRetention_QueuesRetries_AndDoesNotWriteAGoneRecordAgain()
+    {
+        var redis = await RedisServer.Shared;
+        using var store = redis.NewStore();
+        var clock = new TestClock();
+        var retention = TimeSpan.FromDays(3);
+        using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions { Retention = retention }), clock);
+        Subscription[] subscriptions = [Subscribed(clock), Subscribed(clock), Subscribed(clock)];
+        var e = Completed("req-finish", clock);
+        var partition = deliveries.FanOutQueue.PartitionOf(e.RequestId);
+        Assert.Equal(3, await deliveries.EnqueueAsync(e, "{}"u8.ToArray(), subscriptions, null, null));
+        var job = Assert.Single(await deliveries.FanOutQueue.ClaimAsync(partition, 10, TimeSpan.FromMinutes(1)));
+        var targets = Deliveries.ReadTargets(job);
+        string IdOf(Subscription s) => targets.Single(t => t.SubscriptionId == s.Id).DeliveryId;
+        var (succeeded, retried, gone) = (IdOf(subscriptions[0]), IdOf(subscriptions[1]), IdOf(subscriptions[2]));
+        // Deleted with its subscription while its first attempt was in flight.
+        Assert.True(await store.Database.KeyDeleteAsync(deliveries.Queue.JobKey(partition, gone)));
+        var retryAt = clock.GetUtcNow().AddSeconds(5);
+        AttemptOutcome Outcome(DeliveryTarget t) =>
+            t.DeliveryId == retried
+                ? new(new DeliveryAttempt(1, clock.GetUtcNow(), 503, 2.0, AttemptResult.Failed, null), DeliveryStatus.Pending, retryAt, 1)
+                : new(new DeliveryAttempt(1, clock.GetUtcNow(), 204, 2.0, AttemptResult.Succeeded, null), DeliveryStatus.Succeeded, null, 0);
+
+        Assert.True(await deliveries.FinishFanOutAsync(job, targets, [.. targets.Select(Outcome)]));
+
+        var done = await deliveries.GetAsync(succeeded);
+        Assert.Equal(DeliveryStatus.Succeeded, done!.Status);
+        Assert.Equal(204, Assert.Single(done.Attempts).StatusCode);
+        var ttl = await store.Database.KeyTimeToLiveAsync(deliveries.Queue.JobKey(partition, succeeded));
+        Assert.InRange(ttl!.Value, retention - TimeSpan.FromMinutes(1), retention);
+        var pending = await deliveries.GetAsync(retried);
+        Assert.Equal(DeliveryStatus.Pending, pending!.Status);
+        Assert.Equal(retryAt.ToUnixTimeMilliseconds(), pending.NextAttemptAt!.Value.ToUnixTimeMilliseconds());
+        Assert.Null(await store.Database.KeyTimeToLiveAsync(deliveries.Queue.JobKey(partition, retried)));
+        Assert.Equal(retryAt.ToUnixTimeMilliseconds(), await store.Database.SortedSetScoreAsync(deliveries.Queue.DueKey(partition), retried));
+        Assert.False(await store.Database.KeyExistsAsync(deliveries.Queue.JobKey(partition, gone)));
+        Assert.Null(await store.Database.SortedSetScoreAsync(deliveries.Queue.DueKey(partition), gone));
+        // The fan-out job is finished: off its queue, its record gone.
+        Assert.Equal(0, await store.Database.SortedSetLengthAsync(deliveries.FanOutQueue.DueKey(partition)));
+        Assert.False(await store.Database.KeyExistsAsync(deliveries.FanOutQueue.JobKey(partition, job.Id)));
+    }
+
+    [Fact]
     public async Task List_IsNewestFirst_AndLeavesOutDeliveriesPastTheRetention_BeforeAnyTrim()
     {
         var redis = await RedisServer.Shared;
