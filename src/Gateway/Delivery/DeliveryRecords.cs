@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Reka.Gateway.Events;
 
@@ -131,7 +132,7 @@ internal static class DeliveryFields
     // objects, which are still read.
 
     /// <summary>Parses the attempts list (null: none yet).</summary>
-    /// <exception cref="JsonException">The field holds something else than an attempts list.</exception>
+    /// <exception cref="JsonException">The field is not JSON (JSON of another shape throws other exceptions: only the gateway writes it).</exception>
     public static IReadOnlyList<DeliveryAttempt> ReadAttempts(string? stored)
     {
         if (string.IsNullOrEmpty(stored))
@@ -149,7 +150,7 @@ internal static class DeliveryFields
                     DateTimeOffset.UnixEpoch.AddTicks(item[1].GetInt64()),
                     item[2].ValueKind == JsonValueKind.Null ? null : item[2].GetInt32(),
                     item[3].GetDouble(),
-                    Enum.Parse<AttemptResult>(item[4].GetString()!, ignoreCase: true),
+                    FromWire<AttemptResult>(item[4].GetString()!),
                     item.GetArrayLength() > 5 ? item[5].GetString() : null,
                     item.GetArrayLength() > 6 ? item[6].GetString() : null));
         }
@@ -169,7 +170,8 @@ internal static class DeliveryFields
     public static string AttemptsAfter(string? attempts, AttemptOutcome outcome)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = InferenceEvent.Json.Encoder }))
+        // Escaped for JSON only (a quote as \", not \u0022): it is stored, not put in a page.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartArray();
             foreach (var attempt in (IEnumerable<DeliveryAttempt>)[.. ReadAttempts(attempts), outcome.Attempt])
@@ -208,10 +210,16 @@ internal static class DeliveryFields
     /// <summary>How an enum value is written, in Redis as in JSON (<see cref="InferenceEvent.Json"/>): snake_case.</summary>
     public static string Wire<T>(T value) where T : struct, Enum => WireNames<T>.Names[value];
 
+    /// <summary>The enum value written as <paramref name="wire"/> by <see cref="Wire{T}(T)"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No value is written so.</exception>
+    public static T FromWire<T>(string wire) where T : struct, Enum => WireNames<T>.Values[wire];
+
     // Each value's name converted once: a delivery attempt writes several.
     private static class WireNames<T> where T : struct, Enum
     {
         public static readonly FrozenDictionary<T, string> Names =
             Enum.GetValues<T>().ToFrozenDictionary(value => value, value => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString()));
+
+        public static readonly FrozenDictionary<string, T> Values = Names.ToFrozenDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
     }
 }

@@ -66,19 +66,20 @@ public sealed class DeliveriesTests : IAsyncLifetime
     [Fact]
     public async Task FinishFanOut_KeepsFinishedForTheRetention_QueuesRetries_AndDoesNotWriteAGoneRecordAgain()
     {
-        Subscription[] subscriptions = [Subscribed(), Subscribed(), Subscribed()];
+        Subscription[] subscriptions = [Subscribed(), Subscribed(), Subscribed(), Subscribed()];
         var e = Completed("req-finish");
         var partition = _deliveries.FanOutQueue.PartitionOf(e.RequestId);
-        Assert.Equal(3, await _deliveries.EnqueueAsync(e, "{}"u8.ToArray(), subscriptions, null, null));
+        Assert.Equal(4, await _deliveries.EnqueueAsync(e, "{}"u8.ToArray(), subscriptions, null, null));
         var job = Assert.Single(await _deliveries.FanOutQueue.ClaimAsync(partition, 10, TimeSpan.FromMinutes(1)));
         var targets = Deliveries.ReadTargets(job);
         string IdOf(Subscription s) => targets.Single(t => t.SubscriptionId == s.Id).DeliveryId;
-        var (succeeded, retried, gone) = (IdOf(subscriptions[0]), IdOf(subscriptions[1]), IdOf(subscriptions[2]));
-        // Deleted with its subscription while its first attempt was in flight.
+        var (succeeded, retried, gone, goneRetried) = (IdOf(subscriptions[0]), IdOf(subscriptions[1]), IdOf(subscriptions[2]), IdOf(subscriptions[3]));
+        // Deleted with their subscriptions while their first attempts were in flight.
         Assert.True(await _store.Database.KeyDeleteAsync(_deliveries.Queue.JobKey(partition, gone)));
+        Assert.True(await _store.Database.KeyDeleteAsync(_deliveries.Queue.JobKey(partition, goneRetried)));
         var retryAt = _clock.GetUtcNow().AddSeconds(5);
         AttemptOutcome Outcome(DeliveryTarget t) =>
-            t.DeliveryId == retried
+            t.DeliveryId == retried || t.DeliveryId == goneRetried
                 ? new(new DeliveryAttempt(1, _clock.GetUtcNow(), 503, 2.0, AttemptResult.Failed, null), DeliveryStatus.Pending, retryAt, 1)
                 : new(new DeliveryAttempt(1, _clock.GetUtcNow(), 204, 2.0, AttemptResult.Succeeded, null), DeliveryStatus.Succeeded, null, 0);
 
@@ -96,8 +97,11 @@ public sealed class DeliveriesTests : IAsyncLifetime
         Assert.Equal(retryAt.ToUnixTimeMilliseconds(), pending.NextAttemptAt!.Value.ToUnixTimeMilliseconds());
         Assert.Null(await _store.Database.KeyTimeToLiveAsync(_deliveries.Queue.JobKey(partition, retried)));
         Assert.Equal(retryAt.ToUnixTimeMilliseconds(), await _store.Database.SortedSetScoreAsync(_deliveries.Queue.DueKey(partition), retried));
-        Assert.False(await _store.Database.KeyExistsAsync(_deliveries.Queue.JobKey(partition, gone)));
-        Assert.Null(await _store.Database.SortedSetScoreAsync(_deliveries.Queue.DueKey(partition), gone));
+        foreach (var id in (string[])[gone, goneRetried])
+        {
+            Assert.False(await _store.Database.KeyExistsAsync(_deliveries.Queue.JobKey(partition, id)));
+            Assert.Null(await _store.Database.SortedSetScoreAsync(_deliveries.Queue.DueKey(partition), id));
+        }
         // The fan-out job is finished: off its queue, its record gone.
         Assert.Equal(0, await _store.Database.SortedSetLengthAsync(_deliveries.FanOutQueue.DueKey(partition)));
         Assert.False(await _store.Database.KeyExistsAsync(_deliveries.FanOutQueue.JobKey(partition, job.Id)));

@@ -11,12 +11,13 @@ public sealed class DeliveryRecordsTests
     private static AttemptOutcome Outcome(DeliveryAttempt attempt) => new(attempt, DeliveryStatus.Succeeded, null, 0);
 
     [Theory]
-    [InlineData(204, 165.2, AttemptResult.Succeeded, null)]
-    [InlineData(200, 29999.9, AttemptResult.Succeeded, null)]
-    [InlineData(503, 2.1, AttemptResult.Failed, "HTTP 503")]
-    public void AFirstAttemptAnswered_FitsInRedisListpackValue(int status, double durationMs, AttemptResult outcome, string? error)
+    [InlineData(204, 165.2, AttemptResult.Succeeded, null, null)]
+    [InlineData(200, 29999.9, AttemptResult.Succeeded, null, null)]
+    [InlineData(200, 3.2, AttemptResult.Succeeded, null, "{\"ok\":true}")] // quotes escaped as \", not \u0022
+    [InlineData(503, 2.1, AttemptResult.Failed, "HTTP 503", null)]
+    public void AFirstAttemptAnswered_FitsInRedisListpackValue(int status, double durationMs, AttemptResult outcome, string? error, string? responseStart)
     {
-        var attempt = new DeliveryAttempt(1, Start.AddTicks(9768), status, durationMs, outcome, error);
+        var attempt = new DeliveryAttempt(1, Start.AddTicks(9768), status, durationMs, outcome, error, responseStart);
 
         var stored = DeliveryFields.AttemptsAfter(null, Outcome(attempt));
 
