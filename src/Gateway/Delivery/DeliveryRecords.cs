@@ -125,11 +125,11 @@ internal static class DeliveryFields
 
     // The attempts list is stored as a JSON array with one array per attempt: [attempt, at (100 ns
     // ticks since the Unix epoch: exact), status code or null, duration ms, outcome, error, response
-    // start], the last two left out when null. A first attempt that got an answer then fits in the
-    // 64 bytes Redis keeps a hash's value in a listpack (hash-max-listpack-value, its default): a
-    // finished record stays a listpack of about 0.6 KB for the retention, where the attempt's JSON
-    // object (about 170 bytes) made it a hash table of about 1.4 KB. Records written before hold
-    // objects, which are still read.
+    // start], the last two left out when null. A first attempt answered with an empty or short
+    // body then fits in the 64 bytes Redis keeps a hash's value in a listpack
+    // (hash-max-listpack-value, its default): a finished record stays a listpack of about 0.6 KB
+    // for the retention, where the attempt's JSON object (about 170 bytes) made it a hash table of
+    // about 1.4 KB. Records written before hold objects, which are still read.
 
     /// <summary>Parses the attempts list (null: none yet).</summary>
     /// <exception cref="JsonException">The field is not JSON (JSON of another shape throws other exceptions: only the gateway writes it).</exception>
