@@ -174,34 +174,40 @@ internal static class DeliveryFields
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartArray();
-            foreach (var attempt in (IEnumerable<DeliveryAttempt>)[.. ReadAttempts(attempts), outcome.Attempt])
+            foreach (var earlier in ReadAttempts(attempts))
             {
-                writer.WriteStartArray();
-                writer.WriteNumberValue(attempt.Attempt);
-                writer.WriteNumberValue(attempt.At.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks);
-                if (attempt.StatusCode is { } status)
-                {
-                    writer.WriteNumberValue(status);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-                writer.WriteNumberValue(attempt.DurationMs);
-                writer.WriteStringValue(Wire(attempt.Outcome));
-                if (attempt.Error is not null || attempt.ResponseStart is not null)
-                {
-                    writer.WriteStringValue(attempt.Error);
-                }
-                if (attempt.ResponseStart is not null)
-                {
-                    writer.WriteStringValue(attempt.ResponseStart);
-                }
-                writer.WriteEndArray();
+                WriteAttempt(writer, earlier);
             }
+            WriteAttempt(writer, outcome.Attempt);
             writer.WriteEndArray();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteAttempt(Utf8JsonWriter writer, DeliveryAttempt attempt)
+    {
+        writer.WriteStartArray();
+        writer.WriteNumberValue(attempt.Attempt);
+        writer.WriteNumberValue(attempt.At.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks);
+        if (attempt.StatusCode is { } status)
+        {
+            writer.WriteNumberValue(status);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+        writer.WriteNumberValue(attempt.DurationMs);
+        writer.WriteStringValue(Wire(attempt.Outcome));
+        if (attempt.Error is not null || attempt.ResponseStart is not null)
+        {
+            writer.WriteStringValue(attempt.Error);
+        }
+        if (attempt.ResponseStart is not null)
+        {
+            writer.WriteStringValue(attempt.ResponseStart);
+        }
+        writer.WriteEndArray();
     }
 
     /// <summary>When the delivery is retried (ISO 8601), or empty when it is finished.</summary>
