@@ -63,10 +63,12 @@ admin_key="bench-admin-key-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 client_key_sha256=$(printf '%s' "$client_key" | sha256sum | cut -d' ' -f1)
 admin_key_sha256=$(printf '%s' "$admin_key" | sha256sum | cut -d' ' -f1)
 
+# start_redis: sets redis_port and redis_pid; waits until it answers.
 start_redis() {
   redis_port=$(free_port)
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --save '' --appendonly no >/dev/null 2>&1 &
-  children+=($!)
+  redis_pid=$!
+  children+=($redis_pid)
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
 }
 

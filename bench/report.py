@@ -176,6 +176,9 @@ other_table = table(["Measure", "Gateway", "Direct", "Bare YARP"], [
     [f"Fan-out p50, ms ({fanout['rate_achieved']:,.0f} callbacks/s, {fanout['subscriptions']} subscriptions)",
      f"{fanout['p50_ms']:.1f}", "", ""],
     ["Fan-out p99, ms", f"{fanout['p99_ms']:.1f}", "", ""],
+    ["Fan-out CPU µs/callback: gateway / Redis / simulator / load generator and subscriber / whole machine",
+     " / ".join(f"{fanout['cpu_us_per_callback_' + name]:,.0f}" for name in ("gateway", "redis", "simulator", "load_generator", "machine")), "", ""],
+    ["Fan-out: the machine's cores busy, % (to the last delivery)", f"{fanout['machine_busy_percent']:.0f}", "", ""],
     [f"Upload 1 GiB, MB/s (median of {upload['rounds']} rounds)", f"{upload['gateway_mb_s']:,.0f}",
      f"{upload['direct_mb_s']:,.0f}", f"{upload['bare_yarp_mb_s']:,.0f}"],
     ["Upload peak memory growth, MiB", f"{upload['peak_growth_mib']:.1f}", "", ""],
@@ -231,7 +234,9 @@ target("Callback ingest >= 10,000 callbacks/s, p99 < 10 ms, every callback 2xx (
 target("Fan-out p99 < 100 ms at 1,000 callbacks/s x 10 subscriptions, every delivery received",
        f"{fanout['p99_ms']:.1f} ms at {fanout['rate_achieved']:,.0f}/s x {fanout['subscriptions']} ("
        + by_round(lambda f: f"{f['p99_ms']:.1f} ms", fanout) + f"), "
-       f"{fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} received",
+       f"{fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} received; the whole machine took "
+       f"{fanout['cpu_us_per_callback_machine']:,.0f} µs of CPU per callback, {fanout['cpu_us_per_callback_machine'] * fanout['rate_achieved'] / 1e6:.1f} "
+       f"cores at this rate, of its {os.cpu_count()}",
        fanout_rate >= 1000 and fanout["rate_achieved"] >= 0.98 * fanout_rate and fanout["subscriptions"] >= 10
        and fanout["p99_ms"] < 100 and fanout["deliveries_received"] == fanout["deliveries_expected"])
 target("Upload of 1 GiB >= 0.9x direct",
@@ -270,7 +275,9 @@ notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the
          f"The ordinary client's list page holds other clients' requests, which the gateway filters out. "
          f"Proxied GET answers not 2xx: {not_2xx or 'none'}; wrk socket errors: {socket_errors or 'none'}. "
          f"Fan-out: {fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} deliveries received, "
-         f"{fanout['callbacks_failed']} callbacks refused; its stages are the gateway's own histograms "
+         f"{fanout['callbacks_failed']} callbacks refused; its CPU per callback is each process's user + system "
+         f"time (the machine's: every core's busy time in /proc/stat) from the first measured callback to the last "
+         f"delivery, over the callbacks sent; its stages are the gateway's own histograms "
          f"(gateway.queue.wait.duration, gateway.queue.job.duration, gateway.delivery.attempt.duration, http.server.request.duration), "
          f"read over EventPipe with one interval covering the measured window plus 3 s (a stage of several series, such as the callback request by status, counts them all and gives the quantiles of its largest). Ingest: {ingest['requests']:,} callbacks, "
          f"{ingest['non_2xx']} not 2xx.\n")

@@ -14,7 +14,9 @@
 #   cached result GET: gateway
 #   callback ingest: genuine callbacks, -c32, 5 s each round after a 15 s warm-up on callbacks
 #     of its own
-#   fan-out latency: callback 2xx -> subscriber, 10 s each round after a 10 s warm-up
+#   fan-out latency: callback 2xx -> subscriber, 10 s each round after a 20 s warm-up, with the
+#     CPU time each process (gateway, Redis, simulator, this load generator and subscriber) and
+#     the whole machine took per callback, and how busy the machine's cores were
 #   upload of a 1 GiB video: direct, gateway and bare YARP
 #   start-up of bare YARP and the gateway (each started once a round): time from the exec to the
 #     first 200 on the list call, and the idle memory once that one call is served and the
@@ -38,7 +40,9 @@ warmup=${BENCH_WARMUP_SECONDS:-15}
 # The later rounds' warm-up: the processes are warm; this opens wrk's connections again.
 round_warmup=3
 fanout_rate=${BENCH_FANOUT_RATE:-1000}
-fanout_warmup=10
+# 20 s: after 10 s the gateway was still compiling the delivery path's hot methods again at
+# tier 1 (21 % of its CPU samples 13-19 s into the fan-out, 2026-12-02: bench/HISTORY.md).
+fanout_warmup=20
 
 need=()
 for tool in wrk nginx gnuplot; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
@@ -247,7 +251,8 @@ done
 
 echo "bench: fan-out at $fanout_rate callbacks/s to 10 subscriptions, $rounds rounds"
 bench_tool fanout --gateway "$gateway_url" --key "$admin_key" --pid "$gateway_pid" --callbacks "$work/fanout.tsv" \
-  --rate "$fanout_rate" --seconds "$duration" --warmup "$fanout_warmup" --subscriptions 10 --rounds "$rounds" >"$work/fanout.json"
+  --rate "$fanout_rate" --seconds "$duration" --warmup "$fanout_warmup" --subscriptions 10 --rounds "$rounds" \
+  --cpu "redis=$redis_pid,simulator=$simulator_pid" >"$work/fanout.json"
 cat "$work/fanout.json"
 
 echo "bench: upload of 1 GiB, $rounds rounds"

@@ -17,6 +17,9 @@ public sealed class Arguments(Dictionary<string, string> values)
     /// <summary>A required argument.</summary>
     public string this[string name] => values.TryGetValue(name, out var value) ? value : throw new ArgumentException($"--{name} is required");
 
+    /// <summary>An optional argument, or null.</summary>
+    public string? Optional(string name) => values.GetValueOrDefault(name);
+
     /// <summary>A required integer argument.</summary>
     public int Int(string name) => int.Parse(this[name], System.Globalization.CultureInfo.InvariantCulture);
 

@@ -18,7 +18,10 @@ namespace Reka.Gateway.Bench;
 /// has arrived. Prints one JSON object: <c>rounds</c>, one entry per window with the rate
 /// achieved, deliveries expected and received, p50/p99/max in ms and where the time went: the
 /// histograms of each stage that the gateway (process <c>pid</c>) recorded over that window
-/// (<see cref="StageTimes"/>).
+/// (<see cref="StageTimes"/>), and the CPU time each process took over it per callback
+/// (<see cref="CpuShares"/>): the gateway, the processes named by <c>cpu</c>
+/// (<c>name=pid,name=pid</c>), this tool (the load generator and the subscriber) and the whole
+/// machine, with the share of the machine's cores that was busy.
 /// </summary>
 public static class FanOut
 {
@@ -68,13 +71,18 @@ public static class FanOut
             await Task.Delay(100);
         }
 
+        var cpuProcesses = new Dictionary<string, int> { ["gateway"] = args.Int("pid"), ["load_generator"] = Environment.ProcessId };
+        foreach (var named in args.Optional("cpu")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [])
+        {
+            cpuProcesses[named.Split('=')[0]] = int.Parse(named.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
         var total = rate * seconds;
         var rounds = new List<object>();
         for (var round = 0; round < roundCount; round++)
         {
             arrivals.Clear();
             var measured = callbacks.Skip(rate * warmup + round * total).Take(total).ToList();
-            rounds.Add(await MeasureAsync(gateway, measured, rate, seconds, subscriptionCount, args.Int("pid"), arrivals));
+            rounds.Add(await MeasureAsync(gateway, measured, rate, seconds, subscriptionCount, args.Int("pid"), cpuProcesses, arrivals));
         }
         Console.WriteLine(JsonSerializer.Serialize(new { rounds }));
         await subscriber.StopAsync();
@@ -84,12 +92,13 @@ public static class FanOut
     // One measured window: sends the callbacks at the rate, waits for their deliveries (60 s at
     // most) and the gateway's stage histograms over the window.
     private static async Task<object> MeasureAsync(HttpClient gateway, List<string[]> callbacks, int rate, int seconds, int subscriptionCount, int pid,
-        ConcurrentDictionary<(string EventId, string Path), long> arrivals)
+        IReadOnlyDictionary<string, int> cpuProcesses, ConcurrentDictionary<(string EventId, string Path), long> arrivals)
     {
         var accepted = new ConcurrentDictionary<string, long>();
         // The window: the measured sends and a few seconds for their last deliveries.
         var window = TimeSpan.FromSeconds(seconds + 3);
         await using var stages = StageTimes.Start(pid, window);
+        var cpu = CpuShares.Read(cpuProcesses);
         var start = Stopwatch.GetTimestamp();
         var failures = callbacks.Count - await SendAsync(gateway, callbacks, rate, accepted);
         var sendSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -100,6 +109,8 @@ public static class FanOut
         {
             await Task.Delay(100);
         }
+        // Up to the last delivery: the CPU the measured callbacks took, their backlog included.
+        var cpuPerCallback = CpuShares.Read(cpuProcesses).PerCallbackSince(cpu, callbacks.Count);
         var latencies = arrivals
             .Where(a => accepted.ContainsKey(a.Key.EventId))
             .Select(a => (a.Value - accepted[a.Key.EventId]) * 1000.0 / Stopwatch.Frequency)
@@ -119,6 +130,12 @@ public static class FanOut
             p50_ms = Math.Round(Percentile(0.50), 2),
             p99_ms = Math.Round(Percentile(0.99), 2),
             max_ms = Math.Round(latencies.LastOrDefault(), 2),
+            cpu_us_per_callback_gateway = cpuPerCallback.Processes["gateway"],
+            cpu_us_per_callback_redis = cpuPerCallback.Processes.TryGetValue("redis", out var redis) ? redis : (double?)null,
+            cpu_us_per_callback_simulator = cpuPerCallback.Processes.TryGetValue("simulator", out var simulator) ? simulator : (double?)null,
+            cpu_us_per_callback_load_generator = cpuPerCallback.Processes["load_generator"],
+            cpu_us_per_callback_machine = cpuPerCallback.Machine,
+            machine_busy_percent = cpuPerCallback.BusyPercent,
             stages = stageTimes.Select(s => new { stage = s.Stage, count = s.Count, p50_ms = s.P50Ms, p99_ms = s.P99Ms }),
         };
     }
@@ -152,5 +169,39 @@ public static class FanOut
         }
         await Task.WhenAll(sends);
         return succeeded;
+    }
+
+    /// <summary>
+    /// CPU time read off <c>/proc</c>: each process's (user + system, all its threads) and the
+    /// whole machine's busy and idle time from <c>/proc/stat</c> (busy: user, nice, system, irq,
+    /// softirq, steal; idle: idle, iowait), in clock ticks.
+    /// </summary>
+    private sealed record CpuShares(IReadOnlyDictionary<string, long> ProcessTicks, long MachineBusy, long MachineIdle)
+    {
+        // USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
+        private const double MicrosecondsPerTick = 10_000;
+
+        public static CpuShares Read(IReadOnlyDictionary<string, int> processes)
+        {
+            var ticks = processes.ToDictionary(p => p.Key, p =>
+            {
+                // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+                var stat = File.ReadAllText($"/proc/{p.Value}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return long.Parse(fields[11]) + long.Parse(fields[12]);
+            });
+            var machine = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
+            return new CpuShares(ticks, machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7], machine[3] + machine[4]);
+        }
+
+        /// <summary>µs of CPU per callback of each process and of the machine since <paramref name="before"/>, and the busy share of the machine's cores (%).</summary>
+        public (Dictionary<string, double> Processes, double Machine, double BusyPercent) PerCallbackSince(CpuShares before, int callbacks)
+        {
+            double PerCallback(long ticks) => Math.Round(ticks * MicrosecondsPerTick / callbacks, 0);
+            var busy = MachineBusy - before.MachineBusy;
+            var idle = MachineIdle - before.MachineIdle;
+            return (ProcessTicks.ToDictionary(p => p.Key, p => PerCallback(p.Value - before.ProcessTicks[p.Key])),
+                PerCallback(busy), Math.Round(100.0 * busy / Math.Max(1, busy + idle), 1));
+        }
     }
 }

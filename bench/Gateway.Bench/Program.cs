@@ -13,7 +13,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: Gateway.Bench prepare-callbacks --gateway URL --key KEY --simulator URL --count N --out FILE
-               Gateway.Bench fanout --gateway URL --key ADMIN_KEY --pid GATEWAY_PID --callbacks FILE --rate PER_SECOND --seconds S --warmup S --subscriptions M [--rounds N]
+               Gateway.Bench fanout --gateway URL --key ADMIN_KEY --pid GATEWAY_PID --callbacks FILE --rate PER_SECOND --seconds S --warmup S --subscriptions M [--rounds N] [--cpu NAME=PID,...]
                Gateway.Bench gc-snapshot --pid PID
         """);
     return 2;
