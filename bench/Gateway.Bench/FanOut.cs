@@ -74,7 +74,8 @@ public static class FanOut
         var cpuProcesses = new Dictionary<string, int> { ["gateway"] = args.Int("pid"), ["load_generator"] = Environment.ProcessId };
         foreach (var named in args.Optional("cpu")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [])
         {
-            cpuProcesses[named.Split('=')[0]] = int.Parse(named.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
+            var (name, pid) = (named[..named.IndexOf('=')], named[(named.IndexOf('=') + 1)..]);
+            cpuProcesses[name] = int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture);
         }
         var total = rate * seconds;
         var rounds = new List<object>();
@@ -82,7 +83,7 @@ public static class FanOut
         {
             arrivals.Clear();
             var measured = callbacks.Skip(rate * warmup + round * total).Take(total).ToList();
-            rounds.Add(await MeasureAsync(gateway, measured, rate, seconds, subscriptionCount, args.Int("pid"), cpuProcesses, arrivals));
+            rounds.Add(await MeasureAsync(gateway, measured, rate, seconds, subscriptionCount, cpuProcesses, arrivals));
         }
         Console.WriteLine(JsonSerializer.Serialize(new { rounds }));
         await subscriber.StopAsync();
@@ -91,13 +92,14 @@ public static class FanOut
 
     // One measured window: sends the callbacks at the rate, waits for their deliveries (60 s at
     // most) and the gateway's stage histograms over the window.
-    private static async Task<object> MeasureAsync(HttpClient gateway, List<string[]> callbacks, int rate, int seconds, int subscriptionCount, int pid,
+    // cpuProcesses names the gateway's process "gateway".
+    private static async Task<object> MeasureAsync(HttpClient gateway, List<string[]> callbacks, int rate, int seconds, int subscriptionCount,
         IReadOnlyDictionary<string, int> cpuProcesses, ConcurrentDictionary<(string EventId, string Path), long> arrivals)
     {
         var accepted = new ConcurrentDictionary<string, long>();
         // The window: the measured sends and a few seconds for their last deliveries.
         var window = TimeSpan.FromSeconds(seconds + 3);
-        await using var stages = StageTimes.Start(pid, window);
+        await using var stages = StageTimes.Start(cpuProcesses["gateway"], window);
         var cpu = CpuShares.Read(cpuProcesses);
         var start = Stopwatch.GetTimestamp();
         var failures = callbacks.Count - await SendAsync(gateway, callbacks, rate, accepted);
@@ -172,36 +174,36 @@ public static class FanOut
     }
 
     /// <summary>
-    /// CPU time read off <c>/proc</c>: each process's (user + system, all its threads) and the
-    /// whole machine's busy and idle time from <c>/proc/stat</c> (busy: user, nice, system, irq,
-    /// softirq, steal; idle: idle, iowait), in clock ticks.
+    /// CPU time: each process's user + system time, all its threads
+    /// (<see cref="Process.TotalProcessorTime"/>), and the whole machine's busy and idle clock
+    /// ticks from <c>/proc/stat</c> (busy: user, nice, system, irq, softirq, steal; idle: idle,
+    /// iowait), with the moment they were read.
     /// </summary>
-    private sealed record CpuShares(IReadOnlyDictionary<string, long> ProcessTicks, long MachineBusy, long MachineIdle)
+    private sealed record CpuShares(IReadOnlyDictionary<string, TimeSpan> Processes, long MachineBusy, long MachineIdle, long Timestamp)
     {
-        // USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
-        private const double MicrosecondsPerTick = 10_000;
-
         public static CpuShares Read(IReadOnlyDictionary<string, int> processes)
         {
-            var ticks = processes.ToDictionary(p => p.Key, p =>
+            var times = processes.ToDictionary(p => p.Key, p =>
             {
-                // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
-                var stat = File.ReadAllText($"/proc/{p.Value}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                return long.Parse(fields[11]) + long.Parse(fields[12]);
+                using var process = Process.GetProcessById(p.Value);
+                return process.TotalProcessorTime;
             });
             var machine = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
-            return new CpuShares(ticks, machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7], machine[3] + machine[4]);
+            return new CpuShares(times, machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7], machine[3] + machine[4],
+                Stopwatch.GetTimestamp());
         }
 
-        /// <summary>µs of CPU per callback of each process and of the machine since <paramref name="before"/>, and the busy share of the machine's cores (%).</summary>
+        /// <summary>
+        /// µs of CPU per callback of each process and of the machine since <paramref name="before"/>, and the busy share of
+        /// the machine's cores (%). The machine's: that share of every core's time since then, so no tick length is assumed.
+        /// </summary>
         public (Dictionary<string, double> Processes, double Machine, double BusyPercent) PerCallbackSince(CpuShares before, int callbacks)
         {
-            double PerCallback(long ticks) => Math.Round(ticks * MicrosecondsPerTick / callbacks, 0);
             var busy = MachineBusy - before.MachineBusy;
-            var idle = MachineIdle - before.MachineIdle;
-            return (ProcessTicks.ToDictionary(p => p.Key, p => PerCallback(p.Value - before.ProcessTicks[p.Key])),
-                PerCallback(busy), Math.Round(100.0 * busy / Math.Max(1, busy + idle), 1));
+            var share = (double)busy / Math.Max(1, busy + MachineIdle - before.MachineIdle);
+            var machine = share * Stopwatch.GetElapsedTime(before.Timestamp, Timestamp).TotalMicroseconds * Environment.ProcessorCount;
+            return (Processes.ToDictionary(p => p.Key, p => Math.Round((p.Value - before.Processes[p.Key]).TotalMicroseconds / callbacks, 0)),
+                Math.Round(machine / callbacks, 0), Math.Round(100 * share, 1));
         }
     }
 }
