@@ -115,6 +115,7 @@ ingest = medians([ingest_round(r) for r in ROUNDS])
 fanout_rounds = json.loads(read("fanout.json"))["rounds"]
 fanout = medians(fanout_rounds)
 fanout["subscriptions"] = min(run["subscriptions"] for run in fanout_rounds)
+fanout["machine_cpu_source"] = fanout_rounds[0].get("machine_cpu_source", "/proc/stat")
 # The stages table shows the round whose fan-out p99 is the median (with an even count, the
 # higher of the middle two): quantiles of different rounds do not combine.
 fanout["stages"] = sorted(fanout_rounds, key=lambda run: run["p99_ms"])[len(fanout_rounds) // 2]["stages"]
@@ -276,7 +277,8 @@ notes = (f"`bench/run.sh`, {when}, {os.cpu_count()} cores, load generator on the
          f"Proxied GET answers not 2xx: {not_2xx or 'none'}; wrk socket errors: {socket_errors or 'none'}. "
          f"Fan-out: {fanout['deliveries_received']:,} of {fanout['deliveries_expected']:,} deliveries received, "
          f"{fanout['callbacks_failed']} callbacks refused; its CPU per callback is each process's user + system "
-         f"time (the machine's: every core's busy time in /proc/stat) from the first measured callback to the last "
+         f"time (the machine's: " + ("every task's run time in the root cgroup's cpuacct.usage" if fanout["machine_cpu_source"] == "cpuacct.usage"
+                                 else "every core's busy time in /proc/stat, sampled at each clock tick") + ") from the first measured callback to the last "
          f"delivery, over the callbacks sent; its stages are the gateway's own histograms "
          f"(gateway.queue.wait.duration, gateway.queue.job.duration, gateway.delivery.attempt.duration, http.server.request.duration), "
          f"read over EventPipe with one interval covering the measured window plus 3 s (a stage of several series, such as the callback request by status, counts them all and gives the quantiles of its largest). Ingest: {ingest['requests']:,} callbacks, "

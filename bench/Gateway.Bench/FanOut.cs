@@ -138,6 +138,7 @@ public static class FanOut
             cpu_us_per_callback_load_generator = cpuPerCallback.Processes["load_generator"],
             cpu_us_per_callback_machine = cpuPerCallback.Machine,
             machine_busy_percent = cpuPerCallback.BusyPercent,
+            machine_cpu_source = CpuShares.MachineSource,
             stages = stageTimes.Select(s => new { stage = s.Stage, count = s.Count, p50_ms = s.P50Ms, p99_ms = s.P99Ms }),
         };
     }
@@ -175,12 +176,20 @@ public static class FanOut
 
     /// <summary>
     /// CPU time: each process's user + system time, all its threads
-    /// (<see cref="Process.TotalProcessorTime"/>), and the whole machine's busy and idle clock
-    /// ticks from <c>/proc/stat</c> (busy: user, nice, system, irq, softirq, steal; idle: idle,
-    /// iowait), with the moment they were read.
+    /// (<see cref="Process.TotalProcessorTime"/>), and the whole machine's, with the moment they
+    /// were read. The machine's is the root cgroup's <c>cpuacct.usage</c> (the scheduler's own
+    /// count, in ns, of every task's run time) where cgroup v1's cpuacct is mounted; else its busy
+    /// clock ticks from <c>/proc/stat</c> (user, nice, system, irq, softirq, steal; idle: idle,
+    /// iowait), which are sampled at each tick and read low when the cores go idle between short
+    /// bursts (at 600 callbacks/s, 1,274 µs per callback against 2,169 for the processes alone).
     /// </summary>
     private sealed record CpuShares(IReadOnlyDictionary<string, TimeSpan> Processes, long MachineBusy, long MachineIdle, long Timestamp)
     {
+        private const string CpuacctUsage = "/sys/fs/cgroup/cpuacct/cpuacct.usage";
+
+        /// <summary>Where the machine's CPU time is read: <c>cpuacct.usage</c> or <c>/proc/stat</c>.</summary>
+        public static string MachineSource { get; } = File.Exists(CpuacctUsage) ? "cpuacct.usage" : "/proc/stat";
+
         public static CpuShares Read(IReadOnlyDictionary<string, int> processes)
         {
             var times = processes.ToDictionary(p => p.Key, p =>
@@ -188,6 +197,11 @@ public static class FanOut
                 using var process = Process.GetProcessById(p.Value);
                 return process.TotalProcessorTime;
             });
+            if (MachineSource == "cpuacct.usage")
+            {
+                // Nanoseconds of CPU; no idle count: the share is taken against the elapsed time.
+                return new CpuShares(times, long.Parse(File.ReadAllText(CpuacctUsage).Trim()), -1, Stopwatch.GetTimestamp());
+            }
             var machine = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
             return new CpuShares(times, machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7], machine[3] + machine[4],
                 Stopwatch.GetTimestamp());
@@ -195,15 +209,18 @@ public static class FanOut
 
         /// <summary>
         /// µs of CPU per callback of each process and of the machine since <paramref name="before"/>, and the busy share of
-        /// the machine's cores (%). The machine's: that share of every core's time since then, so no tick length is assumed.
+        /// the machine's cores (%). From <c>/proc/stat</c>, the machine's is its busy share of every core's time since then,
+        /// so no tick length is assumed.
         /// </summary>
         public (Dictionary<string, double> Processes, double Machine, double BusyPercent) PerCallbackSince(CpuShares before, int callbacks)
         {
+            var cores = Stopwatch.GetElapsedTime(before.Timestamp, Timestamp).TotalMicroseconds * Environment.ProcessorCount;
             var busy = MachineBusy - before.MachineBusy;
-            var share = (double)busy / Math.Max(1, busy + MachineIdle - before.MachineIdle);
-            var machine = share * Stopwatch.GetElapsedTime(before.Timestamp, Timestamp).TotalMicroseconds * Environment.ProcessorCount;
+            var machine = MachineIdle < 0
+                ? busy / 1000.0
+                : (double)busy / Math.Max(1, busy + MachineIdle - before.MachineIdle) * cores;
             return (Processes.ToDictionary(p => p.Key, p => Math.Round((p.Value - before.Processes[p.Key]).TotalMicroseconds / callbacks, 0)),
-                Math.Round(machine / callbacks, 0), Math.Round(100 * share, 1));
+                Math.Round(machine / callbacks, 0), Math.Round(100 * machine / cores, 1));
         }
     }
 }
