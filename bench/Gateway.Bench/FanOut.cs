@@ -119,7 +119,8 @@ public static class FanOut
             .Order()
             .ToList();
         var stageTimes = await stages.ReadAsync(window + TimeSpan.FromSeconds(30));
-        double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+        // Null without deliveries (no subscriptions): JSON has no NaN.
+        double? Percentile(double p) => latencies.Count == 0 ? null : Math.Round(latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)], 2);
         return new
         {
             callbacks_sent = callbacks.Count,
@@ -129,9 +130,9 @@ public static class FanOut
             subscriptions = subscriptionCount,
             deliveries_expected = expected,
             deliveries_received = latencies.Count,
-            p50_ms = Math.Round(Percentile(0.50), 2),
-            p99_ms = Math.Round(Percentile(0.99), 2),
-            max_ms = Math.Round(latencies.LastOrDefault(), 2),
+            p50_ms = Percentile(0.50),
+            p99_ms = Percentile(0.99),
+            max_ms = Percentile(1.0),
             cpu_us_per_callback_gateway = cpuPerCallback.Processes["gateway"],
             cpu_us_per_callback_redis = cpuPerCallback.Processes.TryGetValue("redis", out var redis) ? redis : (double?)null,
             cpu_us_per_callback_simulator = cpuPerCallback.Processes.TryGetValue("simulator", out var simulator) ? simulator : (double?)null,
