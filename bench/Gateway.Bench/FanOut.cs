@@ -74,8 +74,8 @@ public static class FanOut
         var cpuProcesses = new Dictionary<string, int> { ["gateway"] = args.Int("pid"), ["load_generator"] = Environment.ProcessId };
         foreach (var named in args.Optional("cpu")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [])
         {
-            var (name, pid) = (named[..named.IndexOf('=')], named[(named.IndexOf('=') + 1)..]);
-            cpuProcesses[name] = int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture);
+            var nameAndPid = named.Split('=', 2);
+            cpuProcesses[nameAndPid[0]] = int.Parse(nameAndPid[1], System.Globalization.CultureInfo.InvariantCulture);
         }
         var total = rate * seconds;
         var rounds = new List<object>();
@@ -187,9 +187,10 @@ public static class FanOut
     private sealed record CpuShares(IReadOnlyDictionary<string, TimeSpan> Processes, long MachineBusy, long MachineIdle, long Timestamp)
     {
         private const string CpuacctUsage = "/sys/fs/cgroup/cpuacct/cpuacct.usage";
+        private static readonly bool FromCpuacct = File.Exists(CpuacctUsage);
 
         /// <summary>Where the machine's CPU time is read: <c>cpuacct.usage</c> or <c>/proc/stat</c>.</summary>
-        public static string MachineSource { get; } = File.Exists(CpuacctUsage) ? "cpuacct.usage" : "/proc/stat";
+        public static string MachineSource => FromCpuacct ? "cpuacct.usage" : "/proc/stat";
 
         public static CpuShares Read(IReadOnlyDictionary<string, int> processes)
         {
@@ -198,10 +199,10 @@ public static class FanOut
                 using var process = Process.GetProcessById(p.Value);
                 return process.TotalProcessorTime;
             });
-            if (MachineSource == "cpuacct.usage")
+            if (FromCpuacct)
             {
                 // Nanoseconds of CPU; no idle count: the share is taken against the elapsed time.
-                return new CpuShares(times, long.Parse(File.ReadAllText(CpuacctUsage).Trim()), -1, Stopwatch.GetTimestamp());
+                return new CpuShares(times, long.Parse(File.ReadAllText(CpuacctUsage).Trim()), 0, Stopwatch.GetTimestamp());
             }
             var machine = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
             return new CpuShares(times, machine[0] + machine[1] + machine[2] + machine[5] + machine[6] + machine[7], machine[3] + machine[4],
@@ -217,7 +218,7 @@ public static class FanOut
         {
             var cores = Stopwatch.GetElapsedTime(before.Timestamp, Timestamp).TotalMicroseconds * Environment.ProcessorCount;
             var busy = MachineBusy - before.MachineBusy;
-            var machine = MachineIdle < 0
+            var machine = FromCpuacct
                 ? busy / 1000.0
                 : (double)busy / Math.Max(1, busy + MachineIdle - before.MachineIdle) * cores;
             return (Processes.ToDictionary(p => p.Key, p => Math.Round((p.Value - before.Processes[p.Key]).TotalMicroseconds / callbacks, 0)),
