@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 
 namespace Reka.Gateway.Clients;
@@ -22,7 +23,7 @@ internal sealed class ClientRegistry : BackgroundService
     private readonly RedisStore _redis;
     private readonly TimeProvider _time;
     private readonly ILogger<ClientRegistry> _logger;
-    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly WakeSignal _changed = new();
     private volatile Snapshot _api = Snapshot.Empty;
 
     private sealed record Snapshot(long Version, FrozenDictionary<string, GatewayClient> ByName, FrozenDictionary<string, (GatewayClient Client, DateTimeOffset? ExpiresAt)> ByKeyHash)
@@ -125,9 +126,7 @@ internal sealed class ClientRegistry : BackgroundService
             {
                 break;
             }
-            using var timeout = new CancellationTokenSource(PollInterval, _time);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
-            await _changed.WaitAsync(wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _changed.WaitAsync(PollInterval, _time, stoppingToken);
         }
     }
 
@@ -144,21 +143,5 @@ internal sealed class ClientRegistry : BackgroundService
         _api = new Snapshot(version, byName, byKeyHash);
     }
 
-    private void Signal()
-    {
-        try
-        {
-            _changed.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already signalled.
-        }
-    }
-
-    public override void Dispose()
-    {
-        _changed.Dispose();
-        base.Dispose();
-    }
+    private void Signal() => _changed.Set();
 }

@@ -19,10 +19,7 @@ namespace Reka.Gateway.Infrastructure.Queues;
 /// </summary>
 internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueWorkerOptions options, GatewayMetrics metrics, ILogger logger) : BackgroundService
 {
-    private readonly SemaphoreSlim _wake = new(0, 1);
-    // 1 from a wake-up's release of _wake until the loop takes it: the wake-ups in between need no
-    // release of their own (one per callback would mostly find _wake full, and throw).
-    private int _signaled;
+    private readonly WakeSignal _wake = new();
     private readonly ConcurrentDictionary<LeasedJob, Task> _inFlight = new();
     private readonly CancellationTokenSource _abandon = new();
     // Partitions a wake-up named, or where a claim filled every free slot (more may be due).
@@ -118,25 +115,7 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                 sleep = poll;
             }
             // A timeout (a job's due time, a lease expiring, the poll): look at every partition.
-            using (var timeout = new CancellationTokenSource(sleep < poll ? sleep : poll, queue.Time))
-            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token))
-            {
-                try
-                {
-                    await _wake.WaitAsync(wait.Token);
-                    // Before the partitions are read: a wake-up from now on releases _wake again.
-                    Interlocked.Exchange(ref _signaled, 0);
-                    everyPartition = false;
-                }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                    everyPartition = true;
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
+            everyPartition = !await _wake.WaitAsync(sleep < poll ? sleep : poll, queue.Time, stoppingToken);
         }
         await DrainAsync();
     }
@@ -241,17 +220,13 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
     private void Wake(int partition)
     {
         Volatile.Write(ref _due[partition], 1);
-        if (Interlocked.Exchange(ref _signaled, 1) == 0)
-        {
-            _wake.Release();
-        }
+        _wake.Set();
     }
 
     /// <inheritdoc />
     public override void Dispose()
     {
         _abandon.Dispose();
-        _wake.Dispose();
         base.Dispose();
     }
 }

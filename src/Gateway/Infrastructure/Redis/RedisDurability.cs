@@ -13,7 +13,7 @@ namespace Reka.Gateway.Infrastructure.Redis;
 internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
-    private readonly SemaphoreSlim _recheck = new(0, 1);
+    private readonly WakeSignal _recheck = new();
     private volatile Finding? _finding;
 
     /// <summary>What the last check found (null before the first).</summary>
@@ -37,7 +37,7 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
                     await Task.Delay(RetryInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     continue;
                 }
-                await _recheck.WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await _recheck.WaitAsync(Timeout.InfiniteTimeSpan, TimeProvider.System, stoppingToken);
             }
         }
         finally
@@ -46,20 +46,7 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
         }
     }
 
-    private void Recheck()
-    {
-        if (_recheck.CurrentCount == 0)
-        {
-            try
-            {
-                _recheck.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled.
-            }
-        }
-    }
+    private void Recheck() => _recheck.Set();
 
     // False while no primary can be asked (not connected yet): tried again shortly.
     private async Task<bool> TryCheckAsync()

@@ -1,0 +1,34 @@
+namespace Reka.Gateway.Tests.Infrastructure;
+
+[Collection(ProxyCollection.Name)]
+public sealed class IdleReplicaTests(RecordingStack stack) : RecordingStackTests(stack)
+{
+    [Fact]
+    public async Task AnIdleGateway_ThrowsNoExceptions()
+    {
+        // Its background loops (the queue workers' polls, the client registry's) are started in this
+        // test's flow, so what they throw is counted here, caught or not. It was about 10
+        // OperationCanceledExceptions a second, each poll's end, in the dotnet.exceptions metric.
+        using var exceptions = new ExceptionsInThisFlow();
+        var gateway = await Stack.StartGatewayAsync();
+        var clock = Stack.Clock;
+        var queuePoll = TimeSpan.FromSeconds(1);
+        var clientsPoll = TimeSpan.FromMilliseconds(500);
+        await clock.WaitForTimersAsync(clientsPoll, 1);
+        await clock.WaitForTimersAsync(queuePoll, 4); // the four queue workers
+        var before = exceptions.Thrown.Count;
+
+        for (var round = 0; round < 3; round++)
+        {
+            var (queueWaits, clientsWaits) = (clock.TimersStarted(queuePoll), clock.TimersStarted(clientsPoll));
+            clock.Advance(queuePoll);
+            // Each loop has waited out its poll, gone round and started its next wait.
+            await clock.WaitForTimersAsync(queuePoll, queueWaits + 4);
+            await clock.WaitForTimersAsync(clientsPoll, clientsWaits + 1);
+        }
+
+        Assert.Empty(exceptions.Thrown.Skip(before));
+        using var http = gateway.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+    }
+}
