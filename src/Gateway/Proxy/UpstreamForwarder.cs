@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Clients;
@@ -38,6 +39,13 @@ internal sealed class UpstreamForwarder(
         }
         if (error == ForwarderError.None)
         {
+            // Upstream's answer, as it came: an error of its without a body is not dressed as the
+            // gateway's own by the status code pages (which pass over only answers that have a
+            // Content-Length, and one sent chunked, or over HTTP/2, may come without).
+            if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+            {
+                pages.Enabled = false;
+            }
             metrics.UpstreamAnswered(route.Name, context.Response.StatusCode, elapsed, client);
             GatewayLog.Forwarded(logger, client, route.Name, requestId, context.Response.StatusCode, elapsed.TotalMilliseconds);
             return;

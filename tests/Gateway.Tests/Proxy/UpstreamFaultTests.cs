@@ -38,6 +38,35 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         Assert.Equal("42", response.Headers.GetValues("retry-after").Single());
     }
 
+    [Theory]
+    [InlineData(404, "/v2/inference/requests/req-1/cancel", false)]
+    [InlineData(409, "/v2/inference/requests/req-1/cancel", true)]
+    [InlineData(401, "/v2/inference/requests/req-1/cancel", false)]
+    [InlineData(404, "/v2/inference/requests/req-1/status", true)]
+    public async Task UpstreamError_WithoutABody_PassesThroughWithoutOne(int status, string path, bool chunked)
+    {
+        // Not the gateway's error: it stays as upstream sent it, not dressed as the gateway's
+        // problem details (which would say that no route of the gateway matches, say).
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = status;
+            context.Response.Headers["X-Request-ID"] = "upstream-request-8";
+            if (chunked)
+            {
+                await context.Response.StartAsync(); // no Content-Length: chunked, with no chunk
+            }
+        };
+
+        var response = path.EndsWith("/cancel", StringComparison.Ordinal)
+            ? await Ops.PostAsync(path, null)
+            : await Ops.GetAsync(path);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("", await response.Content.ReadAsStringAsync());
+        Assert.Null(response.Content.Headers.ContentType);
+        Assert.Equal("upstream-request-8", response.Headers.GetValues("X-Request-ID").Single());
+    }
+
     /// <summary>Has the upstream answer 503 to the first call and <paramref name="then"/> to the others.</summary>
     private void UpstreamFailsOnceThen(Func<HttpContext, Task> then)
     {
