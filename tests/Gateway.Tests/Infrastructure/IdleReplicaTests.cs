@@ -10,8 +10,9 @@ public sealed class IdleReplicaTests(RecordingStack stack) : RecordingStackTests
         // test's flow, so what they throw is counted here, caught or not. It was about 10
         // OperationCanceledExceptions a second, each poll's end, in the dotnet.exceptions metric.
         using var exceptions = new ExceptionsInThisFlow();
-        var gateway = await Stack.StartGatewayAsync();
-        var clock = Stack.Clock;
+        // A clock of its own: every timer counted on it is this gateway's.
+        var clock = new TestClock();
+        var gateway = Stack.OwnedByTest(await GatewayHost.StartAsync(Upstream.BaseUrl, await Stack.GatewaySettingsAsync(), clock));
         var queuePoll = TimeSpan.FromSeconds(1);
         var clientsPoll = TimeSpan.FromMilliseconds(500);
         await clock.WaitForTimersAsync(clientsPoll, 1);
