@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Queues;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -86,7 +87,23 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         factory.StartServer();
-        return new GatewayHost(factory, new Uri($"http://127.0.0.1:{port}"), logs);
+        var gateway = new GatewayHost(factory, new Uri($"http://127.0.0.1:{port}"), logs);
+        if (all["Redis:Configuration"] == (await RedisServer.Shared).Configuration)
+        {
+            // The gateway connects in the background; on a machine busy with the whole suite that
+            // took longer than a Redis call's 2 s once, and a test's first call failed with 503.
+            try
+            {
+                var redis = gateway.Services.GetRequiredService<RedisStore>();
+                await Eventually.ThatAsync(() => Task.FromResult(redis.Database.Multiplexer.IsConnected), 30, "the gateway to connect to Redis");
+            }
+            catch
+            {
+                await gateway.DisposeAsync();
+                throw;
+            }
+        }
+        return gateway;
     }
 
     /// <summary>
