@@ -115,7 +115,7 @@ ingest = medians([ingest_round(r) for r in ROUNDS])
 fanout_rounds = json.loads(read("fanout.json"))["rounds"]
 fanout = medians(fanout_rounds)
 fanout["subscriptions"] = min(run["subscriptions"] for run in fanout_rounds)
-fanout["machine_cpu_source"] = fanout_rounds[0].get("machine_cpu_source", "/proc/stat")
+fanout["machine_cpu_source"] = fanout_rounds[0]["machine_cpu_source"]
 # The stages table shows the round whose fan-out p99 is the median (with an even count, the
 # higher of the middle two): quantiles of different rounds do not combine.
 fanout["stages"] = sorted(fanout_rounds, key=lambda run: run["p99_ms"])[len(fanout_rounds) // 2]["stages"]

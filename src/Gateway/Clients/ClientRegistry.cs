@@ -110,7 +110,7 @@ internal sealed class ClientRegistry : BackgroundService
             {
                 if (!subscribed)
                 {
-                    await _redis.Subscriber.SubscribeAsync(_store.ChangedChannel, (_, _) => Signal()).WaitAsync(stoppingToken);
+                    await _redis.Subscriber.SubscribeAsync(_store.ChangedChannel, (_, _) => _changed.Set()).WaitAsync(stoppingToken);
                     subscribed = true;
                 }
                 if (await _store.VersionAsync().WaitAsync(stoppingToken) != _api.Version)
@@ -142,6 +142,4 @@ internal sealed class ClientRegistry : BackgroundService
             .ToFrozenDictionary(k => k.Hash, k => k.Entry, StringComparer.Ordinal);
         _api = new Snapshot(version, byName, byKeyHash);
     }
-
-    private void Signal() => _changed.Set();
 }

@@ -27,7 +27,7 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        redis.Connected += Recheck;
+        redis.Connected += _recheck.Set;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -42,11 +42,9 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
         }
         finally
         {
-            redis.Connected -= Recheck;
+            redis.Connected -= _recheck.Set;
         }
     }
-
-    private void Recheck() => _recheck.Set();
 
     // False while no primary can be asked (not connected yet): tried again shortly.
     private async Task<bool> TryCheckAsync()
