@@ -114,8 +114,11 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                 GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
                 sleep = poll;
             }
-            // A timeout (a job's due time, a lease expiring, the poll): look at every partition.
-            everyPartition = !await _wake.WaitAsync(sleep < poll ? sleep : poll, queue.Time, stoppingToken);
+            // A timeout (a job's due time, a lease expiring, the poll): look at every partition. So
+            // does a job due already (in a partition this round passed by), woken or not: with
+            // wake-ups coming all the time, it would wait for one of its own partition.
+            var wait = sleep < poll ? sleep : poll;
+            everyPartition = wait <= TimeSpan.Zero || !await _wake.WaitAsync(wait, queue.Time, stoppingToken);
         }
         await DrainAsync();
     }
@@ -219,7 +222,8 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
 
     private void Wake(int partition)
     {
-        Volatile.Write(ref _due[partition], 1);
+        // A full fence: the loop that takes the signal sees the partition marked.
+        Interlocked.Exchange(ref _due[partition], 1);
         _wake.Set();
     }
 
