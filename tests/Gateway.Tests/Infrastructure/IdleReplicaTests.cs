@@ -15,8 +15,10 @@ public sealed class IdleReplicaTests(RecordingStack stack) : RecordingStackTests
         var gateway = Stack.OwnedByTest(await GatewayHost.StartAsync(Upstream.BaseUrl, await Stack.GatewaySettingsAsync(), clock));
         var queuePoll = TimeSpan.FromSeconds(1);
         var clientsPoll = TimeSpan.FromMilliseconds(500);
+        // Waits of 1 s: the four queue workers' polls and the usage ledger's flush.
+        const int waitsOfOneSecond = 5;
         await clock.WaitForTimersAsync(clientsPoll, 1);
-        await clock.WaitForTimersAsync(queuePoll, 4); // the four queue workers
+        await clock.WaitForTimersAsync(queuePoll, waitsOfOneSecond);
         var before = exceptions.Thrown.Count;
 
         for (var round = 0; round < 3; round++)
@@ -24,11 +26,11 @@ public sealed class IdleReplicaTests(RecordingStack stack) : RecordingStackTests
             var (queueWaits, clientsWaits) = (clock.TimersStarted(queuePoll), clock.TimersStarted(clientsPoll));
             clock.Advance(queuePoll);
             // Each loop has waited out its poll, gone round and started its next wait.
-            await clock.WaitForTimersAsync(queuePoll, queueWaits + 4);
+            await clock.WaitForTimersAsync(queuePoll, queueWaits + waitsOfOneSecond);
             await clock.WaitForTimersAsync(clientsPoll, clientsWaits + 1);
         }
 
-        Assert.Empty(exceptions.Thrown.Skip(before));
+        Assert.DoesNotContain(exceptions.Thrown.Skip(before), ExceptionsInThisFlow.IsNotRedisSlowness);
         using var http = gateway.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
     }
