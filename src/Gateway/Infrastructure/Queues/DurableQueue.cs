@@ -211,14 +211,13 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
         return (depth, age);
     }
 
-    /// <summary>Time until the next job of any partition is due (zero if one is due now), or null when the queue is empty.</summary>
-    public async Task<TimeSpan?> NextDueInAsync()
+    /// <summary>When the first job of each partition is due (null for an empty partition), indexed by partition.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<DateTimeOffset?[]> FirstDueAsync()
     {
         var db = redis.Database;
         var firsts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => db.SortedSetRangeByRankWithScoresAsync(DueKey(p), 0, 0)));
-        var due = firsts.Where(first => first.Length > 0).Select(first => first[0].Score).DefaultIfEmpty(double.NaN).Min();
-        return double.IsNaN(due) ? null
-            : TimeSpan.FromMilliseconds(Math.Max(0, due - time.GetUtcNow().ToUnixTimeMilliseconds()));
+        return [.. firsts.Select(first => first.Length > 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score) : (DateTimeOffset?)null)];
     }
 
     private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)

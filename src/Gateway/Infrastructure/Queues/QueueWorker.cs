@@ -103,7 +103,30 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                 {
                     continue;
                 }
-                sleep = await queue.NextDueInAsync().WaitAsync(stoppingToken) ?? poll;
+                // Partitions with a job due already are claimed next, woken or not (a retry or an
+                // expired lease is due without a wake-up); else sleep until the first job is due.
+                var firstDue = await queue.FirstDueAsync().WaitAsync(stoppingToken);
+                var now = queue.Time.GetUtcNow();
+                sleep = poll;
+                for (var partition = 0; partition < firstDue.Length; partition++)
+                {
+                    if (firstDue[partition] is not { } due)
+                    {
+                        continue;
+                    }
+                    if (due <= now)
+                    {
+                        Volatile.Write(ref _due[partition], 1);
+                    }
+                    else if (due - now < sleep)
+                    {
+                        sleep = due - now;
+                    }
+                }
+                if (AnyPartitionDue())
+                {
+                    continue;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -114,11 +137,8 @@ internal abstract class QueueWorker(DurableQueue queue, RedisStore redis, QueueW
                 GatewayLog.QueueUnavailable(logger, queue.Name, e.Message);
                 sleep = poll;
             }
-            // A timeout (a job's due time, a lease expiring, the poll): look at every partition. So
-            // does a job due already (in a partition this round passed by), woken or not: with
-            // wake-ups coming all the time, it would wait for one of its own partition.
-            var wait = sleep < poll ? sleep : poll;
-            everyPartition = wait <= TimeSpan.Zero || !await _wake.WaitAsync(wait, queue.Time, stoppingToken);
+            // A timeout (a job's due time, a lease expiring, the poll): look at every partition.
+            everyPartition = !await _wake.WaitAsync(sleep, queue.Time, stoppingToken);
         }
         await DrainAsync();
     }
