@@ -201,13 +201,10 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
     public async Task<(long Depth, TimeSpan OldestDueAge)> StatsAsync()
     {
         var db = redis.Database;
-        var partitions = Enumerable.Range(0, Partitions).ToList();
-        var lengths = partitions.Select(p => db.SortedSetLengthAsync(DueKey(p))).ToList();
-        var firsts = partitions.Select(p => db.SortedSetRangeByRankWithScoresAsync(DueKey(p), 0, 0)).ToList();
-        var depth = (await Task.WhenAll(lengths)).Sum();
-        var oldest = (await Task.WhenAll(firsts)).Where(first => first.Length > 0).Select(first => first[0].Score).DefaultIfEmpty(double.NaN).Min();
-        var age = double.IsNaN(oldest) ? TimeSpan.Zero
-            : TimeSpan.FromMilliseconds(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - oldest));
+        var lengths = Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => db.SortedSetLengthAsync(DueKey(p))));
+        var oldest = (await FirstDueAsync()).Min();
+        var depth = (await lengths).Sum();
+        var age = oldest is { } due && due < time.GetUtcNow() ? time.GetUtcNow() - due : TimeSpan.Zero;
         return (depth, age);
     }
 
