@@ -112,7 +112,7 @@ internal sealed class SubmissionCheckWorker(
         if (outcome == BindOutcome.Bound && (await records.LookupAsync(requestId, RequestRecords.Answers.Result)).Answer is null)
         {
             // No-op when a callback job is already waiting for the request.
-            await callbacks.ExpectAsync(requestId, TimeSpan.Zero, traceParent: null);
+            await callbacks.ExpectAsync(requestId, submissionId, TimeSpan.Zero, traceParent: null);
         }
         await FinishAsync(job, submissionId, requestId, outcome == BindOutcome.Bound ? "bound to its owner, checked with Reka" : $"not bound: {outcome}");
     }

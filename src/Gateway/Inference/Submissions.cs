@@ -130,7 +130,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         {
             outcome = await records.BindAsync(pending.SubmissionId, requestId);
             var reconcile = outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0
-                ? callbacks.ExpectAsync(requestId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds), pending.TraceParent)
+                ? callbacks.ExpectAsync(requestId, pending.SubmissionId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds), pending.TraceParent)
                 : Task.CompletedTask;
             // Everything the check would do is done.
             await Task.WhenAll(reconcile, checks.CancelAsync(pending.SubmissionId));

@@ -19,13 +19,16 @@ internal enum CallbackOutcome
 }
 
 /// <summary>
-/// Records genuine callbacks durably in Redis before they are answered: the request is bound to
-/// its submission (<see cref="RequestRecords.BindAsync"/>), then one Lua script in the request's
-/// queue partition drops a repeat of the same request and status, queues the request for
-/// processing (<see cref="DurableQueue"/> <c>callbacks</c>, one job per request) and wakes the
-/// workers. Every write is confirmed by a replica before the answer
-/// (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted callback survives a
-/// Redis restart.
+/// Records genuine callbacks durably in Redis before they are answered: one Lua script in the
+/// request's queue partition drops a repeat of the same request and status, queues the request
+/// for processing (<see cref="DurableQueue"/> <c>callbacks</c>, one job per request) and wakes the
+/// workers. The request must be bound to the token's submission first. Usually the submit bound
+/// it and planned a look at it (<see cref="ExpectAsync"/>): that job names the submission, so the
+/// script takes it as the proof and the callback costs one script. Otherwise the request is bound
+/// to its submission (<see cref="RequestRecords.BindAsync"/>, which also rebuilds a request's
+/// record that a failover lost) and the script runs again. Every write is confirmed by a replica
+/// before the answer (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted
+/// callback survives a Redis restart.
 /// </summary>
 internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, TimeProvider time)
 {
@@ -38,11 +41,19 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
         public const string Tries = "tries";
         /// <summary>W3C <c>traceparent</c> of the submit, when the job was planned at the submit (the request's record has it too).</summary>
         public const string TraceParent = "traceparent";
+        /// <summary>
+        /// The submission the request is bound to, when the job was planned at the submit after its
+        /// bind: a callback whose token names it needs no bind of its own.
+        /// </summary>
+        public const string Submission = "submission";
     }
 
     // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
-    // now ms, ttl, publish command, wake channel.
+    // now ms, ttl, publish command, wake channel, the token's submission when the bind is not yet
+    // checked ('' when it is). Such a call writes nothing and returns 'unproven' unless the job
+    // planned at the submit names that submission.
     private const string AcceptScript = $$"""
+        if ARGV[8] ~= '' and redis.call('HGET', KEYS[3], '{{JobFields.Submission}}') ~= ARGV[8] then return 'unproven' end
         if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 'duplicate' end
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -67,13 +78,15 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
     /// should its callback never come (dropped, lost), the request is still confirmed with Reka,
     /// cached and delivered. The callback, when it comes, makes the same job due at once.
     /// <paramref name="traceParent"/>, the submit's, lets the job ask Reka while it reads the request's record.
+    /// To call once the request is bound to <paramref name="submissionId"/>: the job names it, which
+    /// is what spares the callback its own bind.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public Task ExpectAsync(string requestId, TimeSpan after, string? traceParent) =>
+    public Task ExpectAsync(string requestId, string submissionId, TimeSpan after, string? traceParent) =>
         Queue.AddAsync(redis.Database, requestId, time.GetUtcNow() + after,
             [
                 new(JobFields.RequestId, requestId), new(JobFields.Status, ""), new(JobFields.ReceivedAt, ""), new(JobFields.Tries, "0"),
-                new(JobFields.TraceParent, traceParent ?? ""),
+                new(JobFields.TraceParent, traceParent ?? ""), new(JobFields.Submission, submissionId),
             ]);
 
     /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>, confirmed by a replica.</summary>
@@ -81,26 +94,40 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
     /// <exception cref="ReplicaNotConfirmedException">No replica confirmed in time: the sender should retry.</exception>
     public async Task<CallbackOutcome> AcceptAsync(string submissionId, string requestId, string? status)
     {
+        // An empty one would read as "bind checked" in the script.
+        ArgumentException.ThrowIfNullOrEmpty(submissionId);
         var write = redis.Confirmations.Begin();
-        // Usually the submit bound the request already: one call instead of the two-step bind.
-        var rebound = !await records.TouchIfBoundAsync(write.Database, submissionId, requestId);
-        if (rebound && await records.BindAsync(submissionId, requestId, write.Database) is BindOutcome.Mismatch or BindOutcome.Foreign)
-        {
-            return CallbackOutcome.Mismatch;
-        }
-        var now = time.GetUtcNow();
         var partition = Queue.PartitionOf(requestId);
-        var outcome = (string?)await write.Database.ScriptEvaluateAsync(AcceptScript,
+        // Usually the job planned at the submit proves the bind: one script.
+        var outcome = await RecordAsync(write.Database, partition, requestId, status, submissionId);
+        RedisKey[] written = [Queue.DueKey(partition)];
+        if (outcome == "unproven")
+        {
+            // Usually the submit bound the request already: one call instead of the two-step bind.
+            var rebound = !await records.TouchIfBoundAsync(write.Database, submissionId, requestId);
+            if (rebound && await records.BindAsync(submissionId, requestId, write.Database) is BindOutcome.Mismatch or BindOutcome.Foreign)
+            {
+                return CallbackOutcome.Mismatch;
+            }
+            outcome = await RecordAsync(write.Database, partition, requestId, status, proofOf: "");
+            written = rebound
+                ? [records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey(partition)]
+                : [records.RequestKey(requestId), Queue.DueKey(partition)];
+        }
+        // A repeat is confirmed too: the first one may have been refused for want of a replica.
+        await write.ConfirmAsync(written);
+        return outcome == "duplicate" ? CallbackOutcome.Duplicate : CallbackOutcome.Accepted;
+    }
+
+    private async Task<string?> RecordAsync(IDatabaseAsync db, int partition, string requestId, string? status, string proofOf)
+    {
+        var now = time.GetUtcNow();
+        return (string?)await db.ScriptEvaluateAsync(AcceptScript,
             [MarksKey(partition, requestId), Queue.DueKey(partition), Queue.JobKey(partition, requestId)],
             [
                 requestId, (status ?? "").ToUpperInvariant(), now.ToString("O"), now.ToUnixTimeMilliseconds(),
-                (long)records.Ttl.TotalSeconds, redis.PublishCommand, (string)Queue.WakeChannel(partition)!,
+                (long)records.Ttl.TotalSeconds, redis.PublishCommand, (string)Queue.WakeChannel(partition)!, proofOf,
             ]);
-        // A repeat is confirmed too: the first one may have been refused for want of a replica.
-        await write.ConfirmAsync(rebound
-            ? [records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey(partition)]
-            : [records.RequestKey(requestId), Queue.DueKey(partition)]);
-        return outcome == "duplicate" ? CallbackOutcome.Duplicate : CallbackOutcome.Accepted;
     }
 
     /// <summary>Forgets that a callback with <paramref name="status"/> came, so the next one is processed.</summary>

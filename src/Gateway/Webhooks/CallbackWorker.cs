@@ -75,6 +75,15 @@ internal sealed class CallbackWorker(
             return;
         }
 
+        if (record.Owner is null && job[CallbackInbox.JobFields.Submission] is { Length: > 0 } submissionId)
+        {
+            // The callback took this job, planned at the submit's bind, as the proof of the bind and
+            // did not look at the request's record, which a failover may have lost since: rebuilt
+            // from the submission's (confirmed by a replica at the submit), as the callback's bind would.
+            await records.BindAsync(submissionId, requestId);
+            record = await records.GetAsync(requestId);
+        }
+
         // Cached and delivered as the gateway answers it: with Reka's URLs pointing at the gateway.
         var resultBody = urls.Rewrite(result) ?? result;
         // Confirmed by a replica before the job is finished: nothing else would store them again.

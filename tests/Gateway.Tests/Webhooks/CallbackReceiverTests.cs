@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Requests;
 using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Tests.Webhooks;
@@ -159,6 +161,67 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         using var submitted = await Alice.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         return CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+    }
+
+    /// <summary>A gateway that plans a look at each bound request, as by default (not due on the test's clock).</summary>
+    private Task<GatewayHost> GatewayPlanningLooksAsync() => Stack.StartGatewayAsync(("Webhooks:ReconcileAfterSeconds", "600"));
+
+    [Fact]
+    public async Task Callback_OfASubmitThatPlannedALook_IsAcceptedOnThePlannedJob_WithoutBindingAgain()
+    {
+        var gateway = await GatewayPlanningLooksAsync();
+        using var reka = gateway.CreateClient();
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = _requestId, status = "IN_QUEUE" });
+        };
+        await alice.SubmitAsync();
+        var path = CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        var record = gateway.Services.GetRequiredService<RequestRecords>().RequestKey(_requestId);
+        Assert.True(await redis.Database.KeyDeleteAsync(record), "the submit bound the request");
+
+        var response = await reka.PostAsync(path, Json(Callback("COMPLETED")));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var marks = redis.PartitionKey(redis.PartitionOf(_requestId), "callbacks:seen:" + _requestId);
+        Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
+        // The bind would have rebuilt the record from the submission's; the planned job named the
+        // submission, so the receiver made no bind (the processing rebuilds it: EndToEndTests).
+        Assert.False(await redis.Database.KeyExistsAsync(record), "the receiver bound the request again");
+    }
+
+    [Fact]
+    public async Task Callback_WithTheTokenOfAnotherClientsSubmit_IsRefused_ThoughThePlannedJobExists()
+    {
+        var gateway = await GatewayPlanningLooksAsync();
+        using var reka = gateway.CreateClient();
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = _requestId, status = "IN_QUEUE" });
+        };
+        await alice.SubmitAsync();
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { status = "IN_QUEUE" });
+        };
+        using var submitted = await bob.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var bobsPath = CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+
+        var response = await reka.PostAsync(bobsPath, Json(Callback("COMPLETED")));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        Assert.False(await redis.Database.KeyExistsAsync(redis.PartitionKey(redis.PartitionOf(_requestId), "callbacks:seen:" + _requestId)),
+            "the callback is not recorded");
+        Assert.Equal(TestClients.Alice.Name, (await gateway.Services.GetRequiredService<RequestRecords>().GetAsync(_requestId)).Owner);
     }
 
     [Fact]

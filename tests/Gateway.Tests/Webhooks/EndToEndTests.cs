@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Reka.Gateway.Infrastructure.Redis;
+using Reka.Gateway.Requests;
 using Reka.Gateway.Webhooks;
 
 namespace Reka.Gateway.Tests.Webhooks;
@@ -294,5 +295,26 @@ public sealed class EndToEndTests(SimulatorStack stack) : SimulatorStackTests(st
 
         Assert.Equal(traceId, ((string?)planned)?.Split('-')[1]);
         Assert.Equal(traceId, delivery.Header("traceparent").Split('-')[1]);
+    }
+
+    [Fact]
+    public async Task RequestRecordLostAfterTheSubmit_IsRebuiltFromItsSubmission_SoItsOwnerIsServedAndItsOwnWebhookDelivered()
+    {
+        // The callback takes the job planned at the submit as the proof of the bind and does not
+        // read the request's record; a failover may have lost that record since the submit.
+        await Simulator.ConfigureAsync("""{"hold_jobs": true}""");
+        var gateway = await Stack.StartGatewayAsync(("Webhooks:ReconcileAfterSeconds", "600"));
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        var requestId = await alice.SubmitAsync(webhookUrl: Subscriber.Url("/rebuilt"));
+        var record = gateway.Services.GetRequiredService<RequestRecords>().RequestKey(requestId);
+        Assert.True(await gateway.Services.GetRequiredService<RedisStore>().Database.KeyDeleteAsync(record), "the submit bound the request");
+
+        await Simulator.CompleteAsync(requestId);
+        var delivery = Assert.Single(await Subscriber.WaitForAsync(1, path: "/rebuilt"));
+
+        Assert.Equal(requestId, delivery.Json.GetProperty("request_id").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"/v2/inference/requests/{requestId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync($"/v2/inference/requests/{requestId}")).StatusCode);
     }
 }
