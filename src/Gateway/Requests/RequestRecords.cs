@@ -191,6 +191,17 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         };
     }
 
+    /// <summary><see cref="BindAsync"/>, its writes confirmed by a replica.</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed in time.</exception>
+    public async Task<BindOutcome> BindConfirmedAsync(string submissionId, string requestId)
+    {
+        var write = redis.Confirmations.Begin();
+        var outcome = await BindAsync(submissionId, requestId, write.Database);
+        await write.ConfirmAsync(SubmissionKey(submissionId), RequestKey(requestId));
+        return outcome;
+    }
+
     /// <summary>
     /// Whether the request is already bound to <paramref name="submissionId"/> (its record names
     /// that submission), the common case of a callback after the submit's own bind; if so, its

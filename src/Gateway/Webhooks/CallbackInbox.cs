@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
@@ -30,7 +31,7 @@ internal enum CallbackOutcome
 /// before the answer (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted
 /// callback survives a Redis restart.
 /// </summary>
-internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, TimeProvider time)
+internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, IOptions<WebhooksOptions> options, TimeProvider time)
 {
     /// <summary>Fields of a callback job's record.</summary>
     public static class JobFields
@@ -49,11 +50,11 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
     }
 
     // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
-    // now ms, ttl, publish command, wake channel, the token's submission when the bind is not yet
-    // checked ('' when it is). Such a call writes nothing and returns 'unproven' unless the job
-    // planned at the submit names that submission.
+    // now ms, ttl, publish command, wake channel, '1' when the bind is still to prove ('0' when
+    // it was checked), the token's submission. Unproven, the call writes nothing and returns
+    // 'unproven' unless the job planned at the submit names that submission.
     private const string AcceptScript = $$"""
-        if ARGV[8] ~= '' and redis.call('HGET', KEYS[3], '{{JobFields.Submission}}') ~= ARGV[8] then return 'unproven' end
+        if ARGV[8] == '1' and redis.call('HGET', KEYS[3], '{{JobFields.Submission}}') ~= ARGV[9] then return 'unproven' end
         if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 'duplicate' end
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -94,12 +95,13 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
     /// <exception cref="ReplicaNotConfirmedException">No replica confirmed in time: the sender should retry.</exception>
     public async Task<CallbackOutcome> AcceptAsync(string submissionId, string requestId, string? status)
     {
-        // An empty one would read as "bind checked" in the script.
-        ArgumentException.ThrowIfNullOrEmpty(submissionId);
         var write = redis.Confirmations.Begin();
         var partition = Queue.PartitionOf(requestId);
-        // Usually the job planned at the submit proves the bind: one script.
-        var outcome = await RecordAsync(write.Database, partition, requestId, status, submissionId);
+        // Usually the job planned at the submit proves the bind: one script. Without planned
+        // jobs, the bind is checked first.
+        var outcome = options.Value.ReconcileAfterSeconds > 0
+            ? await RecordAsync(write.Database, partition, requestId, status, submissionId, proven: false)
+            : "unproven";
         RedisKey[] written = [Queue.DueKey(partition)];
         if (outcome == "unproven")
         {
@@ -109,7 +111,7 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
             {
                 return CallbackOutcome.Mismatch;
             }
-            outcome = await RecordAsync(write.Database, partition, requestId, status, proofOf: "");
+            outcome = await RecordAsync(write.Database, partition, requestId, status, submissionId, proven: true);
             written = rebound
                 ? [records.SubmissionKey(submissionId), records.RequestKey(requestId), Queue.DueKey(partition)]
                 : [records.RequestKey(requestId), Queue.DueKey(partition)];
@@ -119,14 +121,14 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, Ti
         return outcome == "duplicate" ? CallbackOutcome.Duplicate : CallbackOutcome.Accepted;
     }
 
-    private async Task<string?> RecordAsync(IDatabaseAsync db, int partition, string requestId, string? status, string proofOf)
+    private async Task<string?> RecordAsync(IDatabaseAsync db, int partition, string requestId, string? status, string submissionId, bool proven)
     {
         var now = time.GetUtcNow();
         return (string?)await db.ScriptEvaluateAsync(AcceptScript,
             [MarksKey(partition, requestId), Queue.DueKey(partition), Queue.JobKey(partition, requestId)],
             [
                 requestId, (status ?? "").ToUpperInvariant(), now.ToString("O"), now.ToUnixTimeMilliseconds(),
-                (long)records.Ttl.TotalSeconds, redis.PublishCommand, (string)Queue.WakeChannel(partition)!, proofOf,
+                (long)records.Ttl.TotalSeconds, redis.PublishCommand, (string)Queue.WakeChannel(partition)!, proven ? "0" : "1", submissionId,
             ]);
     }
 

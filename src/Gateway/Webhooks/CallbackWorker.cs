@@ -69,19 +69,19 @@ internal sealed class CallbackWorker(
         }
         var (result, status, problem) = terminal;
         var record = await recordRead;
+        if (record.Owner is null && job[CallbackInbox.JobFields.Submission] is { Length: > 0 } submissionId)
+        {
+            // The callback took this job, planned at the submit's bind, as the proof of the bind and
+            // did not look at the request's record, which a failover may have lost since. Rebuilt
+            // from the submission's (confirmed at the submit) as the callback's bind would, at the
+            // first try: its owner reads it meanwhile, and the tries may run out.
+            await records.BindConfirmedAsync(submissionId, requestId);
+            record = await records.GetAsync(requestId);
+        }
         if (problem is not null)
         {
             await RetryLaterAsync(job, problem);
             return;
-        }
-
-        if (record.Owner is null && job[CallbackInbox.JobFields.Submission] is { Length: > 0 } submissionId)
-        {
-            // The callback took this job, planned at the submit's bind, as the proof of the bind and
-            // did not look at the request's record, which a failover may have lost since: rebuilt
-            // from the submission's (confirmed by a replica at the submit), as the callback's bind would.
-            await records.BindAsync(submissionId, requestId);
-            record = await records.GetAsync(requestId);
         }
 
         // Cached and delivered as the gateway answers it: with Reka's URLs pointing at the gateway.

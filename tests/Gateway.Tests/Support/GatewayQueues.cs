@@ -22,7 +22,7 @@ public static class GatewayQueues
     {
         using var store = TestStores.New(new RedisOptions { Configuration = settings["Redis:Configuration"]!, KeyPrefix = settings["Redis:KeyPrefix"]! });
         using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions()), TimeProvider.System);
-        var callbacks = new CallbackInbox(store, new RequestRecords(store, Options.Create(new CacheOptions())), TimeProvider.System);
+        var callbacks = new CallbackInbox(store, new RequestRecords(store, Options.Create(new CacheOptions())), Options.Create(new WebhooksOptions()), TimeProvider.System);
         DurableQueue[] queues = [callbacks.Queue, deliveries.FanOutQueue, deliveries.Queue];
         var left = new Dictionary<string, long>();
         await Eventually.ThatAsync(async () =>
