@@ -205,9 +205,9 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// <summary>
     /// Whether the request is already bound to <paramref name="submissionId"/> (its record names
     /// that submission), the common case of a callback after the submit's own bind when no planned
-    /// look proves it (<c>CallbackInbox</c>); if so, its
-    /// record's TTL starts again. That write, made on <paramref name="db"/>, comes after the bind
-    /// in the primary's replication stream, so confirming it confirms the bind too.
+    /// look proves it (<c>CallbackInbox</c>); if so, its record's TTL starts again. That write, made
+    /// on <paramref name="db"/>, comes after the bind in the primary's replication stream, so
+    /// confirming it confirms the bind too.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<bool> TouchIfBoundAsync(IDatabaseAsync db, string submissionId, string requestId) =>

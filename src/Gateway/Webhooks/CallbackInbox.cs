@@ -49,12 +49,15 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, IO
         public const string Submission = "submission";
     }
 
+    // What the accept script returns when the bind is still to prove and the planned job does not prove it.
+    private const string Unproven = "unproven";
+
     // KEYS: marks of the request's callbacks, due, job; ARGV: request id, status, received at,
     // now ms, ttl, publish command, wake channel, '1' when the bind is still to prove ('0' when
     // it was checked), the token's submission. Unproven, the call writes nothing and returns
     // 'unproven' unless the job planned at the submit names that submission.
     private const string AcceptScript = $$"""
-        if ARGV[8] == '1' and redis.call('HGET', KEYS[3], '{{JobFields.Submission}}') ~= ARGV[9] then return 'unproven' end
+        if ARGV[8] == '1' and redis.call('HGET', KEYS[3], '{{JobFields.Submission}}') ~= ARGV[9] then return '{{Unproven}}' end
         if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) == 0 then return 'duplicate' end
         redis.call('EXPIRE', KEYS[1], ARGV[5])
         if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -101,9 +104,9 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, IO
         // jobs, the bind is checked first.
         var outcome = options.Value.ReconcileAfterSeconds > 0
             ? await RecordAsync(write.Database, partition, requestId, status, submissionId, proven: false)
-            : "unproven";
+            : Unproven;
         RedisKey[] written = [Queue.DueKey(partition)];
-        if (outcome == "unproven")
+        if (outcome == Unproven)
         {
             // Usually the submit bound the request already: one call instead of the two-step bind.
             var rebound = !await records.TouchIfBoundAsync(write.Database, submissionId, requestId);

@@ -143,10 +143,10 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
     }
 
-    /// <summary>Where the receiver marks the callbacks of the test's request.</summary>
-    private (RedisStore Redis, StackExchange.Redis.RedisKey Marks) CallbackMarks()
+    /// <summary>Where the receiver of <paramref name="gateway"/> (by default the shared one) marks the callbacks of the test's request.</summary>
+    private (RedisStore Redis, StackExchange.Redis.RedisKey Marks) CallbackMarks(GatewayHost? gateway = null)
     {
-        var redis = (RedisStore)Gateway.Services.GetService(typeof(RedisStore))!;
+        var redis = (RedisStore)(gateway ?? Gateway).Services.GetService(typeof(RedisStore))!;
         return (redis, redis.PartitionKey(redis.PartitionOf(_requestId), "callbacks:seen:" + _requestId));
     }
 
@@ -186,7 +186,7 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         };
         await alice.SubmitAsync();
         var path = CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
-        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        var (redis, marks) = CallbackMarks(gateway);
         var records = gateway.Services.GetRequiredService<RequestRecords>();
         var queue = gateway.Services.GetRequiredService<CallbackInbox>().Queue;
         var job = queue.JobKey(queue.PartitionOf(_requestId), _requestId);
@@ -198,7 +198,6 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
             var response = await reka.PostAsync(path, Json(Callback("COMPLETED")));
 
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            var marks = redis.PartitionKey(redis.PartitionOf(_requestId), "callbacks:seen:" + _requestId);
             Assert.True(await redis.Database.HashExistsAsync(marks, "COMPLETED"), "the callback is recorded");
             // A bind would have rebuilt the record from the submission's.
             Assert.False(await redis.Database.KeyExistsAsync(records.RequestKey(_requestId)), "the receiver bound the request again");
@@ -239,9 +238,8 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         var response = await reka.PostAsync(bobsPath, Json(Callback("COMPLETED")));
 
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
-        var redis = gateway.Services.GetRequiredService<RedisStore>();
-        Assert.False(await redis.Database.KeyExistsAsync(redis.PartitionKey(redis.PartitionOf(_requestId), "callbacks:seen:" + _requestId)),
-            "the callback is not recorded");
+        var (redis, marks) = CallbackMarks(gateway);
+        Assert.False(await redis.Database.KeyExistsAsync(marks), "the callback is not recorded");
         Assert.Equal(TestClients.Alice.Name, (await gateway.Services.GetRequiredService<RequestRecords>().GetAsync(_requestId)).Owner);
     }
 
