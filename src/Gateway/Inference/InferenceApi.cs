@@ -28,7 +28,7 @@ internal static class InferenceApi
         group.MapPost("/{model}/{capability}", Submit)
             .WithName("SubmitInference")
             .WithSummary("Submit an inference request")
-            .WithDescription("Queues a request for `{model}/{capability}` (e.g. `sora-2-pro/image-to-video`). An `Idempotency-Key` is added when the caller sends none, and echoed in every answer (retry a 503 or a lost answer under it: Reka starts the inference at most once). " +
+            .WithDescription("Queues a request for `{model}/{capability}` (e.g. `sora-2-pro/image-to-video`). An `Idempotency-Key` is added when the caller sends none, and echoed in every answer (retry a 503 or a lost answer under it: Reka starts the inference at most once). Keys are scoped to the calling client upstream: two clients' equal keys start a request each. " +
                 "Reka calls the gateway back when it finishes; a `webhook_url` given here gets a signed delivery (Standard Webhooks, signed with the client's `WebhookSecret`). " +
                 "An endpoint outside the client's `allowed_endpoints` is 403; over its `max_in_flight` or `daily_submits` quota, 429 with `Retry-After`: nothing reaches Reka.")
             .WithRequestBody<SubmitInferenceBody>("application/json")

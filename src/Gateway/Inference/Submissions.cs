@@ -66,7 +66,8 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         var subscriber = SubmitInferenceValidator.WebhookUri(request)?.OriginalString;
         body["webhook_url"] = tokens.CallbackUrl(submissionId);
         var sent = JsonSerializer.SerializeToUtf8Bytes(body);
-        var idempotencyKey = context.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader].ToString();
+        var idempotencyKey = UpstreamIdempotencyKey(client.Name, context.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader].ToString());
+        context.Request.Headers[UpstreamRetryHandler.IdempotencyKeyHeader] = idempotencyKey;
         Task? check = null;
         try
         {
@@ -94,6 +95,15 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     }
 
     /// <summary>
+    /// The <c>Idempotency-Key</c> a submit goes upstream with: <c>{client}:{key}</c>. Reka scopes
+    /// keys per API key (its "Submit" reference: a reused key replays the original 202), and every
+    /// client shares the team's; scoped to the client (whose name has no <c>:</c>), two clients'
+    /// keys never meet upstream, so Reka never replays one client's submit to another, whatever
+    /// the gateway's records hold. The caller keeps seeing its own key.
+    /// </summary>
+    public static string UpstreamIdempotencyKey(string client, string key) => $"{client}:{key}";
+
+    /// <summary>
     /// Gives the quota back and drops the submission's check when the submit ended without
     /// upstream accepting it (an error answer, upstream unreachable): to call after forwarding.
     /// </summary>
@@ -109,11 +119,12 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     /// <summary>
     /// Response handler of the submit route: binds the request id of a 2xx answer to the
     /// submission, before the caller sees it, and counts the submit in its client's usage. When
-    /// the request belongs to another client (Reka replayed that client's submit for a reused
-    /// <c>Idempotency-Key</c>), the caller gets 409 problem details instead, and learns nothing of
-    /// the other client's request; when it repeats one of this client's own submits, nothing new
-    /// is counted. A Redis failure here is logged, not the caller's problem: the callback, or the
-    /// submission's check, binds the request too.
+    /// the request belongs to another client (Reka answered with another client's request: keys
+    /// are scoped per client, see <see cref="UpstreamIdempotencyKey"/>, but a key sent unscoped by
+    /// a build before that can still meet a scoped one), the caller gets 409 problem details
+    /// instead, and learns nothing of the other client's request; when it repeats one of this
+    /// client's own submits, nothing new is counted. A Redis failure here is logged, not the
+    /// caller's problem: the callback, or the submission's check, binds the request too.
     /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>?> BindAcceptedAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
@@ -146,10 +157,10 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         {
             case BindOutcome.Foreign:
                 await ReleaseAsync(pending);
-                GatewayLog.IdempotencyKeyOfAnotherClient(logger, client);
+                GatewayLog.SubmitAnsweredWithAnotherClientsRequest(logger, client);
                 context.Response.Clear();
                 await Problems.WriteAsync(context, StatusCodes.Status409Conflict,
-                    "This Idempotency-Key was already used by another client; send a fresh one (a UUID per logical request).");
+                    "Reka answered this submit with a request of another client; send it again under a fresh Idempotency-Key (a UUID per logical request).");
                 return null;
             case BindOutcome.Replayed:
                 await ReleaseAsync(pending);

@@ -27,8 +27,8 @@ internal static partial class GatewayLog
     [LoggerMessage(103, LogLevel.Information, "Request {RequestId} submitted by {Client} (submission {SubmissionId})")]
     public static partial void Submitted(ILogger logger, string client, string requestId, string submissionId);
 
-    [LoggerMessage(104, LogLevel.Warning, "Submit by {Client} answered 409: Reka replayed another client's submit for the same Idempotency-Key")]
-    public static partial void IdempotencyKeyOfAnotherClient(ILogger logger, string client);
+    [LoggerMessage(104, LogLevel.Warning, "Submit by {Client} answered 409: Reka answered it with a request of another client")]
+    public static partial void SubmitAnsweredWithAnotherClientsRequest(ILogger logger, string client);
 
     [LoggerMessage(105, LogLevel.Warning, "Submission {SubmissionId} checked after its submit could not finish its own steps: request {RequestId}, {Outcome}")]
     public static partial void SubmissionChecked(ILogger logger, string submissionId, string? requestId, string outcome);

@@ -40,8 +40,9 @@ internal enum BindOutcome
     Replayed,
 
     /// <summary>
-    /// The request belongs to another client: Reka replayed another client's submit for a reused
-    /// <c>Idempotency-Key</c> (Reka scopes keys per API key, and all clients share the team's).
+    /// The request belongs to another client: Reka answered with another client's request (keys
+    /// are scoped per client upstream, so only a key sent unscoped by an older build, or an
+    /// upstream fault, leads here).
     /// </summary>
     Foreign,
 

@@ -188,23 +188,53 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     {
         var response = await Ops.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
 
-        var sent = Assert.Single(Upstream.Requests).Headers["Idempotency-Key"];
-        Assert.True(Guid.TryParse(sent, out _), sent);
-        Assert.Equal(sent, response.Headers.GetValues("Idempotency-Key").Single());
+        var echoed = response.Headers.GetValues("Idempotency-Key").Single();
+        Assert.True(Guid.TryParse(echoed, out _), echoed);
+        Assert.Equal($"ops:{echoed}", Assert.Single(Upstream.Requests).Headers["Idempotency-Key"]);
     }
 
     [Fact]
-    public async Task Submit_WithTheCallersIdempotencyKey_PassesItUnchanged()
+    public async Task Submit_WithTheCallersIdempotencyKey_LeavesScopedToTheClient_AndTheCallerSeesItsOwnKey()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sam3/image-to-bbox")
+        async Task<HttpResponseMessage> SubmitAsync(HttpClient client)
         {
-            Content = JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }),
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sam3/image-to-bbox")
+            {
+                Content = JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }),
+            };
+            request.Headers.Add("Idempotency-Key", "order-1");
+            return await client.SendAsync(request);
+        }
+
+        var alices = await SubmitAsync(Alice);
+        var bobs = await SubmitAsync(Bob);
+
+        Assert.Equal(["alice:order-1", "bob:order-1"], Upstream.Requests.Select(r => r.Headers["Idempotency-Key"]));
+        Assert.Equal("order-1", alices.Headers.GetValues("Idempotency-Key").Single());
+        Assert.Equal("order-1", bobs.Headers.GetValues("Idempotency-Key").Single());
+    }
+
+    [Fact]
+    public async Task Submit_AnsweredWithAnotherClientsRequest_Is409_AndTheCallerLearnsNothingOfIt()
+    {
+        // Keys are scoped per client upstream, so only a fault (or a key an older build sent
+        // unscoped) makes Reka answer one client's submit with another's request.
+        var requestId = $"req-{Guid.NewGuid():N}";
+        Upstream.Respond = context =>
+        {
+            context.Response.StatusCode = 202;
+            return context.Response.WriteAsJsonAsync(new { request_id = requestId, status = "IN_QUEUE" });
         };
-        request.Headers.Add("Idempotency-Key", "caller-key-1");
+        Assert.Equal(requestId, await Alice.SubmitAsync());
 
-        await Ops.SendAsync(request);
+        var response = await Bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
 
-        Assert.Equal("caller-key-1", Assert.Single(Upstream.Requests).Headers["Idempotency-Key"]);
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
+        Assert.Contains("another client", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain(requestId, await response.Content.ReadAsStringAsync());
+        Upstream.Respond = context => context.Response.WriteAsJsonAsync(new { request_id = requestId, status = "RUNNING" });
+        Assert.Equal(HttpStatusCode.NotFound, (await Bob.GetAsync($"/v2/inference/requests/{requestId}/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Alice.GetAsync($"/v2/inference/requests/{requestId}/status")).StatusCode);
     }
 
     [Fact]

@@ -146,24 +146,22 @@ public sealed class EndToEndTests(SimulatorStack stack) : SimulatorStackTests(st
     }
 
     [Fact]
-    public async Task Submit_WithAnotherClientsIdempotencyKey_Is409_AndTheRequestStaysItsOwners()
+    public async Task Submit_WithAnotherClientsIdempotencyKey_StartsARequestOfItsOwn_AndEachClientsRetryReplaysItsOwn()
     {
         await Simulator.ConfigureAsync("""{"hold_jobs": true}""");
-        var key = $"shared-key-{Guid.NewGuid():N}";
-        var requestId = await Alice.SubmitAsync(configure: r => r.Headers.Add("Idempotency-Key", key));
+        var key = $"order-{Guid.NewGuid():N}";
+        void UnderTheKey(HttpRequestMessage request) => request.Headers.Add("Idempotency-Key", key);
 
-        using var again = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sora-2-pro/image-to-video")
-        {
-            Content = JsonContent.Create(new { input = new { prompt = "a red fox in snow" } }),
-        };
-        again.Headers.Add("Idempotency-Key", key);
-        var response = await Bob.SendAsync(again);
+        var alices = await Alice.SubmitAsync(configure: UnderTheKey);
+        var bobs = await Bob.SubmitAsync(configure: UnderTheKey);
 
-        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
-        Assert.Contains("Idempotency-Key", problem.GetProperty("detail").GetString());
-        Assert.DoesNotContain(requestId, await response.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.NotFound, (await Bob.GetAsync($"/v2/inference/requests/{requestId}/status")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await Alice.GetAsync($"/v2/inference/requests/{requestId}/status")).StatusCode);
+        Assert.NotEqual(alices, bobs);
+        Assert.Equal(alices, await Alice.SubmitAsync(configure: UnderTheKey));
+        Assert.Equal(bobs, await Bob.SubmitAsync(configure: UnderTheKey));
+        Assert.Equal(HttpStatusCode.NotFound, (await Bob.GetAsync($"/v2/inference/requests/{alices}/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Alice.GetAsync($"/v2/inference/requests/{bobs}/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Alice.GetAsync($"/v2/inference/requests/{alices}/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Bob.GetAsync($"/v2/inference/requests/{bobs}/status")).StatusCode);
     }
 
     [Fact]
