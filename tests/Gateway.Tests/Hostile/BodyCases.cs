@@ -135,10 +135,10 @@ public sealed class BodyCases(HostileStack stack, ITestOutputHelper output) : IC
         Accepted("webhook_url null", """{"input":{"prompt":"x"},"webhook_url":null}"""),
         Accepted("webhook_url allowed: replaced by the gateway's", """{"input":{"prompt":"x"},"webhook_url":"http://127.0.0.1:9/hooks?x=1#f"}"""),
         Post("bob passes a webhook_url without a signing secret", Submit, """{"input":{},"webhook_url":"http://127.0.0.1:9/hooks"}""") with { Caller = Caller.Bob, DetailNames = "WebhookSecret" },
-        Post("an Idempotency-Key of 1,000 characters passes", Submit, """{"input":{"prompt":"x"}}""") with
+        Post("an Idempotency-Key of 1,000 characters passes, scoped to the client", Submit, """{"input":{"prompt":"x"}}""") with
         {
             Status = 202, ReachesReka = true, Headers = [new("Idempotency-Key", new string('i', 1000))],
-            Also = (answer, reached) => Assert.Equal(new string('i', 1000), Assert.Single(reached).Headers["Idempotency-Key"]),
+            Also = (answer, reached) => Assert.Equal("alice:" + new string('i', 1000), Assert.Single(reached).Headers["Idempotency-Key"]),
         },
         Post("GET on the submit path", Submit, "") with { Body = null, ContentType = null } with { Method = "GET", Status = 404 },
         Post("PUT on the submit path", Submit, """{"input":{}}""") with { Method = "PUT", Status = 404 },
