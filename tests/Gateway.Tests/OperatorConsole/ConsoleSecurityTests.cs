@@ -226,6 +226,45 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnOrdinaryClient_PostingTheClientPagesForms_ChangesNeitherItselfNorAnotherClient()
+    {
+        async Task<(string Key, string KeyId)> CreateAsync(string name)
+        {
+            using var created = await _ops.PostAsJsonAsync("/clients", new { name, quotas = new { max_in_flight = 2 } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key");
+            return (key.GetProperty("key").GetString()!, key.GetProperty("key_id").GetString()!);
+        }
+        Task<string> ReadAsync(string name) => _ops.GetStringAsync($"/clients/{name}");
+        var (owlKey, _) = await CreateAsync("night-owl");
+        var (_, birdKeyId) = await CreateAsync("day-bird");
+        var before = (Owl: await ReadAsync("night-owl"), Bird: await ReadAsync("day-bird"));
+        using var console = new ConsoleHttp(_gateway);
+        Assert.Equal(HttpStatusCode.Redirect, (await console.SignInAsync(owlKey)).StatusCode);
+
+        // The forms are not shown to it; posted anyway, each with a genuine antiforgery token.
+        foreach (var handler in (string[])["Quotas", "Issue"])
+        {
+            using var own = await console.PostAsync($"/console/clients/night-owl?handler={handler}", [], tokenFrom: "/console/clients/night-owl");
+            Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
+            var html = await own.Content.ReadAsStringAsync();
+            Assert.Contains("may not manage clients", html);
+            Assert.DoesNotContain("gk_", html); // no key issued, so none shown
+        }
+        foreach (var (handler, fields) in (IEnumerable<(string, KeyValuePair<string, string>[])>)
+            [("Quotas", [new("maxInFlight", "1")]), ("Revoke", [new("keyId", birdKeyId)]), ("Issue", []), ("Delete", [])])
+        {
+            using var others = await console.PostAsync($"/console/clients/day-bird?handler={handler}", fields, tokenFrom: "/console/clients/night-owl");
+            Assert.Equal(HttpStatusCode.Redirect, others.StatusCode);
+            Assert.StartsWith("/console/forbidden", others.Headers.Location?.ToString());
+        }
+
+        Assert.Equal(before, (await ReadAsync("night-owl"), await ReadAsync("day-bird")));
+        var audit = JsonDocument.Parse(await _ops.GetStringAsync("/audit")).RootElement.EnumerateArray();
+        Assert.DoesNotContain(audit, entry => entry.GetProperty("actor").GetString() == "night-owl");
+    }
+
+    [Fact]
     public async Task NoPage_HoldsTheKey()
     {
         var requestId = await _ops.SubmitAsync();

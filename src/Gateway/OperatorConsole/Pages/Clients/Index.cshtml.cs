@@ -67,7 +67,7 @@ internal sealed class ClientsModel(ClientStore store, ClientRegistry registry, I
     }
 
     private Task LoadAsync() => TryAsync(async () =>
-        Clients = ConsoleResults.Value<IReadOnlyList<ClientView>>(await ClientsApi.ListAsync(store, registry)) ?? [], "The clients could not be read.");
+        Clients = ConsoleResults.Value<IReadOnlyList<ClientView>>(await ClientsApi.ListAsync(HttpContext, store, registry)) ?? [], "The clients could not be read.");
 
     /// <summary>A rate limit in words.</summary>
     public static string Limit(RateLimitOptions? limit) => limit is null ? "default" : $"{limit.PermitLimit} per {limit.WindowSeconds} s";
