@@ -33,27 +33,36 @@ internal enum ClientChange
     Exists,
     Missing,
     Conflict,
+    /// <summary>A create of a name a deleted client had.</summary>
+    Retired,
 }
 
 /// <summary>
-/// API-managed clients in Redis: one hash of records (name to JSON), a version counter that every
-/// change increments and publishes (so each replica reloads within moments), and the audit
-/// stream, all in one hash slot (<c>{clients}</c>) so that a change and its audit entry are written
-/// together by one script, confirmed by a replica.
+/// API-managed clients in Redis: one hash of records (name to JSON), one of the retired names of
+/// deleted clients, a version counter that every change increments and publishes (so each replica
+/// reloads within moments), and the audit stream, all in one hash slot (<c>{clients}</c>) so that
+/// a change and its audit entry are written together by one script, confirmed by a replica.
 /// </summary>
-internal sealed class ClientStore(RedisStore redis)
+internal sealed class ClientStore(RedisStore redis, TimeProvider time)
 {
-    // KEYS: records, version, audit; ARGV: name, expected revision ('' to create), record JSON
-    // ('' to delete), publish command, channel, audit actor, action, detail, retention entries.
+    // KEYS: records, version, audit, retired names; ARGV: name, expected revision ('' to create),
+    // record JSON ('' to delete), publish command, channel, audit actor, action, detail, retention
+    // entries, the time of the change.
     private const string SaveScript = """
         local current = redis.call('HGET', KEYS[1], ARGV[1])
         if ARGV[2] == '' then
           if current then return 'exists' end
+          if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 1 then return 'retired' end
         else
           if not current then return 'missing' end
           if tostring(cjson.decode(current).revision) ~= ARGV[2] then return 'conflict' end
         end
-        if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+        if ARGV[3] == '' then
+          redis.call('HDEL', KEYS[1], ARGV[1])
+          redis.call('HSET', KEYS[4], ARGV[1], ARGV[10])
+        else
+          redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        end
         local version = redis.call('INCR', KEYS[2])
         redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'actor', ARGV[6], 'action', ARGV[7], 'client', ARGV[1], 'detail', ARGV[8])
         redis.call(ARGV[4], ARGV[5], version)
@@ -65,6 +74,9 @@ internal sealed class ClientStore(RedisStore redis)
 
     private readonly RedisKey _records = redis.Key("{clients}:records");
     private readonly RedisKey _version = redis.Key("{clients}:version");
+    // Names of deleted clients (name to the time of the deletion), never taken again: requests,
+    // usage and events are kept under a client's name, and a new client of the name would read them.
+    private readonly RedisKey _retired = redis.Key("{clients}:retired");
 
     /// <summary>The audit stream.</summary>
     public RedisKey AuditKey { get; } = redis.Key("{clients}:audit");
@@ -89,21 +101,22 @@ internal sealed class ClientStore(RedisStore redis)
         await redis.Database.HashGetAsync(_records, name) is { IsNull: false } value ? Deserialize(value) : null;
 
     /// <summary>
-    /// Saves <paramref name="record"/> (null deletes <paramref name="name"/>) if the stored one is
-    /// still at <paramref name="expectedRevision"/> (null: create, and none may exist), with its
-    /// audit entry, confirmed by a replica.
+    /// Saves <paramref name="record"/> (null deletes <paramref name="name"/>, whose name is then
+    /// retired) if the stored one is still at <paramref name="expectedRevision"/> (null: create,
+    /// and no client may have, or have had, the name), with its audit entry, confirmed by a replica.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     /// <exception cref="ReplicaNotConfirmedException">No replica confirmed in time.</exception>
     public async Task<ClientChange> SaveAsync(string name, long? expectedRevision, ClientRecord? record, AuditEntry audit)
     {
         var write = redis.Confirmations.Begin();
-        var outcome = (string?)await write.Database.ScriptEvaluateAsync(SaveScript, [_records, _version, AuditKey],
+        var outcome = (string?)await write.Database.ScriptEvaluateAsync(SaveScript, [_records, _version, AuditKey, _retired],
         [
             name, expectedRevision?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
             record is null ? "" : JsonSerializer.Serialize(record, GatewayJson.Options),
             redis.PublishCommand, ChangedChannelName,
             audit.Actor, audit.Action, audit.Detail, AuditEntries,
+            time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         ]);
         await write.ConfirmAsync(_records);
         return outcome switch
@@ -111,6 +124,7 @@ internal sealed class ClientStore(RedisStore redis)
             "ok" => ClientChange.Done,
             "exists" => ClientChange.Exists,
             "missing" => ClientChange.Missing,
+            "retired" => ClientChange.Retired,
             _ => ClientChange.Conflict,
         };
     }

@@ -68,6 +68,7 @@ internal static class ClientsApi
         admin.MapDelete("/{name}", DeleteAsync)
             .WithName("DeleteClient")
             .WithSummary("Delete a client; its keys stop working")
+            .WithDescription("Its requests, usage and events stay under its name, so the name is retired: creating a client of that name again is 409.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -122,9 +123,13 @@ internal static class ClientsApi
         var record = new ClientRecord(name, request.Admin ?? false, request.RateLimit, request.AllowedEndpoints, request.Quotas, request.Description,
             WebhookSecret.Generate(), now, now, Revision: 1, [new StoredKey(keyId, ClientKeys.Hash(key), now, null)]);
         var outcome = await SaveAsync(context, store, registry, name, null, record, "client.created", Settings(record) with { KeyId = keyId });
-        return outcome == ClientChange.Exists
-            ? Problem(StatusCodes.Status409Conflict, $"There is already a client '{name}'.")
-            : TypedResults.Created($"/clients/{name}", new CreatedClient(View(record), new IssuedKey(keyId, key, null), record.WebhookSecret));
+        return outcome switch
+        {
+            ClientChange.Exists => Problem(StatusCodes.Status409Conflict, $"There is already a client '{name}'."),
+            ClientChange.Retired => Problem(StatusCodes.Status409Conflict,
+                $"A deleted client had the name '{name}', and its requests, usage and events stay with the name: a new client takes another name."),
+            _ => TypedResults.Created($"/clients/{name}", new CreatedClient(View(record), new IssuedKey(keyId, key, null), record.WebhookSecret)),
+        };
     }
 
     internal static async Task<IResult> ListAsync(HttpContext context, ClientStore store, ClientRegistry registry) =>

@@ -128,6 +128,21 @@ public sealed class ClientsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADeletedClientsName_IsNotTakenAgain_SinceItsRequestsAndUsageStayUnderIt()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await PostAsync("/clients", """{"name":"short-shift"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _ops.DeleteAsync("/clients/short-shift")).StatusCode);
+        var before = await StateAsync();
+
+        var again = await PostAsync("/clients", """{"name":"short-shift","admin":true}""");
+
+        var problem = await ProblemAssert.IsProblemAsync(again, HttpStatusCode.Conflict);
+        Assert.Contains("deleted client had the name 'short-shift'", problem.GetProperty("detail").GetString());
+        Assert.Equal(before, await StateAsync());
+        Assert.Equal(HttpStatusCode.Created, (await PostAsync("/clients", """{"name":"long-shift"}""")).StatusCode);
+    }
+
+    [Fact]
     public async Task AClientOfSettings_IsListed_ButNotChangedThroughTheApi()
     {
         var before = await StateAsync();

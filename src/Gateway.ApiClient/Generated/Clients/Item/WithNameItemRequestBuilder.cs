@@ -46,7 +46,7 @@ namespace Reka.Gateway.ApiClient.Clients.Item
         {
         }
         /// <summary>
-        /// Delete a client; its keys stop working
+        /// Its requests, usage and events stay under its name, so the name is retired: creating a client of that name again is 409.
         /// </summary>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -140,7 +140,7 @@ namespace Reka.Gateway.ApiClient.Clients.Item
             return await RequestAdapter.SendAsync<global::Reka.Gateway.ApiClient.Models.ClientView>(requestInfo, global::Reka.Gateway.ApiClient.Models.ClientView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Delete a client; its keys stop working
+        /// Its requests, usage and events stay under its name, so the name is retired: creating a client of that name again is 409.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
