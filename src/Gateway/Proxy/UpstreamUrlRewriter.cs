@@ -8,16 +8,20 @@ namespace Reka.Gateway.Proxy;
 /// <summary>
 /// Rewrites the URLs Reka puts in its answers (<c>status_url</c>, <c>response_url</c>,
 /// <c>cancel_url</c>; "Submit" reference page) to the gateway's <c>Gateway:PublicBaseUrl</c>,
-/// so that no caller is sent around the gateway. Only those fields change; everything else in
-/// the body is left as upstream wrote it.
+/// so that no caller is sent around the gateway, and answers a <c>webhook_url</c> that names the
+/// gateway itself as null: that is the callback URL the gateway handed upstream, whose token is
+/// the gateway's alone (Reka's pages do not say whether it echoes the field; if it does, the token
+/// stays in). Only those fields change; everything else in the body is left as upstream wrote it.
 /// </summary>
 internal sealed class UpstreamUrlRewriter(IOptions<UpstreamOptions> upstream, IOptions<GatewayOptions> gateway)
 {
     private static readonly string[] UrlFields = ["status_url", "response_url", "cancel_url"];
-    private static readonly byte[][] Markers = [.. UrlFields.Select(f => System.Text.Encoding.UTF8.GetBytes($"\"{f}\""))];
+    private const string WebhookField = "webhook_url";
+    private static readonly byte[][] Markers = [.. UrlFields.Append(WebhookField).Select(f => System.Text.Encoding.UTF8.GetBytes($"\"{f}\""))];
 
     private readonly string _upstreamPath = new Uri(upstream.Value.BaseUrl).AbsolutePath.TrimEnd('/');
     private readonly string _publicBase = gateway.Value.PublicBaseUrl.TrimEnd('/');
+    private readonly string _gatewayPrefix = gateway.Value.PublicBaseUrl.TrimEnd('/') + "/";
 
     /// <summary>
     /// The body with its URL fields rewritten, or null when it has none to rewrite (the common
@@ -81,6 +85,12 @@ internal sealed class UpstreamUrlRewriter(IOptions<UpstreamOptions> upstream, IO
                         obj[field] = ToPublicUrl(url);
                         changed = true;
                     }
+                }
+                if (obj[WebhookField] is JsonValue webhook && webhook.TryGetValue<string>(out var callback)
+                    && callback.StartsWith(_gatewayPrefix, StringComparison.OrdinalIgnoreCase))
+                {
+                    obj[WebhookField] = null;
+                    changed = true;
                 }
                 foreach (var (_, child) in obj)
                 {

@@ -35,6 +35,49 @@ public sealed class UrlRewritingTests(RecordingStack stack) : RecordingStackTest
         Assert.Equal("r-9", body.GetProperty("request_id").GetString());
     }
 
+    [Fact]
+    public async Task AWebhookUrlNamingTheGateway_IsAnsweredAsNull_SoTheCallbackTokenNeverReachesACaller()
+    {
+        var gateway = await Stack.StartGatewayAsync(("Gateway:PublicBaseUrl", "https://gateway.internal.example"));
+        var requestId = $"req-{Guid.NewGuid():N}";
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = requestId, status = "IN_QUEUE" });
+        };
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+        await alice.SubmitAsync();
+        var callback = JsonDocument.Parse(Upstream.Requests.Last(r => r.Method == "POST").Body).RootElement.GetProperty("webhook_url").GetString()!;
+        Assert.StartsWith("https://gateway.internal.example/webhooks/inference?token=", callback);
+        // As Reka might echo it: on the request, and on each item of a list.
+        Upstream.Respond = context => context.Response.WriteAsJsonAsync(new
+        {
+            items = new object[]
+            {
+                new { request_id = requestId, status = "RUNNING", webhook_url = callback },
+                new { request_id = "req-direct", status = "RUNNING", webhook_url = "https://hooks.example/theirs" },
+            },
+            next_offset = (int?)null,
+            has_more = false,
+            request_id = requestId,
+            status = "RUNNING",
+            webhook_url = callback,
+        });
+
+        var result = await alice.GetStringAsync($"/v2/inference/requests/{requestId}");
+        var list = await ops.GetStringAsync("/v2/inference/requests");
+
+        foreach (var body in new[] { result, list })
+        {
+            Assert.DoesNotContain("token=", body);
+            var root = JsonDocument.Parse(body).RootElement;
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("webhook_url").ValueKind);
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("items")[0].GetProperty("webhook_url").ValueKind);
+            Assert.Equal("https://hooks.example/theirs", root.GetProperty("items")[1].GetProperty("webhook_url").GetString());
+        }
+    }
+
     [Theory]
     [InlineData("application/json", null, true)]
     [InlineData("Application/JSON; charset=utf-8", null, true)]
