@@ -204,6 +204,17 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
             GatewayLog.SubmissionCheckNotRemoved(logger, pending.SubmissionId, e.GetType().Name);
+            return;
+        }
+        // Nothing will send the submit again: its body (up to the route's cap) does not wait out
+        // Cache:ResultTtl, which a client's refused submits could otherwise fill Redis with.
+        try
+        {
+            await records.ForgetBodyAsync(pending.SubmissionId);
+        }
+        catch (Exception e) when (RedisStore.IsUnavailable(e))
+        {
+            // Then it expires with the record.
         }
     }
 

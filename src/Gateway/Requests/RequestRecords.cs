@@ -147,6 +147,10 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         await expire;
     }
 
+    /// <summary>Drops a submission's body, once nothing will send it upstream again (its check removed).</summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public Task ForgetBodyAsync(string submissionId) => redis.Database.HashDeleteAsync(SubmissionKey(submissionId), Body);
+
     /// <summary>A submission's record, or null when there is none (expired, or lost with Redis' data).</summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<SubmissionState?> GetSubmissionAsync(string submissionId)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Reka.Gateway.Infrastructure.Redis;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 
@@ -163,6 +165,28 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Single(Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Submit_ThatUpstreamRefuses_LeavesNoBodyInRedis()
+    {
+        var gateway = await Stack.StartGatewayAsync();
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 422;
+            await context.Response.WriteAsJsonAsync(new { error = new { type = "validation_error", message = "no such model" } });
+        };
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        var prompt = new string('p', 256 * 1024);
+
+        var response = await alice.PostAsync("/v2/inference/no-such-model/x", JsonContent.Create(new { input = new { prompt } }));
+
+        Assert.Equal((HttpStatusCode)422, response.StatusCode);
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        var submission = Assert.Single(await gateway.RedisKeysAsync(), k => k.Contains("submission:", StringComparison.Ordinal));
+        var fields = (await redis.Database.HashGetAllAsync(submission)).Select(f => (string)f.Name!).ToArray();
+        Assert.Contains("owner", fields);
+        Assert.DoesNotContain("body", fields);
     }
 
     [Fact]
