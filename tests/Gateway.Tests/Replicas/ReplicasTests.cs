@@ -46,6 +46,12 @@ public sealed class ReplicasTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var replica in _replicas)
         {
             await replica.DisposeAsync();
+            // Shown with a failed test's output: what went wrong inside a replica, with its trace id.
+            foreach (var line in (replica.StandardOutput + replica.StandardError).Split('\n')
+                .Where(l => l.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || l.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal)))
+            {
+                output.WriteLine($"replica {replica.BaseAddress}: {line}");
+            }
         }
         await _subscriber.DisposeAsync();
         await _simulator.DisposeAsync();
