@@ -132,13 +132,18 @@ internal static class ConsoleSetup
         });
     }
 
-    /// <summary>Maps the pages and the live stream, none of them in the OpenAPI document.</summary>
+    /// <summary>
+    /// Maps the pages and the live stream, none of them in the OpenAPI document. A signed-in
+    /// client's pages count against its rate limit as its API calls do (a page may call Reka with
+    /// the team key); the sign-in page is not limited.
+    /// </summary>
     public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapRazorPages();
+        endpoints.MapRazorPages().RequireRateLimiting(ClientsSetup.PerClientRateLimit);
         endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
                 TypedResults.ServerSentEvents(StreamAsync(hub, context.GetClient(), context.RequestAborted, lifetime.ApplicationStopping)))
             .RequireAuthorization(SignedInPolicy)
+            .RequireRateLimiting(ClientsSetup.PerClientRateLimit)
             .ExcludeFromDescription();
         return endpoints;
     }

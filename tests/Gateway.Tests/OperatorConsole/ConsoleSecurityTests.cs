@@ -265,6 +265,31 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConsolePages_CountAgainstTheClientsRateLimit_AsItsApiCallsDo()
+    {
+        using var created = await _ops.PostAsJsonAsync("/clients", new { name = "page-turner", rate_limit = new { permit_limit = 3, window_seconds = 3600 } });
+        var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetProperty("key").GetString()!;
+        using var console = new ConsoleHttp(_gateway);
+        Assert.Equal(HttpStatusCode.Redirect, (await console.SignInAsync(key)).StatusCode); // the sign-in page is not limited
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var page = await console.GetAsync($"/console/requests?offset={i}");
+            statuses.Add(page.StatusCode);
+            if (page.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                var problem = await ProblemAssert.IsProblemAsync(page, HttpStatusCode.TooManyRequests);
+                Assert.Contains("'page-turner' exceeded its limit of 3 requests per 3600 s", problem.GetProperty("detail").GetString());
+            }
+        }
+
+        // 3 a window: at least 2 of the 8 refused even if a window ended between them.
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.TooManyRequests), 2, 5);
+        Assert.All(statuses, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"answered {(int)s}"));
+    }
+
+    [Fact]
     public async Task NoPage_HoldsTheKey()
     {
         var requestId = await _ops.SubmitAsync();
