@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
 
@@ -20,10 +23,12 @@ internal sealed record PublishedEvent(string Id, string Type, string RequestId, 
 /// what arrives to local waiters (long-polls on a request) and listeners (<c>GET /events</c> streams).
 /// Pub/sub is at-most-once per listener; waiters fall back to reading the cache at their deadline.
 /// </summary>
-internal sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
+internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gateway, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
 {
     private readonly ConcurrentDictionary<string, WaiterSet> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
+    private readonly PartitionedRateLimiter<string> _streams = PartitionedRateLimiter.Create<string, string>(client =>
+        RateLimitPartition.GetConcurrencyLimiter(client, _ => new ConcurrencyLimiterOptions { PermitLimit = gateway.Value.MaxStreamsPerClient, QueueLimit = 0 }));
 
     /// <summary>Publishes a completed inference's event to every replica (its waiters and streams, and other listeners of the channel).</summary>
     /// <exception cref="RedisException">Redis failed: the callback is processed again.</exception>
@@ -68,14 +73,28 @@ internal sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Bac
         });
     }
 
-    /// <summary>Events matching <paramref name="filter"/> from now on, until the returned listener is disposed.</summary>
-    public Listener Listen(Func<PublishedEvent, bool> filter)
+    /// <summary>
+    /// Events matching <paramref name="filter"/> from now on, for a stream of
+    /// <paramref name="client"/>, until the returned listener is disposed; null when the client
+    /// already holds <c>Gateway:MaxStreamsPerClient</c> streams on this replica.
+    /// </summary>
+    public Listener? TryListen(string client, Func<PublishedEvent, bool> filter)
     {
+        var lease = _streams.AttemptAcquire(client);
+        if (!lease.IsAcquired)
+        {
+            lease.Dispose();
+            return null;
+        }
         // Bounded: a stream that cannot keep up loses its oldest events rather than the replica's memory.
         var channel = Channel.CreateBounded<PublishedEvent>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest });
         _listeners[channel] = filter;
-        return new Listener(channel.Reader, () => { _listeners.TryRemove(channel, out _); channel.Writer.TryComplete(); });
+        return new Listener(channel.Reader, () => { _listeners.TryRemove(channel, out _); channel.Writer.TryComplete(); lease.Dispose(); });
     }
+
+    /// <summary>The problem details answered when <see cref="TryListen"/> refuses a stream.</summary>
+    public IResult TooManyStreams(string client) => TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests,
+        detail: $"Client '{client}' already holds {gateway.Value.MaxStreamsPerClient} event streams open on this replica (Gateway:MaxStreamsPerClient); close one first.");
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -161,10 +180,19 @@ internal sealed class EventHub(RedisStore redis, ILogger<EventHub> logger) : Bac
     /// <summary>A registered stream of events.</summary>
     internal sealed class Listener(ChannelReader<PublishedEvent> reader, Action unregister) : IDisposable
     {
+        private int _disposed;
+
         /// <summary>The events.</summary>
         public ChannelReader<PublishedEvent> Reader => reader;
 
         /// <inheritdoc />
-        public void Dispose() => unregister();
+        // Once, however often: the request that holds it also disposes it, should its stream never start.
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                unregister();
+            }
+        }
     }
 }

@@ -25,7 +25,12 @@ internal static class EventsApi
         endpoints.MapGet("/events", (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
             {
                 var client = context.GetClient().Name;
-                return TypedResults.ServerSentEvents(StreamAsync(hub, client, context.RequestAborted, lifetime.ApplicationStopping));
+                if (hub.TryListen(client, e => e.Client == client) is not { } listener)
+                {
+                    return hub.TooManyStreams(client);
+                }
+                context.Response.RegisterForDispose(listener);
+                return TypedResults.ServerSentEvents(StreamAsync(listener, context.RequestAborted, lifetime.ApplicationStopping));
             })
             .WithTag("Events", "The calling client's events as they happen, as server-sent events.")
             .WithName("StreamEvents")
@@ -33,13 +38,14 @@ internal static class EventsApi
             .WithDescription("Server-sent events: `event:` is the event type (`inference.completed`, ...), `id:` the event id, `data:` the event JSON; a `ping` event opens the stream and comes every 15 s while it is idle. Events come from the moment of connection on; nothing is replayed.")
             .Produces<InferenceEvent>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireAuthorization()
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit);
 
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub hub, string client,
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub.Listener listener,
         [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
     {
-        using var listener = hub.Listen(e => e.Client == client);
+        using var _ = listener;
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
         // Sent at once, so the caller knows the stream is open (headers go out with it).
         yield return new SseItem<string>("{}", "ping");

@@ -16,6 +16,14 @@ public sealed class GatewayOptions
     /// </summary>
     [HttpUrl]
     public string PublicBaseUrl { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>
+    /// Event streams (<c>GET /events</c>, the console's live stream) one client may hold open at
+    /// once on each replica; one more is 429. The rate limit counts only a stream's start, and
+    /// each open stream holds a connection and a buffer of up to 1,024 events.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxStreamsPerClient { get; set; } = 16;
 }
 
 [OptionsValidator]

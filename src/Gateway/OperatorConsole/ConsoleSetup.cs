@@ -141,7 +141,15 @@ internal static class ConsoleSetup
     {
         endpoints.MapRazorPages().RequireRateLimiting(ClientsSetup.PerClientRateLimit);
         endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
-                TypedResults.ServerSentEvents(StreamAsync(hub, context.GetClient(), context.RequestAborted, lifetime.ApplicationStopping)))
+            {
+                var client = context.GetClient();
+                if (hub.TryListen(client.Name, e => ResultCache.MayAccess(client, e.Client)) is not { } listener)
+                {
+                    return hub.TooManyStreams(client.Name);
+                }
+                context.Response.RegisterForDispose(listener);
+                return TypedResults.ServerSentEvents(StreamAsync(listener, context.RequestAborted, lifetime.ApplicationStopping));
+            })
             .RequireAuthorization(SignedInPolicy)
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit)
             .ExcludeFromDescription();
@@ -153,10 +161,10 @@ internal static class ConsoleSetup
 
     // Terminal events the signed-in client may see (ResultCache's rule: an admin sees all), each
     // as the few fields a page updates from.
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub hub, GatewayClient client,
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub.Listener listener,
         [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
     {
-        using var listener = hub.Listen(e => ResultCache.MayAccess(client, e.Client));
+        using var _ = listener;
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
         yield return new SseItem<string>("{}", "ping");
         while (!ended.IsCancellationRequested)

@@ -86,6 +86,42 @@ public sealed class EventsTests(SimulatorStack stack) : SimulatorStackTests(stac
     }
 
     [Fact]
+    public async Task EventStreams_PastMaxStreamsPerClient_Are429_ForThatClientOnly_UntilOneCloses()
+    {
+        var gateway = await Stack.StartGatewayAsync(("Gateway:MaxStreamsPerClient", "2"));
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Task<HttpResponseMessage> OpenAsync(HttpClient client) => client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        var first = await OpenAsync(alice);
+        using var second = await OpenAsync(alice);
+
+        using var third = await OpenAsync(alice);
+        using var bobs = await OpenAsync(bob);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode); // before reading it: a stream never ends
+        var problem = await ProblemAssert.IsProblemAsync(third, HttpStatusCode.TooManyRequests);
+        Assert.Contains("'alice' already holds 2 event streams open", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, bobs.StatusCode);
+        first.Dispose(); // the connection closes: the gateway ends that stream and frees its place
+        HttpResponseMessage? reopened = null;
+        await Eventually.ThatAsync(async () =>
+        {
+            var attempt = await OpenAsync(alice);
+            if (attempt.StatusCode == HttpStatusCode.OK)
+            {
+                reopened = attempt;
+                return true;
+            }
+            attempt.Dispose();
+            await Task.Delay(100);
+            return false;
+        }, 20, "a stream to open in the place of the closed one");
+        reopened!.Dispose();
+    }
+
+    [Fact]
     public async Task EveryEvent_IsPublishedOnTheRedisChannel()
     {
         var requestId = await Alice.SubmitAsync();
