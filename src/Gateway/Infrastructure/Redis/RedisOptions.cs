@@ -55,6 +55,15 @@ public sealed partial class RedisOptions : IValidatableObject
     [Range(0, 600)]
     public double ReplicaAckTimeoutSeconds { get; set; } = 0.5;
 
+    /// <summary>
+    /// Whether every primary must have a replica confirm (true for a Redis run with replicas:
+    /// Sentinel, a cluster, a managed service). By default a primary whose <c>ROLE</c> lists no
+    /// replica is not waited for, and <c>ROLE</c> lists only the replicas connected now: while its
+    /// replica is down or resyncing, just when a failover may promote it, writes would be
+    /// acknowledged unreplicated. With true, they are 503 instead.
+    /// </summary>
+    public bool RequireReplica { get; set; }
+
     /// <summary>PEM file of the certificate authority that signed Redis' TLS certificate, when it is not one the system trusts.</summary>
     public string? CaCertificatePath { get; set; }
 

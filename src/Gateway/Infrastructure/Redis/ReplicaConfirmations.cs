@@ -11,8 +11,9 @@ namespace Reka.Gateway.Infrastructure.Redis;
 /// After the writes, each primary they went to is sent <c>WAIT 1 &lt;timeout&gt;</c>
 /// (https://redis.io/docs/latest/commands/wait/); when no replica confirms within
 /// <c>Redis:ReplicaAckTimeoutSeconds</c>, <see cref="ReplicaNotConfirmedException"/> makes the
-/// answer 503 and the caller retries. A primary without replicas is not asked: a single Redis
-/// keeps working as it always did.
+/// answer 503 and the caller retries. A primary without replicas is not asked, so a single Redis
+/// keeps working as it always did, unless <c>Redis:RequireReplica</c> says every primary must
+/// have one.
 /// </summary>
 /// <remarks>
 /// <c>WAIT</c> covers the writes made earlier on the same connection, and blocks that connection
@@ -26,6 +27,7 @@ internal sealed class ReplicaConfirmations : IDisposable
     private readonly RedisConnection _connection;
     private readonly GatewayMetrics _metrics;
     private readonly int _timeoutMilliseconds;
+    private readonly bool _requireReplica;
     private readonly ConcurrentDictionary<EndPoint, Primary> _primaries = new();
     private long _losses;
 
@@ -34,6 +36,7 @@ internal sealed class ReplicaConfirmations : IDisposable
         _connection = connection;
         _metrics = metrics;
         _timeoutMilliseconds = (int)(settings.ReplicaAckTimeoutSeconds * 1000);
+        _requireReplica = settings.RequireReplica;
         connection.ConnectionLost += () => Interlocked.Increment(ref _losses);
     }
 
@@ -58,7 +61,8 @@ internal sealed class ReplicaConfirmations : IDisposable
         foreach (var key in keys)
         {
             var server = multiplexer.GetServer(key, null, CommandFlags.DemandMaster);
-            var primary = _primaries.GetOrAdd(server.EndPoint, static (_, state) => new Primary(state.server, state.timeout), (server, timeout: _timeoutMilliseconds));
+            var primary = _primaries.GetOrAdd(server.EndPoint, static (_, state) => new Primary(state.server, state.timeout, state.require),
+                (server, timeout: _timeoutMilliseconds, require: _requireReplica));
             if (!primaries.Contains(primary))
             {
                 primaries.Add(primary);
@@ -104,7 +108,7 @@ internal sealed class ReplicaConfirmations : IDisposable
     public void Dispose() => _connection.Dispose();
 
     // One primary: its replica count (from ROLE, re-read each second) and the WAIT in flight.
-    private sealed class Primary(IServer server, int timeoutMilliseconds)
+    private sealed class Primary(IServer server, int timeoutMilliseconds, bool requireReplica)
     {
         private readonly Lock _lock = new();
         private TaskCompletionSource<bool>? _next;
@@ -117,6 +121,10 @@ internal sealed class ReplicaConfirmations : IDisposable
         {
             get
             {
+                if (requireReplica)
+                {
+                    return false;
+                }
                 var replicas = ReplicasAsync();
                 return replicas.IsCompletedSuccessfully && replicas.Result == 0;
             }
@@ -125,7 +133,7 @@ internal sealed class ReplicaConfirmations : IDisposable
         // Whether a replica confirmed; null when the primary has none (nothing was waited for).
         public async Task<bool?> ConfirmAsync()
         {
-            if (await ReplicasAsync() == 0)
+            if (!requireReplica && await ReplicasAsync() == 0)
             {
                 return null;
             }

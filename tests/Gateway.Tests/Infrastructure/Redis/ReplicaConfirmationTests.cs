@@ -57,6 +57,23 @@ public sealed class ReplicaConfirmationTests
     }
 
     [Fact]
+    public async Task WithRequireReplica_APrimaryWhoseRoleListsNoReplica_RefusesTheWrite503()
+    {
+        // ROLE lists only the replicas connected now: one down looks like none at all.
+        await using var primary = await RedisServer.StartAsync();
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl,
+            [new("Redis:Configuration", primary.Configuration), new("Redis:ReplicaAckTimeoutSeconds", "0.2"), new("Redis:RequireReplica", "true")]);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+
+        using var refused = await ops.PostSubscriptionAsync(new { url = "http://127.0.0.1:9/hooks" }, Guid.NewGuid().ToString());
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("No replica confirmed the write within", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.NotNull(refused.Headers.RetryAfter);
+    }
+
+    [Fact]
     public async Task WithoutReplicas_NothingIsWaitedFor()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
