@@ -168,10 +168,13 @@ internal sealed class CallbackWorker(
         var schedule = options.Value.ProcessingSchedule;
         if (tries >= schedule.Count)
         {
-            // Forget that this callback came, so that Reka's next one is not taken for a repeat.
+            // Forget that this callback came, so that Reka's next one is not taken for a repeat. A
+            // callback that came during this last try marked the job: it then runs again at once.
             await inbox.ForgetCallbackAsync(requestId, job[CallbackInbox.JobFields.Status] ?? "");
-            await Queue.DeleteAsync(job);
-            GatewayLog.CallbackAbandoned(logger, requestId, tries, reason);
+            if (await Queue.AbandonAsync(job))
+            {
+                GatewayLog.CallbackAbandoned(logger, requestId, tries, reason);
+            }
             return;
         }
         var delay = schedule[tries];

@@ -62,18 +62,23 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
         return out
         """;
 
-    // KEYS: due, job; ARGV: id, token, mode (retry|done|delete), due ms (retry) or TTL seconds (done, 0 = none),
-    // now ms (the worker's clock, as every due time), then field/value pairs to set.
+    // KEYS: due, job; ARGV: id, token, mode (retry|done|delete|abandon), due ms (retry) or TTL seconds (done, 0 = none),
+    // now ms (the worker's clock, as every due time), then field/value pairs to set. 'abandon'
+    // deletes the job unless a producer marked it meanwhile: then it is retried at once (returns 2).
     private const string FinishScript = $$"""
         if redis.call('HGET', KEYS[2], '{{LeaseField}}') ~= ARGV[2] then return 0 end
-        if ARGV[3] == 'delete' then
+        local mode = ARGV[3]
+        if mode == 'abandon' then
+          if redis.call('HEXISTS', KEYS[2], '{{DueNowField}}') == 0 then mode = 'delete' else mode = 'retry' end
+        end
+        if mode == 'delete' then
           redis.call('ZREM', KEYS[1], ARGV[1])
           redis.call('DEL', KEYS[2])
           return 1
         end
         for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
         redis.call('HDEL', KEYS[2], '{{LeaseField}}')
-        if ARGV[3] == 'retry' then
+        if mode == 'retry' then
           local due = ARGV[4]
           -- A producer marked the job while it was leased (news for it): run it again at once.
           if redis.call('HDEL', KEYS[2], '{{DueNowField}}') == 1 then due = ARGV[5] end
@@ -82,6 +87,7 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
           redis.call('ZREM', KEYS[1], ARGV[1])
           if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
         end
+        if ARGV[3] == 'abandon' then return 2 end
         return 1
         """;
 
@@ -160,6 +166,14 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
     /// <summary>Finishes a job and deletes its record. False when the lease was lost.</summary>
     public Task<bool> DeleteAsync(LeasedJob job) => FinishAsync(job, "delete", 0, []);
 
+    /// <summary>
+    /// Gives a job up (its tries ran out) and deletes its record, unless a producer marked it while
+    /// it was leased (news for it, <see cref="DueNowField"/>): then it runs again at once, and the
+    /// result is false, as when the lease was lost.
+    /// </summary>
+    public async Task<bool> AbandonAsync(LeasedJob job) =>
+        await FinishScriptAsync(job, "abandon", time.GetUtcNow().ToUnixTimeMilliseconds(), []) == 1;
+
     /// <summary>Finishes a job, keeping its record (with <paramref name="fields"/> set) for <paramref name="retention"/>. False when the lease was lost.</summary>
     public Task<bool> CompleteAsync(LeasedJob job, TimeSpan retention, IEnumerable<KeyValuePair<string, string>> fields) =>
         FinishAsync(job, "done", (long)retention.TotalSeconds, fields);
@@ -217,10 +231,10 @@ internal sealed class DurableQueue(RedisStore redis, string name, TimeProvider t
         return [.. firsts.Select(first => first.Length > 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)first[0].Score) : (DateTimeOffset?)null)];
     }
 
-    private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields)
-    {
-        var done = (long)await redis.Database.ScriptEvaluateAsync(FinishScript, [DueKey(job.Partition), JobKey(job.Partition, job.Id)],
+    private async Task<bool> FinishAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields) =>
+        await FinishScriptAsync(job, mode, dueOrTtl, fields) == 1;
+
+    private async Task<long> FinishScriptAsync(LeasedJob job, string mode, long dueOrTtl, IEnumerable<KeyValuePair<string, string>> fields) =>
+        (long)await redis.Database.ScriptEvaluateAsync(FinishScript, [DueKey(job.Partition), JobKey(job.Partition, job.Id)],
             [job.Id, job.LeaseToken, mode, dueOrTtl, time.GetUtcNow().ToUnixTimeMilliseconds(), .. fields.SelectMany(f => new RedisValue[] { f.Key, f.Value })]);
-        return done == 1;
-    }
 }
