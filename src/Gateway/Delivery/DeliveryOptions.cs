@@ -26,9 +26,12 @@ public sealed class DeliveryOptions : IValidatableObject
     [Range(0, 0.99)]
     public double JitterFraction { get; set; } = 0.2;
 
-    /// <summary>Longest wait a subscriber's <c>Retry-After</c> can impose, in seconds (1 day).</summary>
+    /// <summary>
+    /// Longest wait a subscriber's <c>Retry-After</c> can impose, in seconds (12 hours): every
+    /// retry waiting this long must still end within <see cref="Retention"/>, while the event is kept.
+    /// </summary>
     [Range(1, 30 * 86_400)]
-    public double MaxRetryAfterSeconds { get; set; } = 86_400;
+    public double MaxRetryAfterSeconds { get; set; } = 43_200;
 
     /// <summary>Time allowed for one attempt, in seconds.</summary>
     [Range(0.01, 3_600)]
@@ -45,6 +48,8 @@ public sealed class DeliveryOptions : IValidatableObject
     [ValidateObjectMembers]
     public QueueWorkerOptions FanOut { get; set; } = new() { MaxConcurrency = 64, LeaseSeconds = 60 };
 
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     /// <summary>The schedule in force.</summary>
     public IReadOnlyList<TimeSpan> Schedule => RetrySchedule.Count > 0 ? RetrySchedule : DefaultRetrySchedule;
 
@@ -58,11 +63,14 @@ public sealed class DeliveryOptions : IValidatableObject
         {
             yield return new("Delivery:AttemptTimeoutSeconds must be below the workers' LeaseSeconds (an attempt must end before its lease).");
         }
-        // Events must outlive every retry of the schedule, or a late retry finds nothing to send.
-        var schedule = Schedule.Aggregate(TimeSpan.Zero, (total, delay) => total + delay) * (1 + JitterFraction);
+        // Events must outlive every retry of the schedule, each as late as jitter or a subscriber's
+        // Retry-After can make it, or a late retry finds nothing to send.
+        var longest = TimeSpan.FromSeconds(MaxRetryAfterSeconds);
+        var schedule = Schedule.Aggregate(TimeSpan.Zero, (total, delay) => total + Max(delay * (1 + JitterFraction), longest));
         if (Retention <= schedule)
         {
-            yield return new($"Delivery:Retention must be longer than the whole retry schedule ({schedule.TotalHours:0.#} h).");
+            yield return new($"Delivery:Retention must be longer than the whole retry schedule, each retry as late as jitter and " +
+                $"Delivery:MaxRetryAfterSeconds can make it ({schedule.TotalHours:0.#} h).");
         }
     }
 }

@@ -33,6 +33,7 @@ public sealed class StartupTests
     [InlineData("Delivery:JitterFraction", "2", "Delivery:JitterFraction")]
     [InlineData("Delivery:Worker:MaxConcurrency", "0", "Delivery:Worker")]
     [InlineData("Delivery:Retention", "01:00:00", "Delivery:Retention")]
+    [InlineData("Delivery:MaxRetryAfterSeconds", "100000", "Delivery:MaxRetryAfterSeconds")] // 7 retries of 27.8 h outlast the 7 days events are kept
     [InlineData("Webhooks:Processing:LeaseSeconds", "0", "Webhooks:Processing")]
     [InlineData("Proxy:ForwardedPrefixes:0", "/v2/inference/", "Proxy:ForwardedPrefixes")]
     [InlineData("Proxy:Routes:chat:TimeoutSeconds", "-1", "Proxy:Routes:chat")]
