@@ -113,6 +113,10 @@ internal sealed class PassthroughPathValidator : AbstractValidator<PassthroughPa
         RuleFor(p => p.Path).Must(path => !path.TrimStart('/').Split('/').Any(segment => segment is "." or ".." or ""))
             .WithMessage("The path must not contain '.', '..' or empty segments.")
             .OverridePropertyName("path");
+        // Some servers read '\' (%5C) as '/', which would hide segments from the rule above.
+        RuleFor(p => p.Path).Must(path => !path.Contains('\\'))
+            .WithMessage("The path must not contain '\\' (%5C).")
+            .OverridePropertyName("path");
         RuleFor(p => p.Path).Must(path => !path.StartsWith("/v2/inference", StringComparison.OrdinalIgnoreCase))
             .WithMessage("Inference calls go through their own routes (/v2/inference/...), not with an encoded path.")
             .OverridePropertyName("path");

@@ -24,7 +24,8 @@ internal sealed record ProxyRoute(string Name, HttpTransformer Transformer, Forw
 
 /// <summary>
 /// Builds <see cref="ProxyRoute"/>s whose transforms always strip the caller's credentials
-/// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>) and set <c>X-Api-Key</c> to the team key.
+/// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>) and method-override headers, and set
+/// <c>X-Api-Key</c> to the team key.
 /// </summary>
 internal sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOptions<UpstreamOptions> upstream, IOptions<ProxyOptions> proxy)
 {
@@ -39,6 +40,10 @@ internal sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOpt
             context.AddRequestHeaderRemove("Authorization");
             context.AddRequestHeaderRemove("Proxy-Authorization");
             context.AddRequestHeaderRemove("Cookie");
+            // A server that honours these would run another method than the route checked.
+            context.AddRequestHeaderRemove("X-HTTP-Method-Override");
+            context.AddRequestHeaderRemove("X-HTTP-Method");
+            context.AddRequestHeaderRemove("X-Method-Override");
             context.AddRequestHeader("X-Api-Key", teamKey, append: false);
             configure?.Invoke(context);
         });

@@ -125,6 +125,7 @@ public sealed class PathAndQueryCases(HostileStack stack, ITestOutputHelper outp
         Forwarded("..%2F climbing out of /v1", "/v1/..%2F..%2Fadmin"),
         Forwarded("%2F..%2F climbing out of /v2/videos", "/v2/videos%2F..%2F..%2Fclients"),
         Forwarded("an empty segment", "/v2//videos"),
+        Forwarded("%5C, which some servers read as '/'", "/v1/x%5C..%5C..%5Cv2%5Cinference%5Crequests%5Cabc%5Ccancel"),
         Forwarded("a trailing %2F (empty segment)", "/v1/images%2F"),
         Forwarded("into /v2/inference with %2F", "/v2/inference%2Fmodels"),
         Forwarded("into /v2/INFERENCE with %2f", "/v2/INFERENCE%2fmodels"),
