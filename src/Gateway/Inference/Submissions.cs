@@ -106,10 +106,13 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     /// <summary>
     /// Gives the quota back and drops the submission's check when the submit ended without
     /// upstream accepting it (an error answer, upstream unreachable): to call after forwarding.
+    /// A 2xx whose request id could not be read (not JSON, no <c>request_id</c>) did start an
+    /// inference: its check stays, to learn the request from Reka's replay, and so does its quota.
     /// </summary>
     public async Task SettleUnstartedAsync(HttpContext context)
     {
-        if (context.Features.Get<PendingSubmission>() is { Settled: false } pending)
+        if (context.Features.Get<PendingSubmission>() is { Settled: false } pending
+            && context.Response.StatusCode is < StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices)
         {
             await CancelCheckAsync(pending);
             await SettleUnstartedAsync(pending);

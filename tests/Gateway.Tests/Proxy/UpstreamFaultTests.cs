@@ -168,6 +168,26 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     }
 
     [Fact]
+    public async Task Submit_AcceptedWithAnAnswerWithoutRequestId_KeepsItsCheckAndItsQuotaSlot()
+    {
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"));
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { status = "IN_QUEUE" }); // Reka started it; its id is not readable
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Task<HttpResponseMessage> SubmitAsync() => bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        Assert.Equal(HttpStatusCode.Accepted, (await SubmitAsync()).StatusCode);
+        var second = await SubmitAsync();
+
+        var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
+        Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
+        Assert.Contains(await gateway.RedisKeysAsync(), k => k.Contains(":submissions:job:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Submit_ThatUpstreamRefuses_LeavesNoBodyInRedis()
     {
         var gateway = await Stack.StartGatewayAsync();
