@@ -10,11 +10,7 @@ public sealed class ListFilterTests(RecordingStack stack) : RecordingStackTests(
     public async Task List_KeepsTheClientsOwnItems_WhetherTheirIdIsEscapedOrNot_AndDropsTheOthers()
     {
         var alices = $"r-list-{Guid.NewGuid():N}";
-        Upstream.Respond = context =>
-        {
-            context.Response.StatusCode = 202;
-            return context.Response.WriteAsJsonAsync(new { request_id = alices, status = "IN_QUEUE" });
-        };
+        Upstream.AcceptSubmitsAs(alices);
         Assert.Equal(HttpStatusCode.Accepted, (await Alice.PostAsync("/v2/inference/sora-2-pro/image-to-video", JsonContent.Create(new { input = new { prompt = "x" } }))).StatusCode);
         // The same id twice, once with its first character as a JSON escape; then ids no one here owns.
         var page = $$"""{"items":[{"request_id":"\u0072{{alices[1..]}}","n":1},{"request_id":"{{alices}}","n":2},{"request_id":"r-list-{{Guid.NewGuid():N}}","n":3},{"request_id":42,"n":4},{"n":5}],"has_more":false}""";

@@ -264,11 +264,7 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         // Keys are scoped per client upstream, so only a fault (or a key an older build sent
         // unscoped) makes Reka answer one client's submit with another's request.
         var requestId = $"req-{Guid.NewGuid():N}";
-        Upstream.Respond = context =>
-        {
-            context.Response.StatusCode = 202;
-            return context.Response.WriteAsJsonAsync(new { request_id = requestId, status = "IN_QUEUE" });
-        };
+        Upstream.AcceptSubmitsAs(requestId);
         Assert.Equal(requestId, await Alice.SubmitAsync());
 
         var response = await Bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));

@@ -40,11 +40,7 @@ public sealed class UrlRewritingTests(RecordingStack stack) : RecordingStackTest
     {
         var gateway = await Stack.StartGatewayAsync(("Gateway:PublicBaseUrl", "https://gateway.internal.example"));
         var requestId = $"req-{Guid.NewGuid():N}";
-        Upstream.Respond = async context =>
-        {
-            context.Response.StatusCode = 202;
-            await context.Response.WriteAsJsonAsync(new { request_id = requestId, status = "IN_QUEUE" });
-        };
+        Upstream.AcceptSubmitsAs(requestId);
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var ops = gateway.CreateClient(TestClients.Ops);
         await alice.SubmitAsync();

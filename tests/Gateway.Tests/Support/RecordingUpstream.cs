@@ -25,6 +25,13 @@ public sealed class RecordingUpstream : IAsyncDisposable
     /// <summary>Answers each request; the body has already been read and recorded (and can be read again when it was kept whole).</summary>
     public Func<HttpContext, Task> Respond { get; set; } = AnswerOk;
 
+    /// <summary>Answers every request as Reka accepts a submit: 202 naming <paramref name="requestId"/>, <c>IN_QUEUE</c>.</summary>
+    public void AcceptSubmitsAs(string requestId) => Respond = context =>
+    {
+        context.Response.StatusCode = 202;
+        return context.Response.WriteAsJsonAsync(new { request_id = requestId, status = "IN_QUEUE" });
+    };
+
     /// <summary>Largest body kept in <see cref="RecordedRequest.Body"/>, in bytes; longer ones are only counted.</summary>
     public int MaxRecordedBodyBytes { get; set; } = 1 << 20;
 

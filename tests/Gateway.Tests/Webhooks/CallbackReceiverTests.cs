@@ -30,11 +30,7 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
 
     private async Task<string> CallbackPathOfASubmitAsync()
     {
-        Upstream.Respond = async context =>
-        {
-            context.Response.StatusCode = 202;
-            await context.Response.WriteAsJsonAsync(new { request_id = _requestId, status = "IN_QUEUE" });
-        };
+        Upstream.AcceptSubmitsAs(_requestId);
         await Alice.SubmitAsync();
         return CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
     }
@@ -220,11 +216,7 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         using var reka = gateway.CreateClient();
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var bob = gateway.CreateClient(TestClients.Bob);
-        Upstream.Respond = async context =>
-        {
-            context.Response.StatusCode = 202;
-            await context.Response.WriteAsJsonAsync(new { request_id = _requestId, status = "IN_QUEUE" });
-        };
+        Upstream.AcceptSubmitsAs(_requestId);
         await alice.SubmitAsync();
         Upstream.Respond = async context =>
         {
