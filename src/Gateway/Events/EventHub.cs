@@ -75,10 +75,10 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
 
     /// <summary>
     /// Events matching <paramref name="filter"/> from now on, for a stream of
-    /// <paramref name="client"/>, until the returned listener is disposed; null when the client
-    /// already holds <c>Gateway:MaxStreamsPerClient</c> streams on this replica.
+    /// <paramref name="client"/> answering <paramref name="context"/>, until that request ends;
+    /// null when the client already holds <c>Gateway:MaxStreamsPerClient</c> streams on this replica.
     /// </summary>
-    public Listener? TryListen(string client, Func<PublishedEvent, bool> filter)
+    public Listener? TryListen(HttpContext context, string client, Func<PublishedEvent, bool> filter)
     {
         var lease = _streams.AttemptAcquire(client);
         if (!lease.IsAcquired)
@@ -89,7 +89,17 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
         // Bounded: a stream that cannot keep up loses its oldest events rather than the replica's memory.
         var channel = Channel.CreateBounded<PublishedEvent>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest });
         _listeners[channel] = filter;
-        return new Listener(channel.Reader, () => { _listeners.TryRemove(channel, out _); channel.Writer.TryComplete(); lease.Dispose(); });
+        var listener = new Listener(channel.Reader, () => { _listeners.TryRemove(channel, out _); channel.Writer.TryComplete(); lease.Dispose(); });
+        // Whether or not its stream ever starts, the listener and its place end with the request.
+        context.Response.RegisterForDispose(listener);
+        return listener;
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _streams.Dispose();
+        base.Dispose();
     }
 
     /// <summary>The problem details answered when <see cref="TryListen"/> refuses a stream.</summary>
@@ -180,19 +190,10 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
     /// <summary>A registered stream of events.</summary>
     internal sealed class Listener(ChannelReader<PublishedEvent> reader, Action unregister) : IDisposable
     {
-        private int _disposed;
-
         /// <summary>The events.</summary>
         public ChannelReader<PublishedEvent> Reader => reader;
 
         /// <inheritdoc />
-        // Once, however often: the request that holds it also disposes it, should its stream never start.
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                unregister();
-            }
-        }
+        public void Dispose() => unregister();
     }
 }

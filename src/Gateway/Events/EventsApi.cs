@@ -25,11 +25,10 @@ internal static class EventsApi
         endpoints.MapGet("/events", (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
             {
                 var client = context.GetClient().Name;
-                if (hub.TryListen(client, e => e.Client == client) is not { } listener)
+                if (hub.TryListen(context, client, e => e.Client == client) is not { } listener)
                 {
                     return hub.TooManyStreams(client);
                 }
-                context.Response.RegisterForDispose(listener);
                 return TypedResults.ServerSentEvents(StreamAsync(listener, context.RequestAborted, lifetime.ApplicationStopping));
             })
             .WithTag("Events", "The calling client's events as they happen, as server-sent events.")
@@ -45,7 +44,6 @@ internal static class EventsApi
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub.Listener listener,
         [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
     {
-        using var _ = listener;
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
         // Sent at once, so the caller knows the stream is open (headers go out with it).
         yield return new SseItem<string>("{}", "ping");

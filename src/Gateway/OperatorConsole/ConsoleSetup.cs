@@ -143,11 +143,10 @@ internal static class ConsoleSetup
         endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
             {
                 var client = context.GetClient();
-                if (hub.TryListen(client.Name, e => ResultCache.MayAccess(client, e.Client)) is not { } listener)
+                if (hub.TryListen(context, client.Name, e => ResultCache.MayAccess(client, e.Client)) is not { } listener)
                 {
                     return hub.TooManyStreams(client.Name);
                 }
-                context.Response.RegisterForDispose(listener);
                 return TypedResults.ServerSentEvents(StreamAsync(listener, context.RequestAborted, lifetime.ApplicationStopping));
             })
             .RequireAuthorization(SignedInPolicy)
@@ -164,7 +163,6 @@ internal static class ConsoleSetup
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub.Listener listener,
         [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
     {
-        using var _ = listener;
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
         yield return new SseItem<string>("{}", "ping");
         while (!ended.IsCancellationRequested)
