@@ -24,6 +24,7 @@ internal sealed class InferenceRoutes
         {
             AcceptIdentity(context);
             context.AddRequestTransform(BufferedRequestBody.ApplyAsync);
+            context.AddResponseTransform(Submissions.NoteUpstreamStatus);
             context.AddResponseTransform(c => json.ApplyAsync(c, submissions.BindAcceptedAsync));
         });
         List = factory.Create(ProxyRouteNames.List, context =>

@@ -9,6 +9,7 @@ using Reka.Gateway.Requests;
 using Reka.Gateway.Usage;
 using Reka.Gateway.Webhooks;
 using StackExchange.Redis;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Reka.Gateway.Inference;
 
@@ -21,6 +22,9 @@ internal sealed record PendingSubmission(string SubmissionId, string EndpointId,
 {
     /// <summary>Whether the submit's outcome has been dealt with (the reservation kept or given back).</summary>
     public bool Settled { get; set; }
+
+    /// <summary>Upstream's status code, once its response headers came; null while none did.</summary>
+    public int? UpstreamStatus { get; set; }
 }
 
 /// <summary>
@@ -104,15 +108,30 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     public static string UpstreamIdempotencyKey(string client, string key) => $"{client}:{key}";
 
     /// <summary>
+    /// Response transform of the submit route, run as upstream's response headers come: notes
+    /// upstream's status, which is what <see cref="SettleUnstartedAsync(HttpContext)"/> judges
+    /// by (the caller's may be the gateway's 502 for a 2xx whose body then failed).
+    /// </summary>
+    public static ValueTask NoteUpstreamStatus(ResponseTransformContext context)
+    {
+        if (context.HttpContext.Features.Get<PendingSubmission>() is { } pending && context.ProxyResponse is { } response)
+        {
+            pending.UpstreamStatus = (int)response.StatusCode;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
     /// Gives the quota back and drops the submission's check when the submit ended without
     /// upstream accepting it (an error answer, upstream unreachable): to call after forwarding.
-    /// A 2xx whose request id could not be read (not JSON, no <c>request_id</c>) did start an
-    /// inference: its check stays, to learn the request from Reka's replay, and so does its quota.
+    /// A 2xx from upstream did start an inference, even when the caller did not get it (its body
+    /// could not be read, or its request id, and the caller got 502): its check stays, to learn
+    /// the request from Reka's replay, and so does its quota.
     /// </summary>
     public async Task SettleUnstartedAsync(HttpContext context)
     {
         if (context.Features.Get<PendingSubmission>() is { Settled: false } pending
-            && context.Response.StatusCode is < StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices)
+            && (pending.UpstreamStatus ?? context.Response.StatusCode) is < StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices)
         {
             await CancelCheckAsync(pending);
             await SettleUnstartedAsync(pending);

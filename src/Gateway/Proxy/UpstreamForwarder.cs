@@ -13,7 +13,8 @@ namespace Reka.Gateway.Proxy;
 /// Forwards a request upstream with YARP's <see cref="IHttpForwarder"/>: bodies stream both ways
 /// as they arrive, upstream's status, headers and body pass through untouched, and failures the
 /// gateway itself sees become RFC 9457 problem details: 413 (body over the route's cap),
-/// 502 (upstream unreachable or its answer unreadable), 504 (route timeout).
+/// 502 (upstream unreachable, or its answer broken off or unreadable), 504 (route timeout, also
+/// while a route's transform reads the answer).
 /// </summary>
 internal sealed class UpstreamForwarder(
     IHttpForwarder forwarder,
@@ -58,6 +59,11 @@ internal sealed class UpstreamForwarder(
             return; // The caller has part of the answer, or is gone: nothing more can be said.
         }
         var status = context.Response.StatusCode;
+        if (error == ForwarderError.ResponseHeaders && exception is OperationCanceledException)
+        {
+            // A response transform reading the answer's body ran into the route's timeout.
+            status = StatusCodes.Status504GatewayTimeout;
+        }
         var detail = (error, status) switch
         {
             (_, StatusCodes.Status413PayloadTooLarge) => TooLarge(route),
@@ -66,6 +72,10 @@ internal sealed class UpstreamForwarder(
             (ForwarderError.Request, _) => $"Could not reach upstream: {exception?.Message ?? "connection failed"}.",
             (ForwarderError.RequestBodyClient, _) => "The request body could not be read to the end.",
             (ForwarderError.RequestBodyDestination, _) => "Upstream stopped reading the request body.",
+            // Thrown by JsonResponseTransform, whose message says what the route needed.
+            (ForwarderError.ResponseHeaders, _) when exception is InvalidDataException => exception.Message,
+            (ForwarderError.ResponseHeaders, _) when exception is IOException or HttpRequestException =>
+                $"Upstream's answer broke off before its end: {exception.Message}",
             _ => $"Upstream's answer could not be relayed ({error}).",
         };
         await Problems.WriteAsync(context, status, detail);

@@ -66,6 +66,25 @@ public sealed class ListFilterTests(RecordingStack stack) : RecordingStackTests(
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
         Assert.DoesNotContain("r-someone-elses", problem.ToString());
+        Assert.Contains("not a JSON body of at most 8388608 bytes", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task List_WhoseAnswerBreaksOff_IsRefusedWith502_SayingSo()
+    {
+        Upstream.Respond = async context =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = 100;
+            await context.Response.WriteAsync("""{"items":[{"request_id":"r-someone-elses",""");
+            // Returning short of its Content-Length, the answer is cut off by Kestrel.
+        };
+
+        var response = await Alice.GetAsync("/v2/inference/requests");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("r-someone-elses", problem.ToString());
+        Assert.StartsWith("Upstream's answer broke off before its end: ", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

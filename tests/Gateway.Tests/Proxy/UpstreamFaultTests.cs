@@ -188,6 +188,38 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     }
 
     [Fact]
+    public async Task Submit_AcceptedUpstreamButWhoseAnswerStalls_IsAnErrorThatKeepsItsCheckAndItsQuotaSlot()
+    {
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"), ("Proxy:Routes:submit:TimeoutSeconds", "0.5"));
+        var release = new TaskCompletionSource();
+        Upstream.Respond = async context =>
+        {
+            context.Response.StatusCode = 202; // Reka started it, and its answer stalls past the route's timeout
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = 100;
+            await context.Response.WriteAsync("""{"request_id":"req-""");
+            await context.Response.Body.FlushAsync();
+            await release.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Task<HttpResponseMessage> SubmitAsync() => bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        var first = await SubmitAsync();
+        release.SetResult();
+        var second = await SubmitAsync();
+
+        var timedOut = await ProblemAssert.IsProblemAsync(first, HttpStatusCode.GatewayTimeout);
+        Assert.Contains("'submit' route's timeout of 0.5 s", timedOut.GetProperty("detail").GetString());
+        var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
+        Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
+        var keys = await gateway.RedisKeysAsync();
+        Assert.Contains(keys, k => k.Contains(":submissions:job:", StringComparison.Ordinal));
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        var submission = Assert.Single(keys, k => k.Contains("submission:", StringComparison.Ordinal));
+        Assert.Contains("body", (await redis.Database.HashGetAllAsync(submission)).Select(f => (string)f.Name!));
+    }
+
+    [Fact]
     public async Task Submit_ThatUpstreamRefuses_LeavesNoBodyInRedis()
     {
         var gateway = await Stack.StartGatewayAsync();
