@@ -55,6 +55,21 @@ public sealed class StartupTests
         Assert.Contains(named, Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
     }
 
+    [Fact]
+    public async Task RequiredReplica_WithConfirmationsOff_StopsStartUp_NamingBoth()
+    {
+        var settings = await GatewayHost.DefaultSettingsAsync("http://127.0.0.1:9");
+        settings["Redis:RequireReplica"] = "true";
+        settings["Redis:ReplicaAckTimeoutSeconds"] = "0";
+        await using var gateway = GatewayProcess.Start(settings);
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(gateway.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Redis:RequireReplica needs Redis:ReplicaAckTimeoutSeconds above 0", line);
+    }
+
     [Theory]
     [InlineData("127.0.0.1:6379,password=hunter2-not-logged,sslx=true", null, "Redis")]
     [InlineData("127.0.0.1:6379,ssl=maybe,password=hunter2-not-logged", null, "Redis")]

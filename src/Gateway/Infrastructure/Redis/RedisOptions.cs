@@ -60,7 +60,8 @@ public sealed partial class RedisOptions : IValidatableObject
     /// Sentinel, a cluster, a managed service). By default a primary whose <c>ROLE</c> lists no
     /// replica is not waited for, and <c>ROLE</c> lists only the replicas connected now: while its
     /// replica is down or resyncing, just when a failover may promote it, writes would be
-    /// acknowledged unreplicated. With true, they are 503 instead.
+    /// acknowledged unreplicated. With true, they are 503 instead. Needs
+    /// <see cref="ReplicaAckTimeoutSeconds"/> above 0 (start-up refuses otherwise).
     /// </summary>
     public bool RequireReplica { get; set; }
 
@@ -78,6 +79,10 @@ public sealed partial class RedisOptions : IValidatableObject
         if (ReplicaAckTimeoutSeconds >= OperationTimeoutSeconds)
         {
             yield return new("Redis:ReplicaAckTimeoutSeconds must be below Redis:OperationTimeoutSeconds (a WAIT must end before its call times out).");
+        }
+        if (RequireReplica && ReplicaAckTimeoutSeconds <= 0)
+        {
+            yield return new("Redis:RequireReplica needs Redis:ReplicaAckTimeoutSeconds above 0 (0 turns replica confirmations off, so nothing would be required).");
         }
         foreach (var (path, setting) in new[] { (CaCertificatePath, "CaCertificatePath"), (ClientCertificatePath, "ClientCertificatePath"), (ClientKeyPath, "ClientKeyPath") })
         {
