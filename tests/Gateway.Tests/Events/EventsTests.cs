@@ -92,7 +92,7 @@ public sealed class EventsTests(SimulatorStack stack) : SimulatorStackTests(stac
         using var alice = gateway.CreateClient(TestClients.Alice);
         using var bob = gateway.CreateClient(TestClients.Bob);
         Task<HttpResponseMessage> OpenAsync(HttpClient client) => client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
-        var first = await OpenAsync(alice);
+        using var first = await OpenAsync(alice);
         using var second = await OpenAsync(alice);
 
         using var third = await OpenAsync(alice);
@@ -104,7 +104,7 @@ public sealed class EventsTests(SimulatorStack stack) : SimulatorStackTests(stac
         var problem = await ProblemAssert.IsProblemAsync(third, HttpStatusCode.TooManyRequests);
         Assert.Contains("'alice' already holds 2 event streams open", problem.GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.OK, bobs.StatusCode);
-        first.Dispose(); // the connection closes: the gateway ends that stream and frees its place
+        first.Dispose(); // now: the connection closes, the gateway ends that stream and frees its place
         HttpResponseMessage? reopened = null;
         await Eventually.ThatAsync(async () =>
         {

@@ -236,16 +236,17 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
             return (key.GetProperty("key").GetString()!, key.GetProperty("key_id").GetString()!);
         }
         Task<string> ReadAsync(string name) => _ops.GetStringAsync($"/clients/{name}");
-        var (owlKey, _) = await CreateAsync("night-owl");
+        var (owlKey, owlKeyId) = await CreateAsync("night-owl");
         var (_, birdKeyId) = await CreateAsync("day-bird");
         var before = (Owl: await ReadAsync("night-owl"), Bird: await ReadAsync("day-bird"));
         using var console = new ConsoleHttp(_gateway);
         Assert.Equal(HttpStatusCode.Redirect, (await console.SignInAsync(owlKey)).StatusCode);
 
         // The forms are not shown to it; posted anyway, each with a genuine antiforgery token.
-        foreach (var handler in (string[])["Quotas", "Issue"])
+        foreach (var (handler, fields) in (IEnumerable<(string, KeyValuePair<string, string>[])>)
+            [("Quotas", [new("maxInFlight", "1")]), ("Revoke", [new("keyId", owlKeyId)]), ("Issue", []), ("Delete", [])])
         {
-            using var own = await console.PostAsync($"/console/clients/night-owl?handler={handler}", [], tokenFrom: "/console/clients/night-owl");
+            using var own = await console.PostAsync($"/console/clients/night-owl?handler={handler}", fields, tokenFrom: "/console/clients/night-owl");
             Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
             var html = await own.Content.ReadAsStringAsync();
             Assert.Contains("may not manage clients", html);
