@@ -110,7 +110,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     /// <summary>
     /// Response transform of the submit route, run as upstream's response headers come: notes
     /// upstream's status, which is what <see cref="SettleUnstartedAsync(HttpContext)"/> judges
-    /// by (the caller's may be the gateway's 502 for a 2xx whose body then failed).
+    /// by (the caller's may be the gateway's 502 or 504 for a 2xx whose body then broke off or stalled).
     /// </summary>
     public static ValueTask NoteUpstreamStatus(ResponseTransformContext context)
     {
