@@ -190,7 +190,9 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     [Fact]
     public async Task Submit_AcceptedUpstreamButWhoseAnswerStalls_IsAnErrorThatKeepsItsCheckAndItsQuotaSlot()
     {
-        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"), ("Proxy:Routes:submit:TimeoutSeconds", "0.5"));
+        // Long enough for the 202's headers to reach the gateway first on a busy machine: a timeout
+        // before them is a submit upstream never answered, which settles.
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"), ("Proxy:Routes:submit:TimeoutSeconds", "2"));
         var release = new TaskCompletionSource();
         Upstream.Respond = async context =>
         {
@@ -209,7 +211,7 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         var second = await SubmitAsync();
 
         var timedOut = await ProblemAssert.IsProblemAsync(first, HttpStatusCode.GatewayTimeout);
-        Assert.Contains("'submit' route's timeout of 0.5 s", timedOut.GetProperty("detail").GetString());
+        Assert.Contains("'submit' route's timeout of 2 s", timedOut.GetProperty("detail").GetString());
         var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
         Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
         var keys = await gateway.RedisKeysAsync();
