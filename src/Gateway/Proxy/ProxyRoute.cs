@@ -24,19 +24,31 @@ internal sealed record ProxyRoute(string Name, HttpTransformer Transformer, Forw
 
 /// <summary>
 /// Builds <see cref="ProxyRoute"/>s whose transforms always strip the caller's credentials
-/// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>) and method-override headers, and set
-/// <c>X-Api-Key</c> to the team key.
+/// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>), method-override headers and what the
+/// caller's own proxies recorded about it (<c>Forwarded</c>, RFC 7239; <c>X-Forwarded-*</c>;
+/// <c>X-Real-IP</c>), and set <c>X-Api-Key</c> to the team key.
 /// </summary>
 internal sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOptions<UpstreamOptions> upstream, IOptions<ProxyOptions> proxy)
 {
+    private static readonly string[] ForwardingHeaders =
+    [
+        "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix",
+        "X-Forwarded-Scheme", "X-Original-Forwarded-For", "X-Real-IP",
+    ];
+
     /// <summary>Creates route <paramref name="name"/> with the credential transforms plus <paramref name="configure"/>'s.</summary>
     public ProxyRoute Create(string name, Action<TransformBuilderContext>? configure = null)
     {
         var teamKey = upstream.Value.ApiKey;
         var transformer = transformBuilder.Create(context =>
         {
-            // X-Forwarded-* would tell Reka about internal hosts and addresses; it needs none of it.
+            // Forwarded, X-Forwarded-* and X-Real-IP tell of internal hosts and addresses: Reka needs none of it,
+            // neither the gateway's (not added) nor those an ingress in front of the gateway set (removed).
             context.UseDefaultForwarders = false;
+            foreach (var header in ForwardingHeaders)
+            {
+                context.AddRequestHeaderRemove(header);
+            }
             context.AddRequestHeaderRemove("Authorization");
             context.AddRequestHeaderRemove("Proxy-Authorization");
             context.AddRequestHeaderRemove("Cookie");

@@ -72,6 +72,26 @@ public sealed class ForwardingTests(RecordingStack stack) : RecordingStackTests(
         Assert.False(seen.Headers.ContainsKey("Authorization"));
     }
 
+    [Fact]
+    public async Task WhatAnIngressRecordedAboutTheCaller_DoesNotReachUpstream()
+    {
+        string[] names = ["Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix",
+            "X-Forwarded-Scheme", "X-Original-Forwarded-For", "X-Real-IP"];
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/inference/models");
+        foreach (var name in names)
+        {
+            request.Headers.TryAddWithoutValidation(name, name == "Forwarded" ? "for=10.1.2.3;proto=https" : "10.1.2.3");
+        }
+        request.Headers.Add("X-Caller-Note", "kept");
+
+        (await Alice.SendAsync(request)).EnsureSuccessStatusCode();
+
+        var seen = Assert.Single(Upstream.Requests);
+        Assert.Equal("kept", seen.Headers["X-Caller-Note"]);
+        Assert.DoesNotContain(seen.Headers.Keys, h => names.Contains(h, StringComparer.OrdinalIgnoreCase));
+        Assert.DoesNotContain("10.1.2.3", string.Concat(seen.Headers.Values), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("01")] // sampled
     [InlineData("00")] // not sampled
