@@ -53,16 +53,16 @@ internal sealed class UpstreamForwarder(
         }
 
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-        GatewayLog.ForwardingFailed(logger, client, route.Name, requestId, error, context.Response.StatusCode, elapsed.TotalMilliseconds, exception?.Message);
-        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
-        {
-            return; // The caller has part of the answer, or is gone: nothing more can be said.
-        }
         var status = context.Response.StatusCode;
-        if (error == ForwarderError.ResponseHeaders && exception is OperationCanceledException)
+        if (error == ForwarderError.ResponseHeaders && exception is OperationCanceledException && !context.Response.HasStarted)
         {
             // A response transform reading the answer's body ran into the route's timeout.
             status = StatusCodes.Status504GatewayTimeout;
+        }
+        GatewayLog.ForwardingFailed(logger, client, route.Name, requestId, error, status, elapsed.TotalMilliseconds, exception?.Message);
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return; // The caller has part of the answer, or is gone: nothing more can be said.
         }
         var detail = (error, status) switch
         {

@@ -212,6 +212,8 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
 
         var timedOut = await ProblemAssert.IsProblemAsync(first, HttpStatusCode.GatewayTimeout);
         Assert.Contains("'submit' route's timeout of 2 s", timedOut.GetProperty("detail").GetString());
+        // On-call reads the status the caller got.
+        Assert.Contains(gateway.Logs.Entries, e => e.Message.StartsWith("Forwarding submit", StringComparison.Ordinal) && e.Message.Contains("answered 504"));
         var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
         Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
         var keys = await gateway.RedisKeysAsync();
