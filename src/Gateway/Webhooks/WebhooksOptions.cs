@@ -63,6 +63,14 @@ public sealed class WebhooksOptions : IValidatableObject
     [ValidateObjectMembers]
     public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
 
+    /// <summary>
+    /// How long after a submit the gateway may last ask Reka about the request: its look (the later
+    /// of <see cref="ReconcileAfterSeconds"/> and <see cref="SubmitCheckAfterSeconds"/>) plus every
+    /// retry of <see cref="ProcessingSchedule"/>.
+    /// </summary>
+    internal TimeSpan LastLookAfter =>
+        TimeSpan.FromSeconds(Math.Max(ReconcileAfterSeconds, SubmitCheckAfterSeconds)) + ProcessingSchedule.Aggregate(TimeSpan.Zero, (sum, delay) => sum + delay);
+
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
         if (ProcessingSchedule.Any(delay => delay <= TimeSpan.Zero))

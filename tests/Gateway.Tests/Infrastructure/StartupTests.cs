@@ -38,6 +38,7 @@ public sealed class StartupTests
     [InlineData("Proxy:ForwardedPrefixes:0", "/v2/inference/", "Proxy:ForwardedPrefixes")]
     [InlineData("Proxy:Routes:chat:TimeoutSeconds", "-1", "Proxy:Routes:chat")]
     [InlineData("Cache:ResultTtl", "00:00:00", "Cache:ResultTtl")]
+    [InlineData("Cache:ResultTtl", "12:00:00", "Cache:ResultTtl must be longer than")] // Reka is still asked about a request 22.5 h after its submit
     [InlineData("Redis:OperationTimeoutSeconds", "0", "Redis")]
     [InlineData("Webhooks:AllowedSubscriberHosts:0", "hooks.example:65536", "Webhooks:AllowedSubscriberHosts entry 'hooks.example:65536'")]
     [InlineData("Redis:KeyPrefix", "gateway{1}:", "Redis:KeyPrefix")]
