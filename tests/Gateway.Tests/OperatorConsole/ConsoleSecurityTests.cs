@@ -242,9 +242,11 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
         using var console = new ConsoleHttp(_gateway);
         Assert.Equal(HttpStatusCode.Redirect, (await console.SignInAsync(owlKey)).StatusCode);
 
+        static (string Handler, KeyValuePair<string, string>[] Fields)[] Forms(string keyId) =>
+            [("Quotas", [new("maxInFlight", "1")]), ("Revoke", [new("keyId", keyId)]), ("Issue", []), ("Delete", [])];
+
         // The forms are not shown to it; posted anyway, each with a genuine antiforgery token.
-        foreach (var (handler, fields) in (IEnumerable<(string, KeyValuePair<string, string>[])>)
-            [("Quotas", [new("maxInFlight", "1")]), ("Revoke", [new("keyId", owlKeyId)]), ("Issue", []), ("Delete", [])])
+        foreach (var (handler, fields) in Forms(owlKeyId))
         {
             using var own = await console.PostAsync($"/console/clients/night-owl?handler={handler}", fields, tokenFrom: "/console/clients/night-owl");
             Assert.Equal(HttpStatusCode.Forbidden, own.StatusCode);
@@ -252,8 +254,7 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
             Assert.Contains("may not manage clients", html);
             Assert.DoesNotContain("gk_", html); // no key issued, so none shown
         }
-        foreach (var (handler, fields) in (IEnumerable<(string, KeyValuePair<string, string>[])>)
-            [("Quotas", [new("maxInFlight", "1")]), ("Revoke", [new("keyId", birdKeyId)]), ("Issue", []), ("Delete", [])])
+        foreach (var (handler, fields) in Forms(birdKeyId))
         {
             using var others = await console.PostAsync($"/console/clients/day-bird?handler={handler}", fields, tokenFrom: "/console/clients/night-owl");
             Assert.Equal(HttpStatusCode.Redirect, others.StatusCode);
