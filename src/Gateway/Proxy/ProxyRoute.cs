@@ -25,15 +25,17 @@ internal sealed record ProxyRoute(string Name, HttpTransformer Transformer, Forw
 /// <summary>
 /// Builds <see cref="ProxyRoute"/>s whose transforms always strip the caller's credentials
 /// (<c>X-Api-Key</c>, <c>Authorization</c>, <c>Cookie</c>), method-override headers and what the
-/// caller's own proxies recorded about it (<c>Forwarded</c>, RFC 7239; <c>X-Forwarded-*</c>;
-/// <c>X-Real-IP</c>), and set <c>X-Api-Key</c> to the team key.
+/// caller's own proxies recorded about it (<c>Forwarded</c>, RFC 7239; <c>X-Real-IP</c>; the
+/// <c>X-Forwarded-</c> headers proxies commonly set, listed below, Envoy's client certificate
+/// among them), and set <c>X-Api-Key</c> to the team key.
 /// </summary>
 internal sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOptions<UpstreamOptions> upstream, IOptions<ProxyOptions> proxy)
 {
     private static readonly string[] ForwardingHeaders =
     [
         "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix",
-        "X-Forwarded-Scheme", "X-Original-Forwarded-For", "X-Real-IP",
+        "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Forwarded-Uri", "X-Forwarded-Client-Cert",
+        "X-Original-Forwarded-For", "X-Real-IP",
     ];
 
     /// <summary>Creates route <paramref name="name"/> with the credential transforms plus <paramref name="configure"/>'s.</summary>
@@ -42,8 +44,8 @@ internal sealed class ProxyRouteFactory(ITransformBuilder transformBuilder, IOpt
         var teamKey = upstream.Value.ApiKey;
         var transformer = transformBuilder.Create(context =>
         {
-            // Forwarded, X-Forwarded-* and X-Real-IP tell of internal hosts and addresses: Reka needs none of it,
-            // neither the gateway's (not added) nor those an ingress in front of the gateway set (removed).
+            // Forwarding headers tell of internal hosts, addresses and identities: Reka needs none of it,
+            // neither the gateway's (not added) nor those a caller or a proxy in front of the gateway set (removed).
             context.UseDefaultForwarders = false;
             foreach (var header in ForwardingHeaders)
             {

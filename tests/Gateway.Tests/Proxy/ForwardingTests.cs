@@ -73,10 +73,10 @@ public sealed class ForwardingTests(RecordingStack stack) : RecordingStackTests(
     }
 
     [Fact]
-    public async Task WhatAnIngressRecordedAboutTheCaller_DoesNotReachUpstream()
+    public async Task WhatProxiesRecordedAboutTheCaller_DoesNotReachUpstream()
     {
         string[] names = ["Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Prefix",
-            "X-Forwarded-Scheme", "X-Original-Forwarded-For", "X-Real-IP"];
+            "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Forwarded-Uri", "X-Forwarded-Client-Cert", "X-Original-Forwarded-For", "X-Real-IP"];
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/inference/models");
         foreach (var name in names)
         {
