@@ -54,9 +54,9 @@ internal sealed class UpstreamForwarder(
 
         var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
         var status = context.Response.StatusCode;
-        if (error == ForwarderError.ResponseHeaders && exception is OperationCanceledException && !context.Response.HasStarted)
+        if (error == ForwarderError.ResponseHeaders && exception is OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
-            // A response transform reading the answer's body ran into the route's timeout.
+            // A response transform reading the answer's body ran into the route's timeout (not a caller that left).
             status = StatusCodes.Status504GatewayTimeout;
         }
         GatewayLog.ForwardingFailed(logger, client, route.Name, requestId, error, status, elapsed.TotalMilliseconds, exception?.Message);
