@@ -13,9 +13,8 @@ public sealed class CacheOptions
 
     /// <summary>
     /// How long a terminal result, and the record of who submitted a request, stay in Redis
-    /// (default 7 days). Start-up refuses a TTL not longer than the gateway's last look at a request
-    /// (<c>Webhooks:ReconcileAfterSeconds</c> or <c>SubmitCheckAfterSeconds</c> plus every delay of
-    /// <c>Webhooks:ProcessingRetrySchedule</c>).
+    /// (default 7 days). Start-up refuses a TTL not longer than the gateway's latest look at a
+    /// request (about 46 h with the default <c>Webhooks</c> settings; see the webhooks' ResultTtlValidator).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan ResultTtl { get; set; } = TimeSpan.FromDays(7);

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Queues;
+using Reka.Gateway.Requests;
 
 namespace Reka.Gateway.Webhooks;
 
@@ -63,14 +64,6 @@ public sealed class WebhooksOptions : IValidatableObject
     [ValidateObjectMembers]
     public QueueWorkerOptions Processing { get; set; } = new() { MaxConcurrency = 32, LeaseSeconds = 60 };
 
-    /// <summary>
-    /// How long after a submit the gateway may last ask Reka about the request: its look (the later
-    /// of <see cref="ReconcileAfterSeconds"/> and <see cref="SubmitCheckAfterSeconds"/>) plus every
-    /// retry of <see cref="ProcessingSchedule"/>.
-    /// </summary>
-    internal TimeSpan LastLookAfter =>
-        TimeSpan.FromSeconds(Math.Max(ReconcileAfterSeconds, SubmitCheckAfterSeconds)) + ProcessingSchedule.Aggregate(TimeSpan.Zero, (sum, delay) => sum + delay);
-
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
         if (ProcessingSchedule.Any(delay => delay <= TimeSpan.Zero))
@@ -82,3 +75,41 @@ public sealed class WebhooksOptions : IValidatableObject
 
 [OptionsValidator]
 internal sealed partial class WebhooksOptionsValidator : IValidateOptions<WebhooksOptions>;
+
+/// <summary>
+/// Refuses a <c>Cache:ResultTtl</c> that could expire a request's record, and with it its owner,
+/// while the gateway still asks Reka about the request. The latest such look: the later of
+/// <see cref="WebhooksOptions.ReconcileAfterSeconds"/> and <see cref="WebhooksOptions.SubmitCheckAfterSeconds"/>
+/// after the submit, then the processing schedule twice (a callback coming while a planned look
+/// waits, or the submission check's bind, starts its tries over without restarting the record's
+/// TTL), then an hour for the tries themselves and their queue waits.
+/// </summary>
+internal sealed class ResultTtlValidator(IOptions<CacheOptions> cache) : IValidateOptions<WebhooksOptions>
+{
+    private const double SlackSeconds = 3600;
+
+    public ValidateOptionsResult Validate(string? name, WebhooksOptions options)
+    {
+        CacheOptions settings;
+        try
+        {
+            settings = cache.Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return ValidateOptionsResult.Skip; // the Cache section's own failures are reported by its validator
+        }
+        var lastLook = Math.Max(options.ReconcileAfterSeconds, options.SubmitCheckAfterSeconds)
+            + 2 * options.ProcessingSchedule.Sum(delay => delay.TotalSeconds) + SlackSeconds;
+        if (settings.ResultTtl.TotalSeconds > lastLook)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        var minutes = Math.Ceiling(lastLook / 60);
+        return ValidateOptionsResult.Fail(
+            $"Cache:ResultTtl ({settings.ResultTtl}) must be longer than the gateway's latest look at a request, {Math.Floor(minutes / 60)} h {minutes % 60} min "
+            + "after its submit with these settings: the later of Webhooks:ReconcileAfterSeconds and Webhooks:SubmitCheckAfterSeconds, "
+            + "twice every delay of Webhooks:ProcessingRetrySchedule (a callback or the submission check starts the tries over) and an hour "
+            + "for the tries themselves; else a request's record, and with it its owner, could expire while the gateway still asks Reka about it.");
+    }
+}
