@@ -88,12 +88,37 @@ internal static class InferenceApi
             .Produces<System.Text.Json.Nodes.JsonObject>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ForwardedAlong(routes.Chat);
 
+        // A route's path under another method is 405, not a submit for a model named "requests"
+        // (POST /requests/{id} would otherwise match /{model}/{capability}, spend quota and reach Reka).
+        RefuseOtherMethods(group, "/{model}/{capability}", HttpMethods.Post);
+        RefuseOtherMethods(group, "/requests", HttpMethods.Get);
+        RefuseOtherMethods(group, "/requests/{request_id}/status", HttpMethods.Get);
+        RefuseOtherMethods(group, "/requests/{request_id}", HttpMethods.Get);
+        RefuseOtherMethods(group, "/requests/{request_id}/cancel", HttpMethods.Post);
+        RefuseOtherMethods(group, "/models", HttpMethods.Get);
+        RefuseOtherMethods(group, "/chat/completions", HttpMethods.Post);
+
         group.Map("/{**rest}", (HttpContext context) => TypedResults.Problem(
                 statusCode: StatusCodes.Status404NotFound,
                 detail: $"{context.Request.Method} {context.Request.Path} is not a route of Reka's inference API."))
             .ExcludeFromDescription();
         return group;
     }
+
+    /// <summary>
+    /// Answers every method but <paramref name="allowed"/> on <paramref name="pattern"/> with 405
+    /// and <c>Allow</c> (RFC 9110, section 15.5.6). Routing prefers the route that names its method,
+    /// so this only sees the others.
+    /// </summary>
+    private static void RefuseOtherMethods(RouteGroupBuilder group, string pattern, string allowed) =>
+        group.Map(pattern, (HttpContext context) =>
+            {
+                context.Response.Headers.Allow = allowed;
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status405MethodNotAllowed,
+                    detail: $"{context.Request.Method} is not allowed on {context.Request.Path}: its route takes {allowed} only.");
+            })
+            .ExcludeFromDescription();
 
     private static async Task Submit(string model, string capability, SubmitInferenceRequest request, HttpContext context,
         InferenceRoutes routes, UpstreamForwarder forwarder, Submissions submissions)

@@ -140,8 +140,8 @@ public sealed class BodyCases(HostileStack stack, ITestOutputHelper output) : IC
             Status = 202, ReachesReka = true, Headers = [new("Idempotency-Key", new string('i', 1000))],
             Also = (answer, reached) => Assert.Equal("alice:" + new string('i', 1000), Assert.Single(reached).Headers["Idempotency-Key"]),
         },
-        Post("GET on the submit path", Submit, "") with { Body = null, ContentType = null } with { Method = "GET", Status = 404 },
-        Post("PUT on the submit path", Submit, """{"input":{}}""") with { Method = "PUT", Status = 404 },
+        Post("GET on the submit path", Submit, "") with { Body = null, ContentType = null } with { Method = "GET", Status = 405 },
+        Post("PUT on the submit path", Submit, """{"input":{}}""") with { Method = "PUT", Status = 405 },
         Post("a chat body is Reka's to read", "/v2/inference/chat/completions", "{not json") with { Status = 200, ReachesReka = true },
     ];
 }

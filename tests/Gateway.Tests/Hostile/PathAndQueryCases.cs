@@ -133,7 +133,7 @@ public sealed class PathAndQueryCases(HostileStack stack, ITestOutputHelper outp
         Forwarded("a prefix that is not forwarded", "/v3/videos", 404),
         Forwarded("the root", "/", 404),
         Get("an unknown inference route", "/v2/inference/unknown/route/here") with { Status = 404 },
-        Get("DELETE-looking path on the inference API", "/v2/inference/requests") with { Method = "DELETE", Status = 404 },
+        Get("DELETE on the list route", "/v2/inference/requests") with { Method = "DELETE", Status = 405 },
         Get("/swagger/../ normalized by Kestrel to the models route", "/swagger/../v2/inference/models") with
         {
             Status = 200, ReachesReka = true, Also = ReachedAt("/v2/inference/models"),

@@ -1,0 +1,49 @@
+namespace Reka.Gateway.Tests.Inference;
+
+[Collection(ProxyCollection.Name)]
+public sealed class RouteMethodTests(RecordingStack stack) : RecordingStackTests(stack)
+{
+    public static TheoryData<string, string, string> OtherMethods => new()
+    {
+        // Without its own answer this one was a submit for the model "requests": quota spent, Reka called.
+        { "POST", "/v2/inference/requests/req-123", "GET" },
+        { "DELETE", "/v2/inference/requests/req-123", "GET" },
+        { "POST", "/v2/inference/requests", "GET" },
+        { "PUT", "/v2/inference/requests/req-123/status", "GET" },
+        { "GET", "/v2/inference/requests/req-123/cancel", "POST" },
+        { "POST", "/v2/inference/models", "GET" },
+        { "GET", "/v2/inference/chat/completions", "POST" },
+        { "GET", "/v2/inference/sora-2-pro/image-to-video", "POST" },
+        { "HEAD", "/v2/inference/requests", "GET" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OtherMethods))]
+    public async Task ARoutesPathUnderAnotherMethod_Is405WithAllow_AndUpstreamSeesNothing(string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method is "POST" or "PUT" ? new StringContent("""{"input":{"prompt":"a cat"}}""", Encoding.UTF8, "application/json") : null,
+        };
+
+        var response = await Alice.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        if (method != "HEAD")
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MethodNotAllowed);
+            Assert.Equal($"{method} is not allowed on {path}: its route takes {allowed} only.", problem.GetProperty("detail").GetString());
+        }
+        Assert.Empty(Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task AnotherMethodOnAPathNoRouteHas_Stays404()
+    {
+        var response = await Alice.DeleteAsync("/v2/inference/requests/req-123/logs");
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Empty(Upstream.Requests);
+    }
+}
