@@ -98,10 +98,15 @@ internal static class InferenceApi
         RefuseOtherMethods(group, "/models", HttpMethods.Get);
         RefuseOtherMethods(group, "/chat/completions", HttpMethods.Post);
 
-        group.Map("/{**rest}", (HttpContext context) => TypedResults.Problem(
-                statusCode: StatusCodes.Status404NotFound,
-                detail: $"{context.Request.Method} {context.Request.Path} is not a route of Reka's inference API."))
-            .ExcludeFromDescription();
+        // Nor is a path under another route's first segment (POST /chat/other is not a submit for
+        // the model "chat").
+        foreach (var pattern in (string[])["/{**rest}", "/models/{**rest}", "/chat/{**rest}"])
+        {
+            group.Map(pattern, (HttpContext context) => TypedResults.Problem(
+                    statusCode: StatusCodes.Status404NotFound,
+                    detail: $"{context.Request.Method} {context.Request.Path} is not a route of Reka's inference API."))
+                .ExcludeFromDescription();
+        }
         return group;
     }
 

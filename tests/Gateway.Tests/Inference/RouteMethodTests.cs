@@ -38,12 +38,23 @@ public sealed class RouteMethodTests(RecordingStack stack) : RecordingStackTests
         Assert.Empty(Upstream.Requests);
     }
 
-    [Fact]
-    public async Task AnotherMethodOnAPathNoRouteHas_Stays404()
+    [Theory]
+    [InlineData("DELETE", "/v2/inference/requests/req-123/logs")]
+    // Two segments, as a submit's, but under another route's first segment: not a model.
+    [InlineData("POST", "/v2/inference/chat/other")]
+    [InlineData("POST", "/v2/inference/models/other")]
+    [InlineData("GET", "/v2/inference/chat/other")]
+    public async Task APathNoRouteHas_Is404_AndUpstreamSeesNothing(string method, string path)
     {
-        var response = await Alice.DeleteAsync("/v2/inference/requests/req-123/logs");
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "POST" ? new StringContent("""{"input":{"prompt":"a cat"}}""", Encoding.UTF8, "application/json") : null,
+        };
 
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        var response = await Alice.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Equal($"{method} {path} is not a route of Reka's inference API.", problem.GetProperty("detail").GetString());
         Assert.Empty(Upstream.Requests);
     }
 }
