@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,9 @@ internal static class GatewayApplication
     /// <summary>Registers every feature's services and settings.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
+        // Kestrel's limits from settings (Kestrel:Limits:MaxConcurrentConnections...): the framework
+        // reads only its endpoints and certificates from the Kestrel section by itself.
+        builder.Services.Configure<KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         // Kestrel receives into 32 KiB blocks, not 4 KiB ones (LargeBlockMemoryPoolFactory).
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();

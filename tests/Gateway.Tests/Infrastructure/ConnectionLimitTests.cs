@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Reka.Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// Kestrel's connection cap, set as the README says (<c>Kestrel__Limits__MaxConcurrentConnections</c>),
+/// on a gateway process of its own.
+/// </summary>
+[Collection(ProxyCollection.Name)]
+public sealed class ConnectionLimitTests(RecordingStack stack) : RecordingStackTests(stack)
+{
+    [Fact]
+    public async Task AConnectionOverKestrelsCap_IsClosedUnanswered_AndItsSlotFreesWhenAnotherCloses()
+    {
+        await using var gateway = GatewayProcess.Start(await Stack.GatewaySettingsAsync(("Kestrel:Limits:MaxConcurrentConnections", "1")));
+        await gateway.WaitUntilLiveAsync(TimeSpan.FromSeconds(30));
+
+        // The start-up probe's connection may still hold the one slot for a moment: wait for a
+        // connection that is answered, and keep it open.
+        TcpClient? held = null;
+        await Eventually.ThatAsync(async () =>
+        {
+            held?.Dispose();
+            held = await ConnectAsync(gateway);
+            return await HealthzAsync(held) is not null;
+        }, 30, "a connection answered while no other is open");
+
+        using (var refused = await ConnectAsync(gateway))
+        {
+            Assert.Null(await HealthzAsync(refused));
+        }
+        Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(held!)); // the held one is still served
+        await Eventually.ThatAsync(() => Task.FromResult(gateway.StandardOutput.Contains("maximum number of concurrent connections")),
+            30, "the refusal logged for whoever is on call");
+
+        held!.Dispose();
+        await Eventually.ThatAsync(async () =>
+        {
+            using var next = await ConnectAsync(gateway);
+            return await HealthzAsync(next) is not null;
+        }, 30, "a new connection answered once the held one closed");
+    }
+
+    private static async Task<TcpClient> ConnectAsync(GatewayProcess gateway)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, gateway.BaseAddress.Port);
+        return client;
+    }
+
+    // The status line of GET /healthz on this connection (kept alive), or null when the gateway
+    // closed the connection without an answer.
+    private static async Task<string?> HealthzAsync(TcpClient connection)
+    {
+        var stream = connection.GetStream();
+        try
+        {
+            await stream.WriteAsync("GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"u8.ToArray());
+            var buffer = new byte[4096];
+            var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            return read == 0 ? null : Encoding.ASCII.GetString(buffer, 0, read).Split("\r\n")[0];
+        }
+        catch (IOException)
+        {
+            return null; // reset by the gateway
+        }
+    }
+}
