@@ -19,22 +19,28 @@ public sealed class ConnectionLimitTests(RecordingStack stack) : RecordingStackT
         // The start-up probe's connection may still hold the one slot for a moment: wait for a
         // connection that is answered, and keep it open.
         TcpClient? held = null;
-        await Eventually.ThatAsync(async () =>
+        try
+        {
+            await Eventually.ThatAsync(async () =>
+            {
+                held?.Dispose();
+                held = await ConnectAsync(gateway);
+                return await HealthzAsync(held) is not null;
+            }, 30, "a connection answered while no other is open");
+
+            using (var refused = await ConnectAsync(gateway))
+            {
+                Assert.Null(await HealthzAsync(refused));
+            }
+            Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(held!)); // the held one is still served
+            await Eventually.ThatAsync(() => Task.FromResult(gateway.StandardOutput.Contains("maximum number of concurrent connections")),
+                30, "the refusal logged for whoever is on call");
+        }
+        finally
         {
             held?.Dispose();
-            held = await ConnectAsync(gateway);
-            return await HealthzAsync(held) is not null;
-        }, 30, "a connection answered while no other is open");
-
-        using (var refused = await ConnectAsync(gateway))
-        {
-            Assert.Null(await HealthzAsync(refused));
         }
-        Assert.StartsWith("HTTP/1.1 200", await HealthzAsync(held!)); // the held one is still served
-        await Eventually.ThatAsync(() => Task.FromResult(gateway.StandardOutput.Contains("maximum number of concurrent connections")),
-            30, "the refusal logged for whoever is on call");
 
-        held!.Dispose();
         await Eventually.ThatAsync(async () =>
         {
             using var next = await ConnectAsync(gateway);
