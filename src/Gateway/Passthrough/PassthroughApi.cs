@@ -104,7 +104,8 @@ internal sealed record PassthroughPath(string Path)
 /// (which could climb out of its prefix or be normalized upstream into another path), and nothing
 /// under <c>/v2/inference/</c>, whose documented routes alone are forwarded, with their checks
 /// (validation, ownership, callback URL). Kestrel has already decoded <c>%2E</c> and removed
-/// dot segments; <c>%2F</c>, decoded here, is what could hide them.
+/// dot segments; <c>%2F</c>, decoded here, and <c>%25</c> (a second encoding, decoded again
+/// when the upstream address is built), are what could hide them.
 /// </summary>
 internal sealed class PassthroughPathValidator : AbstractValidator<PassthroughPath>
 {
@@ -116,6 +117,13 @@ internal sealed class PassthroughPathValidator : AbstractValidator<PassthroughPa
         // Some servers read '\' (%5C) as '/', which would hide segments from the rule above.
         RuleFor(p => p.Path).Must(path => !path.Contains('\\'))
             .WithMessage("The path must not contain '\\' (%5C).")
+            .OverridePropertyName("path");
+        // Kestrel has decoded every escape but %2F, so a '%' left came from %25. Encoded twice, a
+        // dot segment (%252E%252E) reached the forwarder as "%2E%2E", which System.Uri decoded
+        // and removed when YARP built the upstream address: /v2/videos/%252E%252E/inference/...
+        // reached Reka as /v2/inference/..., past the inference routes' checks.
+        RuleFor(p => p.Path).Must(path => !path.Contains('%'))
+            .WithMessage("The path must not contain '%' (%25): upstream would decode it a second time.")
             .OverridePropertyName("path");
         RuleFor(p => p.Path).Must(path => !path.StartsWith("/v2/inference", StringComparison.OrdinalIgnoreCase))
             .WithMessage("Inference calls go through their own routes (/v2/inference/...), not with an encoded path.")
