@@ -24,6 +24,12 @@ internal sealed class SubmitInferenceRequest
     /// <summary>The client submitting.</summary>
     public GatewayClient? Client { get; private init; }
 
+    /// <summary>The <c>{model}</c> segment of the path, as routed (<c>%2F</c> still encoded).</summary>
+    public string Model { get; private init; } = "";
+
+    /// <summary>The <c>{capability}</c> segment of the path, as routed.</summary>
+    public string Capability { get; private init; } = "";
+
     /// <summary>The <c>input</c> field.</summary>
     public JsonNode? Input => Body?["input"];
 
@@ -41,10 +47,12 @@ internal sealed class SubmitInferenceRequest
             throw new BadHttpRequestException(StrictJson.UnsupportedMediaType(context.Request), StatusCodes.Status415UnsupportedMediaType);
         }
         var client = context.Features.Get<GatewayClient>();
+        var model = context.Request.RouteValues["model"] as string ?? "";
+        var capability = context.Request.RouteValues["capability"] as string ?? "";
         var (node, error) = await StrictJson.ReadAsync(context.Request, context.RequestAborted);
-        return error is not null ? new SubmitInferenceRequest { BodyError = error.Detail, BodyErrorField = error.Field, Client = client }
-            : node is JsonObject body ? new SubmitInferenceRequest { Body = body, Client = client }
-            : new SubmitInferenceRequest { BodyError = "The body must be a JSON object.", Client = client };
+        return error is not null ? new SubmitInferenceRequest { BodyError = error.Detail, BodyErrorField = error.Field, Client = client, Model = model, Capability = capability }
+            : node is JsonObject body ? new SubmitInferenceRequest { Body = body, Client = client, Model = model, Capability = capability }
+            : new SubmitInferenceRequest { BodyError = "The body must be a JSON object.", Client = client, Model = model, Capability = capability };
     }
 }
 

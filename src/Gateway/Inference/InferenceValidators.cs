@@ -40,7 +40,8 @@ internal static partial class InferenceRules
 }
 
 /// <summary>
-/// A submit needs a JSON object body with an <c>input</c> object; <c>webhook_url</c>, when
+/// A submit's <c>{model}</c> and <c>{capability}</c> are each one path segment of unreserved
+/// characters, as request ids are (<see cref="RequestIds.IsValid"/>). It needs a JSON object body with an <c>input</c> object; <c>webhook_url</c>, when
 /// present, must be an absolute http(s) URI of 1-2083 characters (Reka "Submit" reference),
 /// and a subscriber URL the gateway may deliver to (<see cref="SubscriberUrlOptions.SubscriberUrlProblem"/>).
 /// </summary>
@@ -49,6 +50,11 @@ internal sealed class SubmitInferenceValidator : AbstractValidator<SubmitInferen
     /// <summary>Creates the validator; <paramref name="subscribers"/> says where deliveries may go.</summary>
     public SubmitInferenceValidator(IOptions<SubscriberUrlOptions> subscribers)
     {
+        // Each is one path segment upstream, held to the request ids' rule (one segment of unreserved
+        // characters): an encoded '/' kept in it ("requests%2F<id>", with "cancel" as the
+        // capability) would be another route to a server that decodes it before routing.
+        RuleFor(r => r.Model).Must(RequestIds.IsValid).WithMessage($"'model' must be {RequestIds.Rule}.").OverridePropertyName("model");
+        RuleFor(r => r.Capability).Must(RequestIds.IsValid).WithMessage($"'capability' must be {RequestIds.Rule}.").OverridePropertyName("capability");
         // Named after the member at fault when the body broke the JSON policy (a repeated or invalid member).
         RuleFor(r => r.Body).Custom((body, context) =>
         {

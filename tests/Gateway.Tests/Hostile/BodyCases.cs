@@ -142,6 +142,14 @@ public sealed class BodyCases(HostileStack stack, ITestOutputHelper output) : IC
         },
         Post("GET on the submit path", Submit, "") with { Body = null, ContentType = null } with { Method = "GET", Status = 405 },
         Post("PUT on the submit path", Submit, """{"input":{}}""") with { Method = "PUT", Status = 405 },
+        Post("a model with %2F: a cancel of another's request to a server that decodes it", "/v2/inference/requests%2Freq-1/cancel", """{"input":{}}""") with { DetailNames = "model" },
+        Post("a capability with %2F", "/v2/inference/sora-2-pro/image%2F..%2F..%2Frequests", """{"input":{}}""") with { DetailNames = "capability" },
+        Post("a model with %25", "/v2/inference/sora%252E/image-to-video", """{"input":{}}""") with { DetailNames = "model" },
+        Post("a model of 129 characters", $"/v2/inference/{new string('m', 129)}/image-to-video", """{"input":{}}""") with { DetailNames = "model" },
+        Post("'.', '_' and '~' in a model", "/v2/inference/veo-3.1_fast~x/text-to-video", """{"input":{}}""") with
+        {
+            Status = 202, ReachesReka = true, Also = (_, reached) => Assert.Equal("/v2/inference/veo-3.1_fast~x/text-to-video", Assert.Single(reached).PathAndQuery),
+        },
         Post("a chat body is Reka's to read", "/v2/inference/chat/completions", "{not json") with { Status = 200, ReachesReka = true },
     ];
 }
