@@ -386,6 +386,11 @@ internal static class ClientPatch
             errors["body"] = ["The body must be a JSON object of the fields to change."];
             return (null, errors);
         }
+        if (StrictJson.Check(patch) is { } refused)
+        {
+            errors[refused.Field] = [refused.Detail];
+            return (null, errors);
+        }
         var changed = record;
         foreach (var property in patch.EnumerateObject())
         {

@@ -1,3 +1,4 @@
+using System.Text;
 using Xunit.Abstractions;
 using static Reka.Gateway.Tests.Hostile.HostileCase;
 
@@ -42,6 +43,14 @@ public sealed class ClientsApiCases(ClientsApiStack stack, ITestOutputHelper out
 
     private static HostileCase Patch(string name, string client, string json, int status = 400, string? field = null) =>
         new HostileCase(name, "PATCH", $"/clients/{client}").WithJson(json, "application/merge-patch+json") with { Caller = Caller.Ops, Status = status, DetailNames = field };
+
+    // Bytes that are not UTF-8 around a JSON text, in a patch.
+    private static HostileCase PatchBytes(string name, string client, string before, string after, string field) =>
+        new HostileCase(name, "PATCH", $"/clients/{client}") with
+        {
+            Body = [.. Encoding.UTF8.GetBytes(before), 0xFF, 0xFE, .. Encoding.UTF8.GetBytes(after)],
+            ContentType = "application/merge-patch+json", Caller = Caller.Ops, Status = 400, DetailNames = field,
+        };
 
     private static HostileCase Admin(string name, string path, int status = 400, string? field = null) =>
         Get(name, path) with { Caller = Caller.Ops, Status = status, DetailNames = field };
@@ -97,6 +106,9 @@ public sealed class ClientsApiCases(ClientsApiStack stack, ITestOutputHelper out
         Patch("patch admin to a string", Client, """{"admin":"true"}""", field: "admin"),
         Patch("patch with a JSON array", Client, """[{"admin":true}]""", field: "body"),
         Patch("patch a member twice", Client, """{"admin":false,"admin":true}""", field: "admin"),
+        Patch("patch a description with an unpaired surrogate escape", Client, """{"description":"\ud800"}""", field: "description"),
+        PatchBytes("patch a description of bytes that are not UTF-8", Client, "{\"description\":\"x", "\"}", "description"),
+        PatchBytes("patch a member name of bytes that are not UTF-8", Client, "{\"", "\":1}", "body"),
         Patch("patch quotas of 0", Client, """{"quotas":{"daily_submits":0}}""", field: "quotas"),
         Patch("patch a client of settings", "alice", """{"admin":true}""", 409),
         Patch("patch a client that does not exist", "nobody-at-all", """{"admin":true}""", 404),
