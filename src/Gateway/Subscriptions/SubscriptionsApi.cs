@@ -147,10 +147,16 @@ internal static class SubscriptionsApi
 /// A subscription needs a URL the gateway may deliver to (<see cref="SubscriberUrlOptions.SubscriberUrlProblem"/>:
 /// absolute http(s), at most 2083 characters, no user information, on a host and port of
 /// <c>Webhooks:AllowedSubscriberHosts</c>), a description of at most 500 characters, and filter
-/// lists of at most 50 non-empty values.
+/// lists of at most 50 non-empty values of at most <see cref="MaxFilterValueLength"/> characters.
 /// </summary>
 internal sealed class CreateSubscriptionRequestValidator : AbstractValidator<CreateSubscriptionRequest>
 {
+    /// <summary>
+    /// Longest filter value, in characters: an endpoint id's two segments of at most 128 and its
+    /// '/'. Every replica reads every subscription often, so none may be large.
+    /// </summary>
+    public const int MaxFilterValueLength = 257;
+
     public CreateSubscriptionRequestValidator(IOptions<SubscriberUrlOptions> subscribers)
     {
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop).NotEmpty().WithMessage("'url' is required.").OverridePropertyName("url")
@@ -163,8 +169,8 @@ internal sealed class CreateSubscriptionRequestValidator : AbstractValidator<Cre
             });
         RuleFor(r => r.Description).MaximumLength(500).OverridePropertyName("description");
         RuleFor(r => r.Filter).Must(filter => filter is null || new[] { filter.EndpointId, filter.ModelId, filter.Capability, filter.Status }
-                .All(list => list is null || (list.Count <= 50 && list.All(v => !string.IsNullOrWhiteSpace(v)))))
-            .WithMessage("Each 'filter' list may hold at most 50 non-empty values.")
+                .All(list => list is null || (list.Count <= 50 && list.All(v => !string.IsNullOrWhiteSpace(v) && v.Length <= MaxFilterValueLength))))
+            .WithMessage($"Each 'filter' list may hold at most 50 non-empty values of at most {MaxFilterValueLength} characters.")
             .OverridePropertyName("filter");
     }
 }

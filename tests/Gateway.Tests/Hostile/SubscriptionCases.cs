@@ -98,6 +98,7 @@ public sealed class SubscriptionCases(SubscriptionStack stack, ITestOutputHelper
         Body("a description of 501 characters", $$"""{"url":"http://hooks.internal.example/","description":"{{new string('d', 501)}}"}""", field: "description"),
         Body("a filter of 51 statuses", """{"url":"http://hooks.internal.example/","filter":{"status":[""" + string.Join(",", Enumerable.Range(0, 51).Select(i => $"\"S{i}\"")) + "]}}", field: "filter"),
         Body("a filter with an empty status", """{"url":"http://hooks.internal.example/","filter":{"status":[""]}}""", field: "filter"),
+        Body("a filter value of 258 characters", """{"url":"http://hooks.internal.example/","filter":{"endpoint_id":["m/""" + new string('c', 256) + "\"]}}", field: "filter"),
         Body("a filter that is a list", """{"url":"http://hooks.internal.example/","filter":[]}""", field: "filter"),
         Body("nesting of 33 levels in an unknown member", """{"url":"http://hooks.internal.example/","x":""" + new string('[', 32) + new string(']', 32) + "}", field: "depth"),
         Body("a JSON array", """[{"url":"http://hooks.internal.example/"}]"""),
