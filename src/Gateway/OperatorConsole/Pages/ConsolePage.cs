@@ -48,6 +48,23 @@ internal abstract class ConsolePage : PageModel
         }
     }
 
+    /// <summary>
+    /// Whether every field of the form bound. One that did not (a number or a date that does not
+    /// parse, a required field missing) makes the page a 400 that names it and says
+    /// <paramref name="notDone"/>, before anything is done: read as empty, it would mean "none"
+    /// (a quota lifted, a key that never expires).
+    /// </summary>
+    protected bool FormBound(string notDone)
+    {
+        if (ModelState.IsValid)
+        {
+            return true;
+        }
+        Response.StatusCode = StatusCodes.Status400BadRequest;
+        Problem = $"{notDone} " + string.Join(" ", ModelState.Values.SelectMany(v => v.Errors).Select(e => e.ErrorMessage));
+        return false;
+    }
+
     /// <summary>The page with a 404 and <paramref name="message"/>.</summary>
     protected IActionResult NotFoundPage(string message)
     {

@@ -74,10 +74,11 @@ internal sealed class SignInModel(ClientRegistry clients, ConsoleSessions sessio
         IsEssential = true,
     };
 
-    // Only a path of the console: never another site, nor a page outside it.
+    // Only a path of the console: never another site, nor a page outside it. LocalRedirect
+    // refuses control characters (an exception, after the session is opened), so they are too.
     private static string SafeReturnUrl(string? url) =>
         url is not null && url.StartsWith(ConsoleAuthenticationHandler.PathBase + "/", StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal)
-            && !url.Contains('\\') && !url.StartsWith(ConsoleAuthenticationHandler.PathBase + "/sign-", StringComparison.Ordinal)
+            && !url.Contains('\\') && !url.Any(char.IsControl) && !url.StartsWith(ConsoleAuthenticationHandler.PathBase + "/sign-", StringComparison.Ordinal)
             ? url
             : ConsoleAuthenticationHandler.PathBase + "/requests";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
@@ -57,6 +58,10 @@ internal sealed class ClientDetailModel(ClientStore store, ClientRegistry regist
 
     public async Task<IActionResult> OnPostIssueAsync([FromForm] DateTime? expiresAt)
     {
+        if (!FormBound("No key was issued."))
+        {
+            return await LoadAsync();
+        }
         IResult? result = null;
         var expires = expiresAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : (DateTimeOffset?)null;
         if (await TryAsync(async () => result = await ClientsApi.IssueKeyAsync(Name, new CreateKeyRequest(expires), HttpContext, store, registry, time), "No key was issued."))
@@ -71,8 +76,12 @@ internal sealed class ClientDetailModel(ClientStore store, ClientRegistry regist
         return await LoadAsync();
     }
 
-    public async Task<IActionResult> OnPostRevokeAsync(string keyId)
+    public async Task<IActionResult> OnPostRevokeAsync([BindRequired] string keyId)
     {
+        if (!FormBound("The key was not revoked."))
+        {
+            return await LoadAsync();
+        }
         IResult? result = null;
         if (await TryAsync(async () => result = await ClientsApi.RevokeKeyAsync(Name, keyId, HttpContext, store, registry, time), "The key was not revoked."))
         {
@@ -88,6 +97,10 @@ internal sealed class ClientDetailModel(ClientStore store, ClientRegistry regist
 
     public async Task<IActionResult> OnPostQuotasAsync([FromForm] int? maxInFlight, [FromForm] int? dailySubmits)
     {
+        if (!FormBound("The quotas were not saved."))
+        {
+            return await LoadAsync();
+        }
         // A merge patch, as the API takes it: no quota at all removes the field.
         var quotas = maxInFlight is null && dailySubmits is null ? null : new QuotaOptions { MaxInFlight = maxInFlight, DailySubmits = dailySubmits };
         var patch = JsonSerializer.SerializeToElement(new Dictionary<string, object?> { ["quotas"] = quotas }, GatewayJson.Options);

@@ -33,6 +33,11 @@ internal sealed class ClientsModel(ClientStore store, ClientRegistry registry, I
     public async Task<IActionResult> OnPostCreateAsync([FromForm] ClientForm form)
     {
         Form = form;
+        if (!FormBound("The client was not added."))
+        {
+            await LoadAsync();
+            return Page();
+        }
         var endpoints = form.AllowedEndpoints?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         var request = new CreateClientRequest(form.Name?.Trim(), form.Admin,
             form.PermitLimit is null && form.WindowSeconds is null ? null : new RateLimitOptions { PermitLimit = form.PermitLimit ?? 0, WindowSeconds = form.WindowSeconds ?? 0 },

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Reka.Gateway.Delivery;
 using Reka.Gateway.Subscriptions;
 
@@ -42,8 +43,12 @@ internal sealed class SubscriptionDetailModel(SubscriptionStore store, Deliverie
         return await LoadAsync();
     }
 
-    public async Task<IActionResult> OnPostReplayAsync(string delivery)
+    public async Task<IActionResult> OnPostReplayAsync([BindRequired] string delivery)
     {
+        if (!FormBound("The delivery was not replayed."))
+        {
+            return await LoadAsync();
+        }
         DeliveryView? replayed = null;
         if (await TryAsync(async () => replayed = await deliveries.ReplayAsync(delivery), "The delivery was not replayed."))
         {

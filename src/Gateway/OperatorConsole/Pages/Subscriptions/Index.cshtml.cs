@@ -1,6 +1,7 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Reka.Gateway.Subscriptions;
 
 namespace Reka.Gateway.OperatorConsole.Pages.Subscriptions;
@@ -60,6 +61,11 @@ internal sealed class SubscriptionsModel(SubscriptionStore store, IValidator<Cre
     public async Task<IActionResult> OnPostCreateAsync([FromForm] SubscriptionForm form)
     {
         Form = form;
+        if (!FormBound("The subscription was not created."))
+        {
+            await LoadAsync();
+            return Page();
+        }
         static List<string>? Split(string? text) =>
             text?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } values ? [.. values] : null;
         var request = new CreateSubscriptionRequest(form.Url?.Trim(),
@@ -81,12 +87,17 @@ internal sealed class SubscriptionsModel(SubscriptionStore store, IValidator<Cre
         return Page();
     }
 
-    public Task<IActionResult> OnPostEnableAsync(string id) => SetEnabledAsync(id, true);
+    public Task<IActionResult> OnPostEnableAsync([BindRequired] string id) => SetEnabledAsync(id, true);
 
-    public Task<IActionResult> OnPostDisableAsync(string id) => SetEnabledAsync(id, false);
+    public Task<IActionResult> OnPostDisableAsync([BindRequired] string id) => SetEnabledAsync(id, false);
 
-    public async Task<IActionResult> OnPostDeleteAsync(string id)
+    public async Task<IActionResult> OnPostDeleteAsync([BindRequired] string id)
     {
+        if (!FormBound("The subscription was not deleted."))
+        {
+            await LoadAsync();
+            return Page();
+        }
         var deleted = false;
         if (await TryAsync(async () => deleted = await store.DeleteAsync(id), "The subscription was not deleted.") && deleted)
         {
@@ -103,6 +114,11 @@ internal sealed class SubscriptionsModel(SubscriptionStore store, IValidator<Cre
 
     private async Task<IActionResult> SetEnabledAsync(string id, bool enabled)
     {
+        if (!FormBound($"The subscription was not {(enabled ? "enabled" : "disabled")}."))
+        {
+            await LoadAsync();
+            return Page();
+        }
         IResult? result = null;
         if (await TryAsync(async () => result = await SubscriptionsApi.PatchAsync(id, new UpdateSubscriptionRequest(enabled), HttpContext, store, time, logger),
                 $"The subscription was not {(enabled ? "enabled" : "disabled")}."))
