@@ -72,6 +72,13 @@ internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogge
         return SucceededFor(client);
     }
 
+    /// <summary>
+    /// The client that <paramref name="context"/>'s key names now, or null (no key, or one
+    /// revoked, expired or unknown): for what outlives its authentication, such as an event stream.
+    /// </summary>
+    public static GatewayClient? FindCaller(HttpContext context, ClientRegistry clients) =>
+        ReadKey(context.Request.Headers) is { IsEmpty: false } key ? clients.FindByKey(key, out _) : null;
+
     /// <summary>The successful result of <paramref name="client"/>'s calls: built once, shared by them all.</summary>
     public static Task<AuthenticateResult> SucceededFor(GatewayClient client) => Successes.GetValue(client, Succeed);
 

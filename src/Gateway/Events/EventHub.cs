@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
@@ -190,8 +191,55 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
     /// <summary>A registered stream of events.</summary>
     internal sealed class Listener(ChannelReader<PublishedEvent> reader, Action unregister) : IDisposable
     {
-        /// <summary>The events.</summary>
-        public ChannelReader<PublishedEvent> Reader => reader;
+        /// <summary>Seconds between pings on an idle stream, so proxies keep it open.</summary>
+        public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
+
+        /// <summary>
+        /// The stream: null for a ping (one at once, so the caller knows it is open, then one after
+        /// each <see cref="HeartbeatInterval"/> without events), else each event. Ends with the
+        /// request, at shutdown, or when <paramref name="callerMayRead"/> answers false, which it is
+        /// asked before each ping and each batch of events: a key revoked or expired, or a client
+        /// changed, ends the stream at its next event or within a heartbeat, as it would refuse the
+        /// caller's next call.
+        /// </summary>
+        public async IAsyncEnumerable<PublishedEvent?> ReadAsync(Func<bool> callerMayRead,
+            [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
+        {
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
+            yield return null;
+            while (true)
+            {
+                var ready = await WaitForEventsAsync(ended.Token);
+                if (ended.IsCancellationRequested || !callerMayRead())
+                {
+                    yield break;
+                }
+                if (!ready)
+                {
+                    yield return null;
+                    continue;
+                }
+                while (reader.TryRead(out var published))
+                {
+                    yield return published;
+                }
+            }
+        }
+
+        // False at the heartbeat, or when the stream ends.
+        private async Task<bool> WaitForEventsAsync(CancellationToken ended)
+        {
+            using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(ended);
+            heartbeat.CancelAfter(HeartbeatInterval);
+            try
+            {
+                return await reader.WaitToReadAsync(heartbeat.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
 
         /// <inheritdoc />
         public void Dispose() => unregister();

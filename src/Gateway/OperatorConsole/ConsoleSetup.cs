@@ -1,10 +1,10 @@
 using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.FileProviders;
 using Reka.Gateway.Clients;
 using Reka.Gateway.Events;
@@ -140,60 +140,28 @@ internal static class ConsoleSetup
     public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapRazorPages().RequireRateLimiting(ClientsSetup.PerClientRateLimit);
-        endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, IHostApplicationLifetime lifetime) =>
+        endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, ClientRegistry clients, IHostApplicationLifetime lifetime) =>
             {
                 var client = context.GetClient();
+                var session = context.Features.GetRequiredFeature<ConsoleSession>();
+                // Terminal events the signed-in client may see (ResultCache's rule: an admin sees
+                // all), each as the few fields a page updates from.
                 if (hub.TryListen(context, client.Name, e => ResultCache.MayAccess(client, e.Client)) is not { } listener)
                 {
                     return hub.TooManyStreams(client.Name);
                 }
-                return TypedResults.ServerSentEvents(StreamAsync(listener, context.RequestAborted, lifetime.ApplicationStopping));
+                // The session's key and client as they are now: the key revoked or expired, or the
+                // client changed (an admin no more), ends the stream, as the next page would the session.
+                var events = listener.ReadAsync(() => clients.FindByKeyHash(session.KeySha256, out _) is { } now && now.Name == client.Name && now.Admin == client.Admin,
+                    context.RequestAborted, lifetime.ApplicationStopping);
+                return TypedResults.ServerSentEvents(events.Select(e => e is null
+                    ? new SseItem<string>("{}", "ping")
+                    : new SseItem<string>(Summary(e), "inference") { EventId = e.Id }));
             })
             .RequireAuthorization(SignedInPolicy)
             .RequireRateLimiting(ClientsSetup.PerClientRateLimit)
             .ExcludeFromDescription();
         return endpoints;
-    }
-
-    /// <summary>Seconds between <c>ping</c> events on an idle stream.</summary>
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
-
-    // Terminal events the signed-in client may see (ResultCache's rule: an admin sees all), each
-    // as the few fields a page updates from.
-    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(EventHub.Listener listener,
-        [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
-    {
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping);
-        yield return new SseItem<string>("{}", "ping");
-        while (!ended.IsCancellationRequested)
-        {
-            bool ready;
-            using (var beat = CancellationTokenSource.CreateLinkedTokenSource(ended.Token))
-            {
-                beat.CancelAfter(Heartbeat);
-                try
-                {
-                    ready = await listener.Reader.WaitToReadAsync(beat.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    ready = false;
-                }
-            }
-            if (ended.IsCancellationRequested)
-            {
-                yield break;
-            }
-            if (!ready)
-            {
-                yield return new SseItem<string>("{}", "ping");
-                continue;
-            }
-            while (listener.Reader.TryRead(out var published))
-            {
-                yield return new SseItem<string>(Summary(published), "inference") { EventId = published.Id };
-            }
-        }
     }
 
     private static string Summary(PublishedEvent published)

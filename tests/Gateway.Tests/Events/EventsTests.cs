@@ -146,6 +146,37 @@ public sealed class EventsTests(SimulatorStack stack) : SimulatorStackTests(stac
     }
 
     [Fact]
+    public async Task EventStream_EndsOnceTheKeyItWasOpenedWithIsRevoked_CarryingNoLaterEvent()
+    {
+        var name = "streamer-" + Guid.NewGuid().ToString("N")[..8];
+        using var created = await Ops.PostAsJsonAsync("/clients", new { name });
+        var first = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key");
+        using var issued = await Ops.PostAsJsonAsync($"/clients/{name}/keys", new { });
+        var second = JsonDocument.Parse(await issued.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        using var revokedKey = Gateway.CreateClient(new TestClient(name, first.GetProperty("key").GetString()!));
+        using var keptKey = Gateway.CreateClient(new TestClient(name, second));
+        using var revokedStream = new StreamReader(await revokedKey.GetStreamAsync("/events"));
+        using var keptStream = new StreamReader(await keptKey.GetStreamAsync("/events"));
+        Assert.Equal("event: ping", await revokedStream.ReadLineAsync());
+        Assert.Equal("event: ping", await keptStream.ReadLineAsync());
+
+        using var revoked = await Ops.DeleteAsync($"/clients/{name}/keys/{first.GetProperty("key_id").GetString()}");
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        await Eventually.ThatAsync(async () =>
+        {
+            using var refused = await revokedKey.GetAsync("/v2/inference/models");
+            return refused.StatusCode == HttpStatusCode.Unauthorized;
+        }, 20, "the revoked key to be refused");
+        var requestId = await keptKey.SubmitAsync();
+        await Simulator.CompleteAsync(requestId);
+
+        // The event reached the client's other stream, and the revoked key's stream ended without it.
+        Assert.Contains("event: inference.completed", await ReadEventsUntilAsync(keptStream, requestId));
+        var rest = await revokedStream.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(requestId, rest);
+    }
+
+    [Fact]
     public async Task EventStream_WithoutKey_Returns401()
     {
         using var anonymous = Gateway.CreateClient();

@@ -30,6 +30,9 @@ public sealed partial class ConsoleHttp : IDisposable
 
     public Task<HttpResponseMessage> GetAsync(string path) => _http.GetAsync(path);
 
+    /// <summary>GETs <paramref name="path"/> as a stream (server-sent events): the answer once its headers are in.</summary>
+    public Task<HttpResponseMessage> GetStreamingAsync(string path) => _http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+
     /// <summary>GETs <paramref name="path"/> with a gateway key in <c>X-Api-Key</c>, as an API call would.</summary>
     public Task<HttpResponseMessage> GetWithKeyAsync(string path, string key)
     {

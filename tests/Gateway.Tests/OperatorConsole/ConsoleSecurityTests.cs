@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Reka.Gateway.OperatorConsole;
 using Reka.Gateway.Tests.Support;
 
 namespace Reka.Gateway.Tests.OperatorConsole;
@@ -193,6 +194,37 @@ public sealed class ConsoleSecurityTests : IAsyncLifetime
         using var after = await console.GetAsync("/console/requests");
         Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
         Assert.Contains("reason=revoked", after.Headers.Location?.ToString());
+    }
+
+    [Fact]
+    public async Task AnAdminMadeOrdinary_HasItsLiveStreamEnded_CarryingNoLaterEventOfAnotherClient()
+    {
+        using var created = await _ops.PostAsJsonAsync("/clients", new { name = "demoted-admin", admin = true });
+        var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetProperty("key").GetString()!;
+        using var demoted = await SignedInAsync(new TestClient("demoted-admin", key));
+        using var ops = await SignedInAsync(TestClients.Ops);
+        using var demotedLive = await demoted.GetStreamingAsync(ConsoleSetup.LivePath);
+        using var opsLive = await ops.GetStreamingAsync(ConsoleSetup.LivePath);
+        using var demotedStream = new StreamReader(await demotedLive.Content.ReadAsStreamAsync());
+        using var opsStream = new StreamReader(await opsLive.Content.ReadAsStreamAsync());
+        Assert.Equal("event: ping", await demotedStream.ReadLineAsync());
+        Assert.Equal("event: ping", await opsStream.ReadLineAsync());
+
+        using var patched = await _ops.PatchAsJsonAsync("/clients/demoted-admin", new { admin = false });
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        using var alice = _gateway.CreateClient(TestClients.Alice);
+        var requestId = await alice.SubmitAsync();
+
+        // Another admin's stream carried alice's request; the demoted one's ended without it.
+        string? line;
+        do
+        {
+            line = await opsStream.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        while (line is not null && !line.Contains(requestId));
+        Assert.NotNull(line);
+        var rest = await demotedStream.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(requestId, rest);
     }
 
     [Fact]

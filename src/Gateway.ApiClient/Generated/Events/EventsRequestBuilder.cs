@@ -34,7 +34,7 @@ namespace Reka.Gateway.ApiClient.Events
         {
         }
         /// <summary>
-        /// Server-sent events: `event:` is the event type (`inference.completed`, ...), `id:` the event id, `data:` the event JSON; a `ping` event opens the stream and comes every 15 s while it is idle. Events come from the moment of connection on; nothing is replayed.
+        /// Server-sent events: `event:` is the event type (`inference.completed`, ...), `id:` the event id, `data:` the event JSON; a `ping` event opens the stream and comes every 15 s while it is idle. Events come from the moment of connection on; nothing is replayed. The stream ends when the key it was opened with stops working (revoked, expired, its client deleted): at its next event, or within 15 s.
         /// </summary>
         /// <returns>A <see cref="Stream"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -59,7 +59,7 @@ namespace Reka.Gateway.ApiClient.Events
             return await RequestAdapter.SendPrimitiveAsync<Stream>(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Server-sent events: `event:` is the event type (`inference.completed`, ...), `id:` the event id, `data:` the event JSON; a `ping` event opens the stream and comes every 15 s while it is idle. Events come from the moment of connection on; nothing is replayed.
+        /// Server-sent events: `event:` is the event type (`inference.completed`, ...), `id:` the event id, `data:` the event JSON; a `ping` event opens the stream and comes every 15 s while it is idle. Events come from the moment of connection on; nothing is replayed. The stream ends when the key it was opened with stops working (revoked, expired, its client deleted): at its next event, or within 15 s.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

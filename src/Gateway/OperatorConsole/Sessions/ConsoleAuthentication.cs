@@ -60,6 +60,7 @@ internal sealed class ConsoleAuthenticationHandler(
             return Fail("revoked", "The key this session was opened with is no longer valid (revoked, expired, or its client deleted).");
         }
         Context.Features.Set(client);
+        Context.Features.Set(session);
         var identity = new ClaimsIdentity(
         [
             new Claim(ClaimTypes.NameIdentifier, client.Name),
