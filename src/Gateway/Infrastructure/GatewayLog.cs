@@ -145,7 +145,7 @@ internal static partial class GatewayLog
     [LoggerMessage(503, LogLevel.Warning, "{Warning}")]
     public static partial void RedisNotDurable(ILogger logger, string warning);
 
-    [LoggerMessage(505, LogLevel.Information, "Redis {EndPoints} keeps its writes across a restart (an append-only file or a replica)")]
+    [LoggerMessage(505, LogLevel.Information, "Redis {EndPoints} keeps its writes across a restart (an append-only file or a replica), and does not evict them")]
     public static partial void RedisDurable(ILogger logger, string endPoints);
 
     [LoggerMessage(504, LogLevel.Information, "Whether Redis keeps its writes across a restart could not be checked: {Error}")]

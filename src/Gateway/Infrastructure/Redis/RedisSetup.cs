@@ -7,7 +7,7 @@ internal static class RedisSetup
 {
     /// <summary>
     /// Registers <see cref="RedisStore"/>; <c>/readyz</c> fails while Redis is unreachable, and
-    /// reports Degraded while Redis would lose its writes in a restart (<see cref="RedisDurability"/>).
+    /// reports Degraded while Redis would lose its writes in a restart or evict them (<see cref="RedisDurability"/>).
     /// </summary>
     public static WebApplicationBuilder AddRedis(this WebApplicationBuilder builder)
     {

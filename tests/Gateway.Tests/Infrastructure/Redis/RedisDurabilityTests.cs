@@ -6,14 +6,15 @@ using Reka.Gateway.Tests.Support;
 namespace Reka.Gateway.Tests.Infrastructure.Redis;
 
 /// <summary>
-/// A Redis that would lose the gateway's writes in a restart (no append-only file, no replica) is
-/// named in a warning and in <c>/readyz</c> (Degraded, still 200), at start and again after each
+/// A Redis that would lose the gateway's writes in a restart (no append-only file, no replica) or
+/// by evicting them when full (a maxmemory and a policy other than noeviction) is named in a warning and in <c>/readyz</c> (Degraded, still 200), at start and again after each
 /// reconnection; one that keeps them is not.
 /// </summary>
 public sealed class RedisDurabilityTests
 {
     private const string AtRisk = "keeps no append-only file and has no replica";
     private const string Kept = "writes kept across a restart";
+    private const string Evicting = "evicts keys when it is full";
 
     [Fact]
     public async Task WithoutPersistenceOrReplica_ReadyzIsDegradedAndAWarningLogged_UntilAppendOnlyIsOnAndTheGatewayReconnects()
@@ -33,6 +34,38 @@ public sealed class RedisDurabilityTests
 
         var healthy = await RedisCheckAsync(anonymous, "Healthy", Kept, reconnecting: true);
         Assert.DoesNotContain(AtRisk, healthy);
+    }
+
+    [Fact]
+    public async Task AnEvictionPolicy_MakesReadyzDegradedWithAWarning_UntilNoEvictionAndTheGatewayReconnects()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true, arguments: ["--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"]);
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
+        using var anonymous = gateway.CreateClient(null);
+
+        var degraded = await RedisCheckAsync(anonymous, "Degraded", Evicting);
+        Assert.Contains($"127.0.0.1:{redis.Port} (allkeys-lru)", degraded);
+        Assert.DoesNotContain(AtRisk, degraded); // it keeps an append-only file
+        Assert.Contains(gateway.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains(Evicting));
+
+        await redis.CliAsync("config", "set", "maxmemory-policy", "noeviction");
+        await redis.CliAsync("client", "kill", "type", "normal");
+
+        var healthy = await RedisCheckAsync(anonymous, "Healthy", Kept, reconnecting: true);
+        Assert.DoesNotContain(Evicting, healthy);
+    }
+
+    [Fact]
+    public async Task WithoutMaxMemory_AnEvictionPolicyPutsNothingAtRisk()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true, arguments: ["--maxmemory-policy", "allkeys-lru"]);
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
+        using var anonymous = gateway.CreateClient(null);
+
+        await RedisCheckAsync(anonymous, "Healthy", Kept);
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Message.Contains(Evicting));
     }
 
     [Fact]
