@@ -162,11 +162,12 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         try
         {
             outcome = await records.BindAsync(pending.SubmissionId, requestId);
-            var reconcile = outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0
-                ? callbacks.ExpectAsync(requestId, pending.SubmissionId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds), pending.TraceParent)
-                : Task.CompletedTask;
-            // Everything the check would do is done.
-            await Task.WhenAll(reconcile, checks.CancelAsync(pending.SubmissionId));
+            if (outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0)
+            {
+                await callbacks.ExpectAsync(requestId, pending.SubmissionId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds), pending.TraceParent);
+            }
+            // Everything the check would do is done, and the look that replaces it is safe.
+            await checks.CancelAsync(pending.SubmissionId);
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {

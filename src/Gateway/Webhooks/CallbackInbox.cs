@@ -83,15 +83,22 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, IO
     /// cached and delivered. The callback, when it comes, makes the same job due at once.
     /// <paramref name="traceParent"/>, the submit's, lets the job ask Reka while it reads the request's record.
     /// To call once the request is bound to <paramref name="submissionId"/>: the job names it, which
-    /// is what spares the callback its own bind.
+    /// is what spares the callback its own bind. Confirmed by a replica before it returns: the
+    /// callers then drop the submission's check, which on a cluster lives on another primary, so
+    /// a failover must not be able to lose the look and keep the check's removal.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public Task ExpectAsync(string requestId, string submissionId, TimeSpan after, string? traceParent) =>
-        Queue.AddAsync(redis.Database, requestId, time.GetUtcNow() + after,
+    /// <exception cref="ReplicaNotConfirmedException">No replica confirmed in time: keep the check.</exception>
+    public async Task ExpectAsync(string requestId, string submissionId, TimeSpan after, string? traceParent)
+    {
+        var write = redis.Confirmations.Begin();
+        await Queue.AddAsync(write.Database, requestId, time.GetUtcNow() + after,
             [
                 new(JobFields.RequestId, requestId), new(JobFields.Status, ""), new(JobFields.ReceivedAt, ""), new(JobFields.Tries, "0"),
                 new(JobFields.TraceParent, traceParent ?? ""), new(JobFields.Submission, submissionId),
             ]);
+        await write.ConfirmAsync([Queue.DueKey(Queue.PartitionOf(requestId))]);
+    }
 
     /// <summary>Records a callback for <paramref name="requestId"/> reporting <paramref name="status"/>, confirmed by a replica.</summary>
     /// <exception cref="RedisException">Redis failed: the sender should retry (what was written is written again, harmlessly).</exception>
