@@ -50,7 +50,7 @@ internal sealed class SubscriptionsModel(SubscriptionStore store, IValidator<Cre
     {
         Notice = DoneCode switch
         {
-            "enabled" => "Subscription enabled: new events are delivered to it again (replay the ones it missed from its page).",
+            "enabled" => "Subscription enabled: new events are delivered to it again. Events of the time it was disabled are not; the deliveries it had pending then can each be replayed from its page.",
             "disabled" => "Subscription disabled: it gets no new deliveries, and its pending ones end as disabled.",
             "deleted" => "Subscription deleted.",
             _ => null,
