@@ -73,11 +73,12 @@ internal sealed class ApiKeyAuthenticationHandler(ClientRegistry clients, ILogge
     }
 
     /// <summary>
-    /// The client that <paramref name="context"/>'s key names now, or null (no key, or one
-    /// revoked, expired or unknown): for what outlives its authentication, such as an event stream.
+    /// The SHA-256 of <paramref name="context"/>'s key (<see cref="ClientRegistry.FindByKeyHash(string, out DateTimeOffset?)"/>
+    /// finds its client as it is now), or null without one: for what outlives its authentication,
+    /// such as an event stream.
     /// </summary>
-    public static GatewayClient? FindCaller(HttpContext context, ClientRegistry clients) =>
-        ReadKey(context.Request.Headers) is { IsEmpty: false } key ? clients.FindByKey(key, out _) : null;
+    public static string? KeyHash(HttpContext context) =>
+        ReadKey(context.Request.Headers) is { IsEmpty: false } key ? ClientKeys.Hash(key) : null;
 
     /// <summary>The successful result of <paramref name="client"/>'s calls: built once, shared by them all.</summary>
     public static Task<AuthenticateResult> SucceededFor(GatewayClient client) => Successes.GetValue(client, Succeed);

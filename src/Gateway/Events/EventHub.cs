@@ -198,9 +198,9 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
         /// The stream: null for a ping (one at once, so the caller knows it is open, then one after
         /// each <see cref="HeartbeatInterval"/> without events), else each event. Ends with the
         /// request, at shutdown, or when <paramref name="callerMayRead"/> answers false, which it is
-        /// asked before each ping and each batch of events: a key revoked or expired, or a client
-        /// changed, ends the stream at its next event or within a heartbeat, as it would refuse the
-        /// caller's next call.
+        /// asked before each ping and each event (an in-memory lookup): a key revoked or expired,
+        /// or a client changed, ends the stream at its next event or within a heartbeat, as it
+        /// would refuse the caller's next call.
         /// </summary>
         public async IAsyncEnumerable<PublishedEvent?> ReadAsync(Func<bool> callerMayRead,
             [EnumeratorCancellation] CancellationToken requestAborted, CancellationToken stopping)
@@ -219,8 +219,13 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
                     yield return null;
                     continue;
                 }
+                // Asked at each event too: under steady traffic the channel is never empty.
                 while (reader.TryRead(out var published))
                 {
+                    if (!callerMayRead())
+                    {
+                        yield break;
+                    }
                     yield return published;
                 }
             }

@@ -24,9 +24,10 @@ internal static class EventsApi
                 {
                     return hub.TooManyStreams(client);
                 }
-                // The key the stream was opened with, as it is now: revoked, expired or moved to
-                // another client, it ends the stream.
-                var events = listener.ReadAsync(() => ApiKeyAuthenticationHandler.FindCaller(context, clients)?.Name == client,
+                // The key the stream was opened with, as it is now: revoked, expired or its client
+                // deleted, it ends the stream.
+                var keyHash = ApiKeyAuthenticationHandler.KeyHash(context);
+                var events = listener.ReadAsync(() => keyHash is not null && clients.FindByKeyHash(keyHash, out _)?.Name == client,
                     context.RequestAborted, lifetime.ApplicationStopping);
                 return TypedResults.ServerSentEvents(events.Select(e => e is null
                     ? new SseItem<string>("{}", "ping")

@@ -140,7 +140,7 @@ internal static class ConsoleSetup
     public static IEndpointRouteBuilder MapConsole(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapRazorPages().RequireRateLimiting(ClientsSetup.PerClientRateLimit);
-        endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, ClientRegistry clients, IHostApplicationLifetime lifetime) =>
+        endpoints.MapGet(LivePath, (HttpContext context, EventHub hub, ClientRegistry clients, TimeProvider time, IHostApplicationLifetime lifetime) =>
             {
                 var client = context.GetClient();
                 var session = context.Features.GetRequiredFeature<ConsoleSession>();
@@ -150,9 +150,12 @@ internal static class ConsoleSetup
                 {
                     return hub.TooManyStreams(client.Name);
                 }
-                // The session's key and client as they are now: the key revoked or expired, or the
-                // client changed (an admin no more), ends the stream, as the next page would the session.
-                var events = listener.ReadAsync(() => clients.FindByKeyHash(session.KeySha256, out _) is { } now && now.Name == client.Name && now.Admin == client.Admin,
+                // The session's key and client as they are now: the key revoked or expired, the
+                // client changed (an admin no more), or the session's lifetime over ends the
+                // stream, as the next page would the session. (A sign-out or the idle timeout, kept
+                // in Redis, end it when the page reconnects.)
+                var events = listener.ReadAsync(() => time.GetUtcNow() < session.ExpiresAt
+                        && clients.FindByKeyHash(session.KeySha256, out _) is { } now && now.Name == client.Name && now.Admin == client.Admin,
                     context.RequestAborted, lifetime.ApplicationStopping);
                 return TypedResults.ServerSentEvents(events.Select(e => e is null
                     ? new SseItem<string>("{}", "ping")
