@@ -116,7 +116,7 @@ internal sealed class RedisStore : IDisposable
 
     /// <summary>
     /// Whether <paramref name="exception"/> means Redis is unavailable for now (unreachable, too
-    /// slow, failing over, loading, or no replica confirmed a write), as opposed to a bug: the one
+    /// slow, failing over, loading, full, or no replica confirmed a write), as opposed to a bug: the one
     /// rule that decides when the gateway answers 503 with <c>Retry-After</c>.
     /// </summary>
     public static bool IsUnavailable(Exception exception) => exception switch
@@ -128,7 +128,9 @@ internal sealed class RedisStore : IDisposable
             || server.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
             || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
             || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
-            || server.Message.StartsWith("NOREPLICAS", StringComparison.Ordinal),
+            || server.Message.StartsWith("NOREPLICAS", StringComparison.Ordinal)
+            // Full under maxmemory-policy noeviction (RedisDurability's advice): writes are refused until memory is freed.
+            || server.Message.StartsWith("OOM", StringComparison.Ordinal),
         _ => false,
     };
 

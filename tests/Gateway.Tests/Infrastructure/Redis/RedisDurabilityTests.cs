@@ -57,6 +57,25 @@ public sealed class RedisDurabilityTests
     }
 
     [Fact]
+    public async Task AFullRedisUnderNoEviction_RefusesWrites503WithRetryAfter_UntilItHasRoomAgain()
+    {
+        await using var redis = await RedisServer.StartAsync(appendOnly: true, arguments: ["--maxmemory-policy", "noeviction"]);
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl, [new("Redis:Configuration", redis.Configuration)]);
+        using var ops = gateway.CreateClient(TestClients.Ops);
+
+        // Any used memory is over a limit of 1 byte: Redis answers every write "OOM command not allowed".
+        await redis.CliAsync("config", "set", "maxmemory", "1");
+        using var refused = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/full" });
+        await redis.CliAsync("config", "set", "maxmemory", "0");
+        using var accepted = await ops.PostAsJsonAsync("/subscriptions", new { url = "http://127.0.0.1:9/room" });
+
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task WithoutMaxMemory_AnEvictionPolicyPutsNothingAtRisk()
     {
         await using var redis = await RedisServer.StartAsync(appendOnly: true, arguments: ["--maxmemory-policy", "allkeys-lru"]);
