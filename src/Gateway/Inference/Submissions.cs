@@ -158,7 +158,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         pending.Settled = true;
         var client = context.GetClient().Name;
         GatewayLog.Submitted(logger, client, requestId, pending.SubmissionId);
-        BindOutcome outcome;
+        BindOutcome? outcome = null;
         try
         {
             outcome = await records.BindAsync(pending.SubmissionId, requestId);
@@ -172,7 +172,14 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
             // Counted as new: an inference was most likely started; its end frees its quota slot.
-            GatewayLog.SubmissionNotBound(logger, requestId, e.GetType().Name);
+            if (outcome is null)
+            {
+                GatewayLog.SubmissionNotBound(logger, requestId, e.GetType().Name);
+            }
+            else
+            {
+                GatewayLog.SubmissionCheckKept(logger, requestId, e.GetType().Name);
+            }
             CountSubmit(client, pending.EndpointId);
             return body;
         }

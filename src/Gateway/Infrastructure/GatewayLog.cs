@@ -24,6 +24,9 @@ internal static partial class GatewayLog
     [LoggerMessage(101, LogLevel.Warning, "Request {RequestId} accepted upstream but not bound to its submission ({Reason}); its callback or the submission's check will bind it")]
     public static partial void SubmissionNotBound(ILogger logger, string requestId, string? reason);
 
+    [LoggerMessage(109, LogLevel.Warning, "Request {RequestId} bound to its submission, but the look planned at it was not confirmed ({Reason}); the submission's check stays and does its work")]
+    public static partial void SubmissionCheckKept(ILogger logger, string requestId, string reason);
+
     [LoggerMessage(103, LogLevel.Information, "Request {RequestId} submitted by {Client} (submission {SubmissionId})")]
     public static partial void Submitted(ILogger logger, string client, string requestId, string submissionId);
 

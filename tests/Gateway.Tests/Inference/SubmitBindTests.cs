@@ -28,7 +28,7 @@ public sealed class SubmitBindTests
             return context.Response.WriteAsJsonAsync(new { request_id = "req-unconfirmed-look", status = "IN_QUEUE" });
         };
         await using var gateway = await GatewayHost.StartAsync(upstream.BaseUrl,
-            [new("Redis:Configuration", primary.Configuration), new("Redis:ReplicaAckTimeoutSeconds", "0.2"), new("Webhooks:SubmitCheckAfterSeconds", "300")]);
+            [new("Redis:Configuration", primary.Configuration), new("Redis:ReplicaAckTimeoutSeconds", "1"), new("Webhooks:SubmitCheckAfterSeconds", "300")]);
         using var alice = gateway.CreateClient(TestClients.Alice);
         var checks = (SubmissionChecks)gateway.Services.GetService(typeof(SubmissionChecks))!;
 
@@ -38,7 +38,8 @@ public sealed class SubmitBindTests
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         Assert.Contains("req-unconfirmed-look", await submitted.Content.ReadAsStringAsync());
         Assert.Equal(1, (await checks.Queue.StatsAsync()).Depth);
-        Assert.Contains(gateway.Logs.Entries, e => e.Message.Contains("req-unconfirmed-look") && e.Message.Contains(nameof(Reka.Gateway.Infrastructure.Redis.ReplicaNotConfirmedException)));
+        Assert.Contains(gateway.Logs.Entries, e => e.Message.Contains("req-unconfirmed-look") && e.Message.Contains("the submission's check stays")
+            && e.Message.Contains(nameof(Reka.Gateway.Infrastructure.Redis.ReplicaNotConfirmedException)));
     }
 
     [Fact]
