@@ -118,10 +118,12 @@ internal sealed class PassthroughPathValidator : AbstractValidator<PassthroughPa
         RuleFor(p => p.Path).Must(path => !path.Contains('\\'))
             .WithMessage("The path must not contain '\\' (%5C).")
             .OverridePropertyName("path");
-        // Kestrel has decoded every escape but %2F, so a '%' left came from %25. Encoded twice, a
-        // dot segment (%252E%252E) reached the forwarder as "%2E%2E", which System.Uri decoded
-        // and removed when YARP built the upstream address: /v2/videos/%252E%252E/inference/...
-        // reached Reka as /v2/inference/..., past the inference routes' checks.
+        // Kestrel has decoded every valid escape but %2F (decoded above), so a '%' left came from
+        // %25, or is an escape Kestrel would not decode: upstream would decode it a second time.
+        // Encoded twice, a dot segment (%252E%252E) reached the forwarder as "%2E%2E", which
+        // System.Uri decoded and removed when YARP built the upstream address:
+        // /v2/videos/%252E%252E/inference/... reached Reka as /v2/inference/..., past the
+        // inference routes' checks.
         RuleFor(p => p.Path).Must(path => !path.Contains('%'))
             .WithMessage("The path must not contain '%' (%25): upstream would decode it a second time.")
             .OverridePropertyName("path");

@@ -141,14 +141,14 @@ internal static class StrictJson
         return new JsonBodyError(FieldOf(path), $"The body could not be read at {path}: {reason}");
     }
 
-    // The path of an error is written only when there is one: a body that passes (nearly all)
-    // costs no path strings. `at` holds the member names and array indexes down to `element`.
     /// <summary>
     /// Checks a body the serializer bound as a <see cref="JsonElement"/> (which it does not check)
     /// by the policy: null, or why it is refused (a repeated member, a string that is not valid Unicode).
     /// </summary>
     public static JsonBodyError? Check(JsonElement root) => Check(root, []);
 
+    // The path of an error is written only when there is one: a body that passes (nearly all)
+    // costs no path strings. `at` holds the member names and array indexes down to `element`.
     private static JsonBodyError? Check(JsonElement element, List<(string? Name, int Index)> at)
     {
         switch (element.ValueKind)
