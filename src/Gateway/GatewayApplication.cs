@@ -25,6 +25,12 @@ namespace Reka.Gateway;
 /// <summary>The gateway's composition: each feature wires itself; this file orders them.</summary>
 internal static class GatewayApplication
 {
+    /// <summary>
+    /// How long the host may take to stop, in seconds: within Kubernetes' grace period
+    /// (deploy/deployment.yaml) after the preStop hook.
+    /// </summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(25);
+
     /// <summary>Registers every feature's services and settings.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
@@ -34,11 +40,11 @@ internal static class GatewayApplication
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         // Kestrel receives into 32 KiB blocks, not 4 KiB ones (LargeBlockMemoryPoolFactory).
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
-        // Within Kubernetes' 30 s grace period: the queue workers stop together (not one after the
+        // Within Kubernetes' grace period: the queue workers stop together (not one after the
         // other) and drain for their DrainSeconds (10 s), then the process exits.
         builder.Services.Configure<HostOptions>(host =>
         {
-            host.ShutdownTimeout = TimeSpan.FromSeconds(25);
+            host.ShutdownTimeout = ShutdownTimeout;
             host.ServicesStopConcurrently = true;
         });
         // JSON lines on stdout, written by ZLogger from UTF-8 buffers on a background thread (the
