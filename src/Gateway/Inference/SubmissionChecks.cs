@@ -114,6 +114,12 @@ internal sealed class SubmissionCheckWorker(
             // No-op when a callback job is already waiting for the request.
             await callbacks.ExpectAsync(requestId, submissionId, TimeSpan.Zero, traceParent: null);
         }
+        else if (outcome is BindOutcome.Replayed or BindOutcome.Foreign)
+        {
+            // Another submit holds the request (a retry under the same key, or another client's):
+            // this one started nothing of its own, and its slot would otherwise wait out Usage:InFlightTimeout.
+            await quotas.EndAsync(submission.Owner, submissionId);
+        }
         await FinishAsync(job, submissionId, requestId, outcome == BindOutcome.Bound ? "bound to its owner, checked with Reka" : $"not bound: {outcome}");
     }
 

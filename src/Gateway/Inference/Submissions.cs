@@ -9,6 +9,7 @@ using Reka.Gateway.Requests;
 using Reka.Gateway.Usage;
 using Reka.Gateway.Webhooks;
 using StackExchange.Redis;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 
 namespace Reka.Gateway.Inference;
@@ -122,21 +123,32 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     }
 
     /// <summary>
-    /// Gives the quota back and drops the submission's check when the submit ended without
-    /// upstream accepting it (an error answer, upstream unreachable): to call after forwarding.
-    /// A 2xx from upstream did start an inference, even when the caller did not get it (its body
-    /// could not be read, or its request id, and the caller got 502): its check stays, to learn
-    /// the request from Reka's replay, and so does its quota.
+    /// Gives the quota back and drops the submission's check when the submit is known not to
+    /// have started an inference: upstream answered it with a status other than 2xx, or the call
+    /// never left (no connection to Reka could be made). To call after forwarding. Any other end
+    /// may have started one: a 2xx whose body or request id could not be read (the caller got
+    /// 502), upstream silent past the route's timeout (504), a connection lost after the submit was
+    /// sent, the caller hanging up. Its check and its quota stay: the check sends the submit again
+    /// under the same <c>Idempotency-Key</c> and learns the request from Reka's replay (or starts
+    /// it, as the caller asked). Otherwise hanging up before Reka's answer would run an inference
+    /// outside the client's quotas.
     /// </summary>
     public async Task SettleUnstartedAsync(HttpContext context)
     {
-        if (context.Features.Get<PendingSubmission>() is { Settled: false } pending
-            && (pending.UpstreamStatus ?? context.Response.StatusCode) is < StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices)
+        if (context.Features.Get<PendingSubmission>() is { Settled: false } pending && NotStarted(context, pending))
         {
             await CancelCheckAsync(pending);
             await SettleUnstartedAsync(pending);
         }
     }
+
+    private static bool NotStarted(HttpContext context, PendingSubmission pending) =>
+        pending.UpstreamStatus is { } status
+            ? status is < StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices
+            : context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException
+            {
+                HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
+            };
 
     /// <summary>
     /// Response handler of the submit route: binds the request id of a 2xx answer to the

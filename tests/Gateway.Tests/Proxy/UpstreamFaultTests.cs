@@ -190,8 +190,8 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     [Fact]
     public async Task Submit_AcceptedUpstreamButWhoseAnswerStalls_IsAnErrorThatKeepsItsCheckAndItsQuotaSlot()
     {
-        // Long enough for the 202's headers to reach the gateway first on a busy machine: a timeout
-        // before them is a submit upstream never answered, which settles.
+        // Long enough for the 202's headers to reach the gateway first on a busy machine (a timeout
+        // before them keeps the check and the slot too, as an outcome not known).
         var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"), ("Proxy:Routes:submit:TimeoutSeconds", "2"));
         var release = new TaskCompletionSource();
         Upstream.Respond = async context =>
@@ -221,6 +221,123 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         var redis = gateway.Services.GetRequiredService<RedisStore>();
         var submission = Assert.Single(keys, k => k.Contains("submission:", StringComparison.Ordinal));
         Assert.Contains("body", (await redis.Database.HashGetAllAsync(submission)).Select(f => (string)f.Name!));
+    }
+
+    [Fact]
+    public async Task Submit_WhoseCallerHangsUpBeforeRekaAnswers_KeepsItsCheckAndItsQuotaSlot()
+    {
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"));
+        var answer = new TaskCompletionSource();
+        Upstream.Respond = async context =>
+        {
+            await answer.Task.WaitAsync(TimeSpan.FromSeconds(30)); // Reka has the submit, and answers late
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = "req-hung-up", status = "IN_QUEUE" });
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        using var metrics = gateway.RecordMetrics();
+        Task<HttpResponseMessage> SubmitAsync(CancellationToken cancel = default) =>
+            bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }), cancel);
+        using var hangUp = new CancellationTokenSource();
+
+        var first = SubmitAsync(hangUp.Token);
+        await Eventually.ThatAsync(() => Task.FromResult(Upstream.Requests.Count == 1), 20, "Reka to have the submit");
+        hangUp.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        // The gateway is done with the submit the caller left (its response handler included).
+        await Eventually.ThatAsync(() => Task.FromResult(metrics.Has("http.server.request.duration", "http.route", "/v2/inference/{model}/{capability}")),
+            20, "the submit's request to end");
+        answer.SetResult();
+        var second = await SubmitAsync();
+
+        // Reka may have started it: it counts against the quota, and its check will learn the outcome.
+        var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
+        Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
+        Assert.Single(Upstream.Requests);
+        Assert.Contains(await gateway.RedisKeysAsync(), k => k.Contains(":submissions:job:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Submit_LeftByItsCaller_ThenRetriedUnderItsKey_HoldsOneSlot_OnceItsCheckFindsTheReplay()
+    {
+        // The checks wait for the test to make them due.
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "2"), ("Webhooks:SubmitCheckAfterSeconds", "300"));
+        var firstAnswer = new TaskCompletionSource();
+        var calls = 0;
+        Upstream.Respond = async context =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                await firstAnswer.Task.WaitAsync(TimeSpan.FromSeconds(30)); // Reka has it, and answers late
+            }
+            context.Response.StatusCode = 202; // the same request each time, as Reka replays a key
+            await context.Response.WriteAsJsonAsync(new { request_id = "req-retried", status = "IN_QUEUE" });
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        using var metrics = gateway.RecordMetrics();
+        var key = Guid.NewGuid().ToString();
+        Task<HttpResponseMessage> SubmitAsync(string idempotencyKey, CancellationToken cancel = default)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sam3/image-to-bbox")
+            {
+                Content = JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }),
+            };
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+            return bob.SendAsync(request, cancel);
+        }
+        using var hangUp = new CancellationTokenSource();
+        var left = SubmitAsync(key, hangUp.Token);
+        await Eventually.ThatAsync(() => Task.FromResult(Upstream.Requests.Count == 1), 20, "Reka to have the submit");
+        hangUp.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left);
+        await Eventually.ThatAsync(() => Task.FromResult(metrics.Has("http.server.request.duration", "http.route", "/v2/inference/{model}/{capability}")),
+            20, "the left submit's request to end");
+        firstAnswer.SetResult();
+        using var retried = await SubmitAsync(key);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+
+        // The left submit's check (the retry's was dropped at its bind), made due now: it sends the
+        // submit again, and Reka's replay names the request the retry holds.
+        var checks = gateway.Services.GetRequiredService<Reka.Gateway.Inference.SubmissionChecks>();
+        var records = gateway.Services.GetRequiredService<Reka.Gateway.Requests.RequestRecords>();
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        var waiting = new List<(int Partition, string Id)>();
+        for (var partition = 0; partition < checks.Queue.Partitions; partition++)
+        {
+            foreach (var id in await redis.Database.SortedSetRangeByRankAsync(checks.Queue.DueKey(partition)))
+            {
+                if ((await records.GetSubmissionAsync((string)id!))?.IdempotencyKey == "bob:" + key)
+                {
+                    waiting.Add((partition, (string)id!));
+                }
+            }
+        }
+        var check = Assert.Single(waiting);
+        Assert.True(await checks.Queue.RequeueAsync(redis.Database, check.Partition, check.Id, []));
+        await checks.Queue.WakeAsync(check.Partition);
+        await Eventually.ThatAsync(() => Task.FromResult(new[] { gateway, Gateway }.SelectMany(g => g.Logs.Entries)
+                .Any(e => e.Message.Contains(check.Id) && e.Message.Contains("not bound: Replayed"))),
+            20, "the left submit's check to find the replay");
+        using var another = await SubmitAsync(Guid.NewGuid().ToString());
+
+        // One inference runs: one slot of two is held, so another submit is admitted.
+        Assert.Equal(HttpStatusCode.Accepted, another.StatusCode);
+    }
+
+    [Fact]
+    public async Task Submit_ToAnUnreachableReka_GivesItsQuotaSlotBack_AndLeavesNoCheck()
+    {
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"), ("Upstream:BaseUrl", $"http://127.0.0.1:{FreePort.Next()}"));
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Task<HttpResponseMessage> SubmitAsync() => bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        using var first = await SubmitAsync();
+        using var second = await SubmitAsync();
+
+        // The connection was refused: nothing reached Reka, so nothing counts.
+        await ProblemAssert.IsProblemAsync(first, HttpStatusCode.BadGateway);
+        await ProblemAssert.IsProblemAsync(second, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain(await gateway.RedisKeysAsync(), k => k.Contains(":submissions:job:", StringComparison.Ordinal));
     }
 
     [Fact]
