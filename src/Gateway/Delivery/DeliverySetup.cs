@@ -34,6 +34,7 @@ internal static class DeliverySetup
                 UseCookies = false,
                 ConnectTimeout = TimeSpan.FromSeconds(5),
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectCallback = SubscriberConnections.ConnectAsync,
             });
         return builder;
     }

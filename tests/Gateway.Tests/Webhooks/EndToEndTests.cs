@@ -27,6 +27,19 @@ public sealed class EndToEndTests(SimulatorStack stack) : SimulatorStackTests(st
     }
 
     [Fact]
+    public async Task ASubscriberNamedLocalhost_IsDelivered_ThroughTheConnectionThatChecksWhereANameLeads()
+    {
+        var url = Subscriber.Url("/named").Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        Assert.StartsWith("http://localhost:", url);
+        await Ops.SubscribeAsync(url);
+
+        var requestId = await Alice.SubmitAsync();
+
+        var delivery = Assert.Single(await Subscriber.WaitForAsync(1, path: "/named"));
+        Assert.Equal(requestId, delivery.Json.GetProperty("request_id").GetString());
+    }
+
+    [Fact]
     public async Task CompletedRequest_IsDeliveredSigned_ToSubscriptionAndOwnWebhook_ThenServedFromTheCache()
     {
         var (subscriptionId, subscriptionSecret) = await Ops.SubscribeAsync(Subscriber.Url("/all"));
