@@ -148,6 +148,12 @@ internal static class InferenceApi
             await refused.ExecuteAsync(context);
             return;
         }
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller left while the submit was recorded: nothing was sent, and its check must not send it.
+            await submissions.SettleUnsentAsync(context);
+            return;
+        }
         await forwarder.ForwardAsync(context, routes.Submit);
         await submissions.SettleUnstartedAsync(context);
     }

@@ -124,14 +124,15 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
 
     /// <summary>
     /// Gives the quota back and drops the submission's check when the submit is known not to
-    /// have started an inference: upstream answered it with a status other than 2xx, or the call
-    /// never left (no connection to Reka could be made). To call after forwarding. Any other end
-    /// may have started one: a 2xx whose body or request id could not be read (the caller got
-    /// 502), upstream silent past the route's timeout (504), a connection lost after the submit was
-    /// sent, the caller hanging up. Its check and its quota stay: the check sends the submit again
-    /// under the same <c>Idempotency-Key</c> and learns the request from Reka's replay (or starts
-    /// it, as the caller asked). Otherwise hanging up before Reka's answer would run an inference
-    /// outside the client's quotas.
+    /// have started an inference: upstream refused it (a status other than 2xx, 408 and 409,
+    /// which say the outcome is still pending, as the check reads them), or the call never left
+    /// (no connection to Reka could be made, and no earlier attempt was sent). To call after
+    /// forwarding. Any other end may have started one: a 2xx whose body or request id could not
+    /// be read (the caller got 502), upstream silent past the route's timeout (504), a connection
+    /// lost after the submit was sent, the caller hanging up. Its check and its quota stay: the
+    /// check sends the submit again under the same <c>Idempotency-Key</c> and learns the request
+    /// from Reka's replay (or starts it, as the caller asked). Otherwise hanging up before Reka's
+    /// answer would run an inference outside the client's quotas.
     /// </summary>
     public async Task SettleUnstartedAsync(HttpContext context)
     {
@@ -142,13 +143,21 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         }
     }
 
+    /// <summary>Gives the quota back and drops the check of a submit that was never forwarded (its caller left first).</summary>
+    public async Task SettleUnsentAsync(HttpContext context)
+    {
+        if (context.Features.Get<PendingSubmission>() is { Settled: false } pending)
+        {
+            await CancelCheckAsync(pending);
+            await SettleUnstartedAsync(pending);
+        }
+    }
+
     private static bool NotStarted(HttpContext context, PendingSubmission pending) =>
         pending.UpstreamStatus is { } status
-            ? status is < StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices
-            : context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException
-            {
-                HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
-            };
+            ? status is (< StatusCodes.Status200OK or >= StatusCodes.Status300MultipleChoices)
+                and not (StatusCodes.Status408RequestTimeout or StatusCodes.Status409Conflict)
+            : UpstreamRetryHandler.NeverSent(context.Features.Get<IForwarderErrorFeature>()?.Exception);
 
     /// <summary>
     /// Response handler of the submit route: binds the request id of a 2xx answer to the

@@ -75,9 +75,12 @@ internal sealed class UpstreamRetryHandler : DelegatingHandler
         {
             var state = new RetryState(this, request, first);
             var outcome = await _pipeline.ExecuteOutcomeAsync(
-                static (context, state) => state.Attempts++ == 0
-                    ? ValueTask.FromResult(state.First)
-                    : state.Handler.SendOnceAsync(state.Request, context.CancellationToken),
+                static async (context, state) =>
+                {
+                    var attempt = state.Attempts++ == 0 ? state.First : await state.Handler.SendOnceAsync(state.Request, context.CancellationToken);
+                    state.MayHaveReachedUpstream |= !NeverSent(attempt.Exception);
+                    return attempt;
+                },
                 context,
                 state);
             // Canceled before the pipeline called back: it never took the first attempt's outcome,
@@ -85,6 +88,13 @@ internal sealed class UpstreamRetryHandler : DelegatingHandler
             if (state.Attempts == 0)
             {
                 outcome = first;
+            }
+            // A last attempt that could not connect says nothing of an earlier one that was sent:
+            // the call's outcome is not known (what a submit's quota is judged by).
+            if (NeverSent(outcome.Exception) && state.MayHaveReachedUpstream)
+            {
+                throw new HttpRequestException(HttpRequestError.Unknown,
+                    $"An earlier attempt may have reached upstream; the last could not connect ({outcome.Exception!.Message})", outcome.Exception);
             }
             outcome.ThrowIfException();
             return outcome.Result!;
@@ -113,7 +123,17 @@ internal sealed class UpstreamRetryHandler : DelegatingHandler
         public HttpRequestMessage Request { get; } = request;
         public Outcome<HttpResponseMessage> First { get; } = first;
         public int Attempts { get; set; }
+        public bool MayHaveReachedUpstream { get; set; }
     }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> says the request never left: no connection could be
+    /// made (refused, no such name, TLS failed).
+    /// </summary>
+    public static bool NeverSent(Exception? exception) => exception is HttpRequestException
+    {
+        HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
+    };
 
     private static bool CanResend(HttpRequestMessage request)
     {

@@ -324,6 +324,61 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         Assert.Equal(HttpStatusCode.Accepted, another.StatusCode);
     }
 
+    [Theory]
+    [InlineData(409)] // Reka: the key's first submit is still in hand
+    [InlineData(408)]
+    public async Task Submit_ThatRekaAnswersWithAnOutcomeStillPending_KeepsItsCheckAndItsQuotaSlot(int status)
+    {
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "1"));
+        Upstream.Respond = context =>
+        {
+            context.Response.StatusCode = status;
+            return context.Response.WriteAsJsonAsync(new { error = new { type = "conflict_error", message = "in progress" } });
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Task<HttpResponseMessage> SubmitAsync() => bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        using var first = await SubmitAsync();
+        using var second = await SubmitAsync();
+
+        Assert.Equal(status, (int)first.StatusCode); // Reka's answer, passed through
+        var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
+        Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
+        Assert.Single(Upstream.Requests);
+        Assert.Contains(await gateway.RedisKeysAsync(), k => k.Contains(":submissions:job:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Submit_SentThenRetriedToARekaThatStoppedListening_KeepsItsCheckAndItsQuotaSlot()
+    {
+        // A Reka of the test's own, stopped between the first attempt and the retry.
+        var reka = await RecordingUpstream.StartAsync();
+        reka.Respond = context =>
+        {
+            // The retry comes 3 s later, on a new connection: by then Reka is gone.
+            context.Response.StatusCode = 503;
+            context.Response.Headers.RetryAfter = "3";
+            context.Response.Headers.Connection = "close";
+            return Task.CompletedTask;
+        };
+        var gateway = await Stack.StartGatewayAsync(("Upstream:BaseUrl", reka.BaseUrl), ("Clients:bob:Quotas:MaxInFlight", "1"),
+            ("Upstream:Retry:MaxRetries", "1"), ("Upstream:Retry:MaxDelaySeconds", "5"));
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        Task<HttpResponseMessage> SubmitAsync() => bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        var first = SubmitAsync();
+        await Eventually.ThatAsync(() => Task.FromResult(reka.Requests.Count == 1), 20, "the first attempt to reach Reka");
+        await reka.DisposeAsync();
+        using var answered = await first;
+        using var second = await SubmitAsync();
+
+        // The first attempt was sent (a 503 may come from before Reka, or after it started):
+        // the retry's refused connection does not make the outcome known.
+        await ProblemAssert.IsProblemAsync(answered, HttpStatusCode.BadGateway);
+        var problem = await ProblemAssert.IsProblemAsync(second, HttpStatusCode.TooManyRequests);
+        Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Submit_ToAnUnreachableReka_GivesItsQuotaSlotBack_AndLeavesNoCheck()
     {
