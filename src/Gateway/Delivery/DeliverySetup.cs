@@ -35,6 +35,9 @@ internal static class DeliverySetup
                 ConnectTimeout = TimeSpan.FromSeconds(5),
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 ConnectCallback = SubscriberConnections.ConnectAsync,
+                // Straight to the subscriber: through a proxy (HTTP_PROXY), the callback would see
+                // the proxy's address, not where the subscriber's name leads.
+                UseProxy = false,
             });
         return builder;
     }
