@@ -131,6 +131,10 @@ internal sealed class RedisStore : IDisposable
             || server.Message.StartsWith("NOREPLICAS", StringComparison.Ordinal)
             // Full under maxmemory-policy noeviction (RedisDurability's advice): writes are refused until memory is freed.
             || server.Message.StartsWith("OOM", StringComparison.Ordinal),
+        // The client's reader torn down under a command as its connection is replaced
+        // ("Reading is not allowed after reader was completed", StackExchange.Redis issues #2692
+        // and #3085, fixed by its 3.x IO core): a lost connection, not a bug of the gateway's.
+        InvalidOperationException { Source: "System.IO.Pipelines" } => true,
         _ => false,
     };
 
