@@ -138,8 +138,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     {
         if (context.Features.Get<PendingSubmission>() is { Settled: false } pending && NotStarted(context, pending))
         {
-            await CancelCheckAsync(pending);
-            await SettleUnstartedAsync(pending);
+            await AbandonAsync(pending);
         }
     }
 
@@ -148,9 +147,15 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
     {
         if (context.Features.Get<PendingSubmission>() is { Settled: false } pending)
         {
-            await CancelCheckAsync(pending);
-            await SettleUnstartedAsync(pending);
+            await AbandonAsync(pending);
         }
+    }
+
+    // Nothing was started: nothing will send the submit again, and its quota is given back.
+    private async Task AbandonAsync(PendingSubmission pending)
+    {
+        await CancelCheckAsync(pending);
+        await SettleUnstartedAsync(pending);
     }
 
     private static bool NotStarted(HttpContext context, PendingSubmission pending) =>

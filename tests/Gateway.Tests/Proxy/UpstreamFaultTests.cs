@@ -235,18 +235,10 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
             await context.Response.WriteAsJsonAsync(new { request_id = "req-hung-up", status = "IN_QUEUE" });
         };
         using var bob = gateway.CreateClient(TestClients.Bob);
-        using var metrics = gateway.RecordMetrics();
         Task<HttpResponseMessage> SubmitAsync(CancellationToken cancel = default) =>
             bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }), cancel);
-        using var hangUp = new CancellationTokenSource();
 
-        var first = SubmitAsync(hangUp.Token);
-        await Eventually.ThatAsync(() => Task.FromResult(Upstream.Requests.Count == 1), 20, "Reka to have the submit");
-        hangUp.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
-        // The gateway is done with the submit the caller left (its response handler included).
-        await Eventually.ThatAsync(() => Task.FromResult(metrics.Has("http.server.request.duration", "http.route", "/v2/inference/{model}/{capability}")),
-            20, "the submit's request to end");
+        await HangUpOnceRekaHasItAsync(gateway, SubmitAsync);
         answer.SetResult();
         var second = await SubmitAsync();
 
@@ -255,6 +247,20 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         Assert.Contains("max_in_flight", problem.GetProperty("detail").GetString());
         Assert.Single(Upstream.Requests);
         Assert.Contains(await gateway.RedisKeysAsync(), k => k.Contains(":submissions:job:", StringComparison.Ordinal));
+    }
+
+    // Sends a submit, hangs up once Reka has it, and returns once the gateway is done with it (its
+    // response handler included: ASP.NET Core times the request after it).
+    private async Task HangUpOnceRekaHasItAsync(GatewayHost gateway, Func<CancellationToken, Task<HttpResponseMessage>> submit)
+    {
+        using var metrics = gateway.RecordMetrics();
+        using var hangUp = new CancellationTokenSource();
+        var left = submit(hangUp.Token);
+        await Eventually.ThatAsync(() => Task.FromResult(Upstream.Requests.Count == 1), 20, "Reka to have the submit");
+        hangUp.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left);
+        await Eventually.ThatAsync(() => Task.FromResult(metrics.Has("http.server.request.duration", "http.route", "/v2/inference/{model}/{capability}")),
+            20, "the left submit's request to end");
     }
 
     [Fact]
@@ -274,7 +280,6 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
             await context.Response.WriteAsJsonAsync(new { request_id = "req-retried", status = "IN_QUEUE" });
         };
         using var bob = gateway.CreateClient(TestClients.Bob);
-        using var metrics = gateway.RecordMetrics();
         var key = Guid.NewGuid().ToString();
         Task<HttpResponseMessage> SubmitAsync(string idempotencyKey, CancellationToken cancel = default)
         {
@@ -285,13 +290,7 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
             request.Headers.Add("Idempotency-Key", idempotencyKey);
             return bob.SendAsync(request, cancel);
         }
-        using var hangUp = new CancellationTokenSource();
-        var left = SubmitAsync(key, hangUp.Token);
-        await Eventually.ThatAsync(() => Task.FromResult(Upstream.Requests.Count == 1), 20, "Reka to have the submit");
-        hangUp.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left);
-        await Eventually.ThatAsync(() => Task.FromResult(metrics.Has("http.server.request.duration", "http.route", "/v2/inference/{model}/{capability}")),
-            20, "the left submit's request to end");
+        await HangUpOnceRekaHasItAsync(gateway, cancel => SubmitAsync(key, cancel));
         firstAnswer.SetResult();
         using var retried = await SubmitAsync(key);
         Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
