@@ -32,7 +32,7 @@ internal sealed class RedisConnection : IDisposable
 
     /// <exception cref="RedisConnectionException">Not connected yet (sentinels unreachable since start-up).</exception>
     public ConnectionMultiplexer Multiplexer => _multiplexer
-        ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis Sentinel has not been reached yet.");
+        ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis Sentinel has not been reached yet.", null, CommandStatus.Unknown);
 
     /// <summary>
     /// The client's settings: the configuration string, with the gateway's timeouts, background
@@ -45,10 +45,9 @@ internal sealed class RedisConnection : IDisposable
         var configuration = ConfigurationOptions.Parse(settings.Configuration);
         var timeout = (int)(settings.OperationTimeoutSeconds * 1000);
         configuration.AbortOnConnectFail = false;
-        // The .NET thread pool reads Redis' answers, not the client's own dedicated threads: on the
-        // 2 cores a gateway pod gets, those threads competed with request processing (callback
-        // ingest 7.2-7.6k/s with p99 11 ms; with the thread pool 9.5k/s, p99 8 ms, bench/run.sh).
-        configuration.SocketManager = SocketManager.ThreadPool;
+        // INFO, which RedisDurability reads, is an admin command to the client (3.x refuses it even
+        // through Execute without this). The gateway sends no other; the ACL user bounds what it may.
+        configuration.AllowAdmin = true;
         configuration.ConnectTimeout = Math.Min(5000, Math.Max(timeout, 1000));
         configuration.AsyncTimeout = timeout;
         configuration.SyncTimeout = timeout;

@@ -63,10 +63,9 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
             var evicting = new List<string>();
             foreach (var primary in primaries)
             {
-                // INFO through Execute: the client's own Info methods ask for its admin mode.
-                var persistence = (string?)await primary.ExecuteAsync("INFO", "persistence");
-                var replication = (string?)await primary.ExecuteAsync("INFO", "replication");
-                var memory = (string?)await primary.ExecuteAsync("INFO", "memory");
+                var persistence = await primary.InfoAsync("persistence");
+                var replication = await primary.InfoAsync("replication");
+                var memory = await primary.InfoAsync("memory");
                 var endPoint = primary.EndPoint.ToString() ?? "?";
                 if (Field(persistence, "aof_enabled") == "0" && Field(replication, "connected_slaves") == "0")
                 {
@@ -114,16 +113,6 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
         }
     }
 
-    private static string? Field(string? info, string name)
-    {
-        foreach (var line in (info ?? "").Split('\n'))
-        {
-            var trimmed = line.TrimEnd('\r');
-            if (trimmed.StartsWith(name + ":", StringComparison.Ordinal))
-            {
-                return trimmed[(name.Length + 1)..];
-            }
-        }
-        return null;
-    }
+    private static string? Field(IGrouping<string, KeyValuePair<string, string>>[] info, string name) =>
+        info.SelectMany(section => section).FirstOrDefault(field => field.Key == name).Value;
 }

@@ -122,19 +122,12 @@ internal sealed class RedisStore : IDisposable
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         RedisConnectionException or RedisTimeoutException or ReplicaNotConfirmedException => true,
-        // A primary demoted by a failover, a node still loading its data, a cluster reconfiguring.
-        RedisServerException server => server.Message.StartsWith("READONLY", StringComparison.Ordinal)
-            || server.Message.StartsWith("LOADING", StringComparison.Ordinal)
-            || server.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
-            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
-            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
-            || server.Message.StartsWith("NOREPLICAS", StringComparison.Ordinal)
-            // Full under maxmemory-policy noeviction (RedisDurability's advice): writes are refused until memory is freed.
-            || server.Message.StartsWith("OOM", StringComparison.Ordinal),
-        // The client's reader torn down under a command as its connection is replaced
-        // ("Reading is not allowed after reader was completed", StackExchange.Redis issues #2692
-        // and #3085, fixed by its 3.x IO core): a lost connection, not a bug of the gateway's.
-        InvalidOperationException { Source: "System.IO.Pipelines" } => true,
+        // A primary demoted by a failover, a node still loading its data, a cluster reconfiguring,
+        // too few replicas for min-replicas-to-write, or full under maxmemory-policy noeviction
+        // (RedisDurability's advice): each refuses for now, not for good.
+        RedisServerException server => server.Kind is RedisErrorKind.ReadOnly or RedisErrorKind.Loading
+            or RedisErrorKind.ClusterDown or RedisErrorKind.TryAgain or RedisErrorKind.MasterDown
+            or RedisErrorKind.NoReplicas or RedisErrorKind.OutOfMemory,
         _ => false,
     };
 

@@ -150,7 +150,7 @@ public sealed class QueueWorkerTests
             var record = fixture.Queue.JobKey(job.Partition, job.Id);
             await fixture.Database.KeyDeleteAsync(record);
             await fixture.Database.StringSetAsync(record, "not a job");
-            throw new RedisConnectionException(ConnectionFailureType.SocketFailure, "failing over");
+            throw new RedisConnectionException(ConnectionFailureType.SocketFailure, CommandFlags.None, "failing over", null, CommandStatus.Unknown);
         };
 
         await fixture.AddAndWakeAsync("refused");
