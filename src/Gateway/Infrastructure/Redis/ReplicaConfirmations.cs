@@ -63,6 +63,10 @@ internal sealed class ReplicaConfirmations : IDisposable
             var server = multiplexer.GetServer(key, null, CommandFlags.DemandMaster);
             var primary = _primaries.GetOrAdd(server.EndPoint, static (_, state) => new Primary(state.server, state.timeout, state.require),
                 (server, timeout: _timeoutMilliseconds, require: _requireReplica));
+            // The client's server for the address now: the client retires a server dropped from the
+            // topology (StackExchange.Redis 3.2+), and one back at the same address is a new one,
+            // which the writes go to. A WAIT sent through the retired one would not cover them.
+            primary.Server = server;
             if (!primaries.Contains(primary))
             {
                 primaries.Add(primary);
@@ -115,6 +119,9 @@ internal sealed class ReplicaConfirmations : IDisposable
         private bool _pumping;
         private Task<int>? _replicas;
         private long _replicasReadAt;
+
+        /// <summary>The client's server for this primary's address, as of the last write to confirm.</summary>
+        public IServer Server { get; set; } = server;
 
         /// <summary>Its ROLE, read less than a second ago, lists no replica: a write to it has nothing to wait for.</summary>
         public bool KnownWithoutReplicas
@@ -174,7 +181,7 @@ internal sealed class ReplicaConfirmations : IDisposable
                 }
                 try
                 {
-                    var acknowledged = (long)await server.ExecuteAsync("WAIT", 1, timeoutMilliseconds);
+                    var acknowledged = (long)await Server.ExecuteAsync("WAIT", 1, timeoutMilliseconds);
                     batch.SetResult(acknowledged >= 1);
                 }
                 catch (Exception e)
@@ -198,7 +205,7 @@ internal sealed class ReplicaConfirmations : IDisposable
         }
 
         private async Task<int> ReadReplicasAsync() =>
-            await server.RoleAsync() is Role.Master primary ? primary.Replicas.Count : 0;
+            await Server.RoleAsync() is Role.Master primary ? primary.Replicas.Count : 0;
     }
 }
 
