@@ -35,6 +35,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>The server tests share.</summary>
     public static Task<RedisServer> Shared => SharedServer.Value;
 
+    /// <summary>Its working folder (<c>--dir</c>), where it writes its files.</summary>
+    public string DataDirectory => _directory;
+
     /// <summary>Its port on 127.0.0.1.</summary>
     public int Port { get; }
 

@@ -37,6 +37,71 @@ public sealed class RedisUnavailableTests
     }
 
     [Fact]
+    public async Task APrimaryMadeAReplica_RefusesWritesForNow()
+    {
+        await using var primary = await RedisServer.StartAsync();
+        await using var other = await RedisServer.StartAsync();
+        using var store = primary.NewStore();
+        await store.Database.PingAsync();
+        await primary.CliAsync("replicaof", "127.0.0.1", other.Port.ToString());
+
+        // READONLY from the server, or the client's own refusal once it has seen the new role.
+        var refused = await Assert.ThrowsAnyAsync<RedisException>(() => store.Database.ScriptEvaluateAsync(Write, [store.Key("k")], ["v"]));
+
+        Assert.True(RedisStore.IsUnavailable(refused), refused.Message);
+    }
+
+    [Fact]
+    public async Task ASnapshotThatFailed_RefusesWritesForNow()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var store = redis.NewStore();
+        await redis.CliAsync("config", "set", "save", "3600 1");
+        // Its snapshot cannot be written where its folder was.
+        Directory.Delete(redis.DataDirectory, recursive: true);
+        await redis.CliAsync("bgsave");
+        await Eventually.ThatAsync(async () => (await redis.CliAsync("info", "persistence")).Contains("rdb_last_bgsave_status:err"), 20, "the snapshot to fail");
+
+        // "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."
+        var refused = await Assert.ThrowsAsync<RedisServerException>(() => store.Database.ScriptEvaluateAsync(Write, [store.Key("k")], ["v"]));
+
+        Assert.True(RedisStore.IsUnavailable(refused), refused.Message);
+    }
+
+    [Fact]
+    public async Task AServerBusyWithASlowScript_IsUnavailableForNow()
+    {
+        await using var redis = await RedisServer.StartAsync(arguments: ["--busy-reply-threshold", "100"]);
+        using var store = redis.NewStore();
+        var slow = Cli.RunAsync(["-h", "127.0.0.1", "-p", redis.Port.ToString(), "eval", "while true do end", "0"]);
+        try
+        {
+            // "BUSY Redis is busy running a script", once the script has run past the threshold.
+            RedisServerException? busy = null;
+            await Eventually.ThatAsync(async () =>
+            {
+                try
+                {
+                    await store.Database.PingAsync();
+                    return false;
+                }
+                catch (RedisServerException e)
+                {
+                    busy = e;
+                    return true;
+                }
+            }, 20, "Redis to answer BUSY");
+
+            Assert.True(RedisStore.IsUnavailable(busy!), busy!.Message);
+        }
+        finally
+        {
+            await redis.CliAsync("script", "kill");
+            Assert.Contains("killed", await slow);
+        }
+    }
+
+    [Fact]
     public async Task AWriteRedisRefusesForGood_IsABug()
     {
         var redis = await RedisServer.Shared;
