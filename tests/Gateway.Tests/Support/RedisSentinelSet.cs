@@ -35,13 +35,16 @@ public sealed class RedisSentinelSet : IAsyncDisposable
     /// <summary>StackExchange.Redis configuration string: the sentinel and the service name.</summary>
     public string Configuration => $"127.0.0.1:{SentinelPort},serviceName={ServiceName}";
 
-    /// <summary>Starts the three processes; returns once the replica is in sync and the sentinel knows it.</summary>
-    public static async Task<RedisSentinelSet> StartAsync()
+    /// <summary>
+    /// Starts the three processes, the sentinel on <paramref name="sentinelPort"/> (a free port
+    /// otherwise); returns once the replica is in sync and the sentinel knows it.
+    /// </summary>
+    public static async Task<RedisSentinelSet> StartAsync(int? sentinelPort = null)
     {
         var primary = await RedisServer.StartAsync();
         var replica = await RedisServer.StartAsync(arguments: ["--replicaof", "127.0.0.1", primary.Port.ToString()]);
         var directory = Directory.CreateTempSubdirectory("gateway-sentinel-").FullName;
-        var port = FreePort.Next();
+        var port = sentinelPort ?? FreePort.Next();
         var config = Path.Combine(directory, "sentinel.conf");
         await File.WriteAllTextAsync(config, $"""
             port {port}

@@ -5,8 +5,8 @@ namespace Reka.Gateway.Infrastructure.Redis;
 /// <summary>
 /// One StackExchange.Redis multiplexer built from the <c>Redis</c> settings. It never blocks
 /// start-up on Redis: a standalone or cluster connection reconnects by itself, and a Sentinel
-/// connection whose sentinels cannot be reached yet (the client then throws instead of waiting)
-/// is retried in the background, calls failing as "unable to connect" meanwhile.
+/// connection whose sentinels, or the primary they name, cannot be reached yet is retried in the
+/// background, calls failing as "unable to connect" meanwhile.
 /// </summary>
 internal sealed class RedisConnection : IDisposable
 {
@@ -18,6 +18,11 @@ internal sealed class RedisConnection : IDisposable
     {
         var configuration = Build(settings);
         configuration.ClientName = clientName;
+        // Through Sentinel, the first connect must find a sentinel and the primary it names, or
+        // fail and be retried each second below. Told to go on without (AbortOnConnectFail false),
+        // StackExchange.Redis 3.4 hands back a connection to the sentinels' own addresses, which
+        // took 5-10 s longer to reach the primary once they were up (RedisSentinelTests).
+        configuration.AbortOnConnectFail = !string.IsNullOrEmpty(configuration.ServiceName);
         if (!TryConnect(configuration, clientName, logger))
         {
             _ = RetryAsync(configuration, clientName, logger);
