@@ -124,8 +124,8 @@ internal sealed class RedisStore : IDisposable
         RedisConnectionException or RedisTimeoutException or ReplicaNotConfirmedException => true,
         // A primary demoted by a failover, a node still loading its data, a cluster reconfiguring,
         // too few replicas for min-replicas-to-write, full under maxmemory-policy noeviction
-        // (RedisDurability's advice), busy with a slow script, or refusing
-        // writes since a snapshot failed (MISCONF): each refuses for now, not for good.
+        // (RedisDurability's advice), busy with a slow script, or refusing writes since a
+        // snapshot failed (MISCONF): each refuses for now, not for good.
         RedisServerException server => server.Kind is RedisErrorKind.ReadOnly or RedisErrorKind.Loading
             or RedisErrorKind.ClusterDown or RedisErrorKind.TryAgain or RedisErrorKind.MasterDown
             or RedisErrorKind.NoReplicas or RedisErrorKind.OutOfMemory or RedisErrorKind.Busy
