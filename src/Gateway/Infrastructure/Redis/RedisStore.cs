@@ -116,8 +116,9 @@ internal sealed class RedisStore : IDisposable
 
     /// <summary>
     /// Whether <paramref name="exception"/> means Redis is unavailable for now (unreachable, too
-    /// slow, failing over, loading, full, or no replica confirmed a write), as opposed to a bug: the one
-    /// rule that decides when the gateway answers 503 with <c>Retry-After</c>.
+    /// slow, failing over, loading, full, busy with a script, refusing writes since a snapshot
+    /// failed, or no replica confirmed a write), as opposed to a bug: the one rule that decides
+    /// when the gateway answers 503 with <c>Retry-After</c>.
     /// </summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {

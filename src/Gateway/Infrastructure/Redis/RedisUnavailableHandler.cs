@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Reka.Gateway.Infrastructure.Redis;
@@ -25,7 +26,9 @@ internal sealed class RedisUnavailableHandler(ILogger<RedisUnavailableHandler> l
         // The middleware has cleared the endpoint from the context; its feature keeps it.
         var endpoint = context.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
         var metadata = endpoint?.Metadata.GetMetadata<RedisUnavailableDetail>();
-        GatewayLog.RedisUnavailable(logger, context.Request.Method, endpoint?.DisplayName, exception.GetType().Name);
+        // A server's refusal names its kind (Busy, Misconfigured, OutOfMemory...): some need an operator.
+        GatewayLog.RedisUnavailable(logger, context.Request.Method, endpoint?.DisplayName,
+            exception is RedisServerException server ? $"{nameof(RedisServerException)} {server.Kind}" : exception.GetType().Name);
         if (exception is ReplicaNotConfirmedException)
         {
             await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
