@@ -131,6 +131,10 @@ internal sealed class RedisStore : IDisposable
             or RedisErrorKind.ClusterDown or RedisErrorKind.TryAgain or RedisErrorKind.MasterDown
             or RedisErrorKind.NoReplicas or RedisErrorKind.OutOfMemory or RedisErrorKind.Busy
             or RedisErrorKind.Misconfigured,
+        // A command routed to a server connection the client is disposing as it drops that
+        // server from its topology (a Sentinel reconfiguration with the servers gone): the next
+        // lookup builds a new one. Seen in StackExchange.Redis 2.13 and 3.4 alike.
+        ObjectDisposedException { ObjectName: "Connection is being disposed" } => true,
         _ => false,
     };
 
