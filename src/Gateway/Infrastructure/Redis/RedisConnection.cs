@@ -19,12 +19,6 @@ internal sealed class RedisConnection : IDisposable
     {
         var configuration = Build(settings);
         configuration.ClientName = clientName;
-        // Through Sentinel, the first connect must find a sentinel and the primary it names, or
-        // fail and be retried each second below (a failed try leaves no connection open). Told to
-        // go on without (AbortOnConnectFail false), StackExchange.Redis 3.4 hands back a connection
-        // to the sentinels' own addresses: RedisSentinelTests' start-up case took 14-19 s that way
-        // against 8-10 s, though it passes either way.
-        configuration.AbortOnConnectFail = !string.IsNullOrEmpty(configuration.ServiceName);
         if (!TryConnect(configuration, clientName, logger))
         {
             _ = RetryAsync(configuration, clientName, logger);
@@ -43,7 +37,7 @@ internal sealed class RedisConnection : IDisposable
 
     /// <summary>
     /// The client's settings: the configuration string, with the gateway's timeouts, background
-    /// connecting, and the TLS files of the settings.
+    /// connecting (retried by this class through Sentinel), and the TLS files of the settings.
     /// </summary>
     /// <exception cref="ArgumentException">The configuration string cannot be read.</exception>
     /// <exception cref="System.Security.Cryptography.CryptographicException">A certificate file cannot be read.</exception>
@@ -51,7 +45,13 @@ internal sealed class RedisConnection : IDisposable
     {
         var configuration = ConfigurationOptions.Parse(settings.Configuration);
         var timeout = (int)(settings.OperationTimeoutSeconds * 1000);
-        configuration.AbortOnConnectFail = false;
+        // A standalone or cluster connection goes on without Redis and connects in the background.
+        // Through Sentinel, the first connect must find a sentinel and the primary it names, or
+        // fail and be retried each second by RetryAsync (a failed try leaves no connection open).
+        // Told to go on without, StackExchange.Redis 3.4 hands back a connection to the sentinels'
+        // own addresses: RedisSentinelTests' start-up case took 14-19 s that way against 8-10 s,
+        // though it passes either way.
+        configuration.AbortOnConnectFail = !string.IsNullOrEmpty(configuration.ServiceName);
         // INFO, which RedisDurability reads, is an admin command to the client (3.x refuses it even
         // through Execute without this). The gateway sends no other; the ACL user bounds what it may.
         configuration.AllowAdmin = true;

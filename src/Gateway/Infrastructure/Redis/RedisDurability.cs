@@ -63,16 +63,15 @@ internal sealed class RedisDurability(RedisStore redis, ILogger<RedisDurability>
             var evicting = new List<string>();
             foreach (var primary in primaries)
             {
-                var persistence = await primary.InfoAsync("persistence");
-                var replication = await primary.InfoAsync("replication");
-                var memory = await primary.InfoAsync("memory");
+                // INFO's default sections hold persistence, replication and memory: one round trip.
+                var info = await primary.InfoAsync();
                 var endPoint = primary.EndPoint.ToString() ?? "?";
-                if (Field(persistence, "aof_enabled") == "0" && Field(replication, "connected_slaves") == "0")
+                if (Field(info, "aof_enabled") == "0" && Field(info, "connected_slaves") == "0")
                 {
                     notPersisted.Add(endPoint);
                 }
                 // Without maxmemory (0) Redis never evicts, whatever the policy.
-                if (Field(memory, "maxmemory") is { } max && max != "0" && Field(memory, "maxmemory_policy") is { } policy && policy != "noeviction")
+                if (Field(info, "maxmemory") is { } max && max != "0" && Field(info, "maxmemory_policy") is { } policy && policy != "noeviction")
                 {
                     evicting.Add($"{endPoint} ({policy})");
                 }
