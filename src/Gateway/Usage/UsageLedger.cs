@@ -54,38 +54,72 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
         await FlushAsync();
     }
 
-    // KEYS: the day's usage; ARGV: TTL seconds, then field/amount pairs. One call per client and
-    // day: its counters are added together or not at all.
+    // KEYS: the day's usage, the id of this replica's last batch added to it; ARGV: TTL seconds,
+    // the batch's id, then field/amount pairs. One call per client and day: its counters are added
+    // together or not at all, and a batch already added (its first try timed out after Redis ran
+    // it) is not added again.
     private const string AddScript = """
-        for i = 2, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        if redis.call('GET', KEYS[2]) == ARGV[2] then return 0 end
+        for i = 3, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
         redis.call('EXPIRE', KEYS[1], ARGV[1])
+        redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
         return 1
         """;
+
+    // One client's counts of one day, sent as one script call. A batch whose call failed may have
+    // been added all the same (a timeout tells nothing), so it is sent again as it is, with its id,
+    // before anything newer of its client and day.
+    private sealed record Batch(string Client, string Day, long Id, KeyValuePair<(string Client, string Day, string Field), double>[] Counts);
+
+    private readonly List<Batch> _unconfirmed = [];
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+    private readonly string _replica = Guid.NewGuid().ToString("N");
+    private long _lastBatchId;
 
     /// <summary>Adds what was counted since the last flush to Redis.</summary>
     public async Task FlushAsync()
     {
-        if (_pending.IsEmpty)
+        await _flushing.WaitAsync();
+        try
         {
-            return;
-        }
-        // Each counter is taken out whole. A count racing the flush lands either before its counter
-        // is taken (and is in it) or after (and starts a new counter for the next flush). Swapping
-        // the whole dictionary instead lost a count made on the old one after the flush had read it.
-        List<KeyValuePair<(string Client, string Day, string Field), double>> counted = [];
-        foreach (var (key, _) in _pending)
-        {
-            if (_pending.TryRemove(key, out var amount))
+            if (_unconfirmed.Count > 0)
             {
-                counted.Add(new(key, amount));
+                var retried = _unconfirmed.ToArray();
+                _unconfirmed.Clear();
+                await WriteAsync(retried);
             }
+            if (_pending.IsEmpty)
+            {
+                return;
+            }
+            // Each counter is taken out whole. A count racing the flush lands either before its
+            // counter is taken (and is in it) or after (and starts a new counter for the next flush).
+            // Swapping the whole dictionary instead lost a count made on the old one after the flush
+            // had read it. A client's day with a batch still unconfirmed waits for it.
+            List<KeyValuePair<(string Client, string Day, string Field), double>> counted = [];
+            foreach (var (key, _) in _pending)
+            {
+                if (!_unconfirmed.Exists(b => b.Client == key.Client && b.Day == key.Day) && _pending.TryRemove(key, out var amount))
+                {
+                    counted.Add(new(key, amount));
+                }
+            }
+            await WriteAsync(counted.GroupBy(c => (c.Key.Client, c.Key.Day))
+                .Select(day => new Batch(day.Key.Client, day.Key.Day, ++_lastBatchId, day.ToArray())).ToArray());
         }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private async Task WriteAsync(Batch[] batches)
+    {
         var db = redis.Database;
-        var days = counted.GroupBy(c => (c.Key.Client, c.Key.Day)).ToList();
         // Sent together, then awaited one by one; a send can also fail at once (the connection
         // closing at shut-down), so each is started inside its own try.
-        var writes = days.Select(day => WriteAsync(db, day.Key.Client, day.Key.Day, day)).ToList();
-        for (var i = 0; i < days.Count; i++)
+        var writes = batches.Select(batch => WriteAsync(db, batch)).ToArray();
+        for (var i = 0; i < batches.Length; i++)
         {
             try
             {
@@ -93,17 +127,13 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
             }
             catch (Exception e) when (RedisStore.IsUnavailable(e) || e is ObjectDisposedException)
             {
-                // Kept for the next flush, added to what has been counted meanwhile.
-                foreach (var (key, amount) in days[i])
-                {
-                    _pending.AddOrUpdate(key, amount, (_, total) => total + amount);
-                }
-                GatewayLog.UsageNotFlushed(logger, days[i].Count(), e.GetType().Name);
+                _unconfirmed.Add(batches[i]);
+                GatewayLog.UsageNotFlushed(logger, batches[i].Counts.Length, e.GetType().Name);
             }
         }
     }
 
-    private async Task WriteAsync(IDatabase db, string client, string day, IEnumerable<KeyValuePair<(string Client, string Day, string Field), double>> counts) =>
-        await db.ScriptEvaluateAsync(AddScript, [keys.Daily(client, day)],
-            [(long)options.Value.Retention.TotalSeconds, .. counts.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })]);
+    private async Task WriteAsync(IDatabase db, Batch batch) =>
+        await db.ScriptEvaluateAsync(AddScript, [keys.Daily(batch.Client, batch.Day), keys.Flushed(batch.Client, batch.Day, _replica)],
+            [(long)options.Value.Retention.TotalSeconds, batch.Id, .. batch.Counts.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })]);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Usage;
 
 namespace Reka.Gateway.Tests.Usage;
@@ -48,5 +49,40 @@ public sealed class UsageLedgerTests
         var total = await store.Database.HashGetAsync(keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow())), UsageFields.Submits);
         Assert.True(counts > 0);
         Assert.Equal(counts, (double)total);
+    }
+
+    [Fact]
+    public async Task ABatchWhoseCallTimedOutAfterRedisTookIt_IsAddedOnce()
+    {
+        await using var server = await RedisServer.StartAsync();
+        using var store = TestStores.New(new RedisOptions { Configuration = server.Configuration, KeyPrefix = "usage:", OperationTimeoutSeconds = 0.5 });
+        var keys = new UsageKeys(store);
+        var clock = new TestClock();
+        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, NullLogger<UsageLedger>.Instance);
+        var daily = keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow()));
+        async Task<double> SubmitsAsync() => (double)await store.Database.HashGetAsync(daily, UsageFields.Submits);
+        ledger.Count("alice", UsageFields.Submits);
+        await ledger.FlushAsync();
+        Assert.Equal(1, await SubmitsAsync());
+
+        // Redis frozen with the flush's call in its socket: the call times out, and Redis runs it
+        // once it thaws. The flush returned while Redis could answer nothing, so it could not know.
+        ledger.Count("alice", UsageFields.Submits, 2);
+        server.Pause();
+        try
+        {
+            await ledger.FlushAsync();
+        }
+        finally
+        {
+            server.Resume();
+        }
+        await Eventually.ThatAsync(async () => await SubmitsAsync() == 3, 10, "Redis to run the call that timed out");
+
+        // The next flush sends the timed-out batch again, which Redis already has, and what was
+        // counted since.
+        ledger.Count("alice", UsageFields.Submits, 4);
+        await ledger.FlushAsync();
+        Assert.Equal(7, await SubmitsAsync());
     }
 }
