@@ -103,7 +103,7 @@ internal sealed class SubmissionCheckWorker(
             requestId = answer.IsSuccess ? InferenceJson.ReadTopLevelString(answer.Body, "request_id") : null;
             if (requestId is null || !RequestIds.IsValid(requestId))
             {
-                await quotas.EndAsync(submission.Owner, submissionId);
+                await GiveBackAsync(submission.Owner, submissionId);
                 await FinishAsync(job, submissionId, null, $"Reka answered {answer.Status} without a request: nothing was started");
                 return;
             }
@@ -118,9 +118,24 @@ internal sealed class SubmissionCheckWorker(
         {
             // Another submit holds the request (a retry under the same key, or another client's):
             // this one started nothing of its own, and its slot would otherwise wait out Usage:InFlightTimeout.
-            await quotas.EndAsync(submission.Owner, submissionId);
+            await GiveBackAsync(submission.Owner, submissionId);
         }
         await FinishAsync(job, submissionId, requestId, outcome == BindOutcome.Bound ? "bound to its owner, checked with Reka" : $"not bound: {outcome}");
+    }
+
+    // Nothing of the submission's own started: its slot among the inferences in flight is given
+    // back, and its day's submit when its record still holds the day it counted on (taken out, so
+    // that a check run twice, or the submit's own release before it, gives it back once).
+    private async Task GiveBackAsync(string owner, string submissionId)
+    {
+        if (await records.TakeQuotaDayAsync(submissionId) is { } day)
+        {
+            await quotas.ReleaseAsync(new QuotaReservation(owner, submissionId, day, DailyCounted: true));
+        }
+        else
+        {
+            await quotas.EndAsync(owner, submissionId);
+        }
     }
 
     private async Task FinishAsync(LeasedJob job, string submissionId, string? requestId, string outcome)

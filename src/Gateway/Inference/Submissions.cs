@@ -80,7 +80,8 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
             check = checks.ScheduleAsync(write.Database, submissionId);
             await Task.WhenAll(
                 records.RecordSubmissionAsync(write.Database, submissionId,
-                    new Submission(client.Name, subscriber, endpointId, pending.TraceParent, idempotencyKey, sent)),
+                    new Submission(client.Name, subscriber, endpointId, pending.TraceParent, idempotencyKey, sent,
+                        reservation is { DailyCounted: true } ? reservation.Day : null)),
                 check);
             await write.ConfirmAsync(records.SubmissionKey(submissionId), checks.KeyOf(submissionId));
         }
@@ -295,7 +296,9 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         }
         try
         {
-            await quotas.ReleaseAsync(reservation, undoDaily: true);
+            // Taken from the record too, so that its check, should it run, does not give it back again.
+            var taking = reservation.DailyCounted ? records.TakeQuotaDayAsync(pending.SubmissionId) : Task.FromResult<string?>(null);
+            await Task.WhenAll(taking, quotas.ReleaseAsync(reservation));
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {

@@ -11,7 +11,9 @@ namespace Reka.Gateway.Requests;
 /// <param name="TraceParent">W3C <c>traceparent</c> of the submit, so the callback and its deliveries join its trace.</param>
 /// <param name="IdempotencyKey">The <c>Idempotency-Key</c> it goes upstream with.</param>
 /// <param name="Body">The body exactly as it goes upstream, kept until the request is bound, so it can be sent again.</param>
-internal sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent, string IdempotencyKey, byte[] Body);
+/// <param name="QuotaDay">The UTC day (yyyy-MM-dd) on which its client's <c>daily_submits</c> counted it, or null when no daily quota did.</param>
+internal sealed record Submission(string Owner, string? Subscriber, string EndpointId, string? TraceParent, string IdempotencyKey, byte[] Body,
+    string? QuotaDay = null);
 
 /// <summary>A submission as recorded: the request Reka named for it, if it is known yet, and what to send again to learn it.</summary>
 /// <param name="Owner">The client that submitted it.</param>
@@ -68,6 +70,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     private const string SubmissionId = "submission";
     private const string IdempotencyKey = "idempotency_key";
     private const string Body = "body";
+    private const string QuotaDay = "quota_day";
 
     // KEYS: submission; ARGV: request id. Names the submission's request (first writer wins; its
     // body is no longer needed) and returns the fields copied to the request, or 'unknown' (no
@@ -141,6 +144,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
             new(TraceParent, submission.TraceParent ?? ""),
             new(IdempotencyKey, submission.IdempotencyKey),
             new(Body, submission.Body),
+            .. submission.QuotaDay is { } day ? [new HashEntry(QuotaDay, day)] : Array.Empty<HashEntry>(),
         ]);
         var expire = db.KeyExpireAsync(key, Ttl);
         await record;
@@ -150,6 +154,21 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// <summary>Drops a submission's body, once nothing will send it upstream again (its check removed).</summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public Task ForgetBodyAsync(string submissionId) => redis.Database.HashDeleteAsync(SubmissionKey(submissionId), Body);
+
+    // KEYS: submission. Reads and removes its quota day: whoever takes it gives the day's count back.
+    private const string TakeQuotaDayScript = $$"""
+        local day = redis.call('HGET', KEYS[1], '{{QuotaDay}}')
+        if day then redis.call('HDEL', KEYS[1], '{{QuotaDay}}') end
+        return day
+        """;
+
+    /// <summary>
+    /// Takes the day on which a submission counted against its client's <c>daily_submits</c> out of
+    /// its record: null when none did, or when it was taken before, so that the count is given back once.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed.</exception>
+    public async Task<string?> TakeQuotaDayAsync(string submissionId) =>
+        (string?)await redis.Database.ScriptEvaluateAsync(TakeQuotaDayScript, [SubmissionKey(submissionId)]);
 
     /// <summary>A submission's record, or null when there is none (expired, or lost with Redis' data).</summary>
     /// <exception cref="RedisException">Redis failed.</exception>

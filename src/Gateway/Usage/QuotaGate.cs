@@ -8,7 +8,8 @@ namespace Reka.Gateway.Usage;
 /// <param name="Client">The client.</param>
 /// <param name="SubmissionId">The submit's submission id, its slot among the client's inferences in flight.</param>
 /// <param name="Day">The UTC day its daily submit counted on.</param>
-internal sealed record QuotaReservation(string Client, string SubmissionId, string Day);
+/// <param name="DailyCounted">Whether its client's <c>daily_submits</c> counted it.</param>
+internal sealed record QuotaReservation(string Client, string SubmissionId, string Day, bool DailyCounted);
 
 /// <summary>Why a submit was refused: which quota, and when to try again.</summary>
 /// <param name="Quota">The quota refusing it: <c>max_in_flight</c> or <c>daily_submits</c> (the metric's tag).</param>
@@ -77,18 +78,18 @@ internal sealed class QuotaGate(UsageKeys keys, RedisStore redis, IOptions<Usage
             "daily" => (null, new QuotaRefusal("daily_submits",
                 $"Client '{client.Name}' has used its daily_submits quota of {quotas.DailySubmits} submits for {day} (UTC); it frees at {tomorrow:O}.",
                 untilTomorrow)),
-            _ => (new QuotaReservation(client.Name, submissionId, day), null),
+            _ => (new QuotaReservation(client.Name, submissionId, day, quotas.DailySubmits is not null), null),
         };
     }
 
     /// <summary>
-    /// Gives a reservation back: the submit was not accepted upstream, or it repeated one already
-    /// counted (<paramref name="undoDaily"/>: the daily count too), or its inference ended.
+    /// Gives a reservation back, its day's count included when it made one: the submit was not
+    /// accepted upstream, or it repeated one already counted.
     /// </summary>
     /// <exception cref="StackExchange.Redis.RedisException">Redis failed.</exception>
-    public Task ReleaseAsync(QuotaReservation reservation, bool undoDaily) =>
+    public Task ReleaseAsync(QuotaReservation reservation) =>
         redis.Database.ScriptEvaluateAsync(ReleaseScript, [keys.InFlight(reservation.Client), keys.DailySubmits(reservation.Client, reservation.Day)],
-            [reservation.SubmissionId, undoDaily ? "1" : "0"]);
+            [reservation.SubmissionId, reservation.DailyCounted ? "1" : "0"]);
 
     /// <summary>Ends the slot of <paramref name="submissionId"/> among <paramref name="client"/>'s inferences in flight.</summary>
     /// <exception cref="StackExchange.Redis.RedisException">Redis failed.</exception>

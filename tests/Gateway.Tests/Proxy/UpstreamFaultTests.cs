@@ -264,23 +264,26 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
     }
 
     [Fact]
-    public async Task Submit_LeftByItsCaller_ThenRetriedUnderItsKey_HoldsOneSlot_OnceItsCheckFindsTheReplay()
+    public async Task Submit_LeftByItsCaller_ThenRetriedUnderItsKey_HoldsOneSlotAndOneDailySubmit_OnceItsCheckFindsTheReplay()
     {
         // The checks wait for the test to make them due.
-        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "2"), ("Webhooks:SubmitCheckAfterSeconds", "300"));
+        var gateway = await Stack.StartGatewayAsync(("Clients:bob:Quotas:MaxInFlight", "2"), ("Clients:bob:Quotas:DailySubmits", "2"),
+            ("Webhooks:SubmitCheckAfterSeconds", "300"));
         var firstAnswer = new TaskCompletionSource();
         var calls = 0;
+        var key = Guid.NewGuid().ToString();
         Upstream.Respond = async context =>
         {
             if (Interlocked.Increment(ref calls) == 1)
             {
                 await firstAnswer.Task.WaitAsync(TimeSpan.FromSeconds(30)); // Reka has it, and answers late
             }
-            context.Response.StatusCode = 202; // the same request each time, as Reka replays a key
-            await context.Response.WriteAsJsonAsync(new { request_id = "req-retried", status = "IN_QUEUE" });
+            // The same request each time for the key, as Reka replays a key; a new one for another key.
+            var replayed = context.Request.Headers["Idempotency-Key"] == "bob:" + key;
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = replayed ? "req-retried" : $"req-{Guid.NewGuid():N}", status = "IN_QUEUE" });
         };
         using var bob = gateway.CreateClient(TestClients.Bob);
-        var key = Guid.NewGuid().ToString();
         Task<HttpResponseMessage> SubmitAsync(string idempotencyKey, CancellationToken cancel = default)
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "/v2/inference/sam3/image-to-bbox")
@@ -319,8 +322,11 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
             20, "the left submit's check to find the replay");
         using var another = await SubmitAsync(Guid.NewGuid().ToString());
 
-        // One inference runs: one slot of two is held, so another submit is admitted.
-        Assert.Equal(HttpStatusCode.Accepted, another.StatusCode);
+        // One inference runs: one slot of two is held and one submit of two counted today, so
+        // another submit is admitted, and counted (the day's count given back once, not twice).
+        Assert.True(another.StatusCode == HttpStatusCode.Accepted, await another.Content.ReadAsStringAsync());
+        var usageKeys = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageKeys>();
+        Assert.Equal(2, (long)await redis.Database.StringGetAsync(usageKeys.DailySubmits("bob", Reka.Gateway.Usage.UsageKeys.Day(Stack.Clock.GetUtcNow()))));
     }
 
     [Theory]
