@@ -22,7 +22,8 @@ internal sealed record PublishedEvent(string Id, string Type, string RequestId, 
 /// Every replica's window on events, whichever replica produced them: it publishes each event on
 /// the Redis channel (<c>Redis:EventsChannel</c>, <c>gateway:events</c>), listens to it, and hands
 /// what arrives to local waiters (long-polls on a request) and listeners (<c>GET /events</c> streams).
-/// Pub/sub is at-most-once per listener; waiters fall back to reading the cache at their deadline.
+/// Pub/sub is at-most-once per listener; waiters read the cache again when the replica's
+/// subscription comes back after it was lost, and at their deadline.
 /// </summary>
 internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gateway, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
 {
@@ -42,7 +43,7 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
     /// </summary>
     public Waiter WaitFor(string requestId)
     {
-        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var signal = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         while (true)
         {
             var set = _waiters.GetOrAdd(requestId, _ => new WaiterSet());
@@ -110,6 +111,10 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // An event published while this replica's subscription was down never arrives: every
+        // waiter is woken to look at the cache again, and goes on waiting if its result is not there.
+        redis.SubscriptionRestored += WakeAllWaiters;
+        stoppingToken.Register(() => redis.SubscriptionRestored -= WakeAllWaiters);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -122,6 +127,27 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
                 GatewayLog.EventsUnavailable(logger, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    private void WakeAllWaiters()
+    {
+        foreach (var (_, waiters) in _waiters)
+        {
+            Wake(waiters, eventArrived: false);
+        }
+    }
+
+    private static void Wake(WaiterSet waiters, bool eventArrived)
+    {
+        TaskCompletionSource<bool>[] signals;
+        lock (waiters)
+        {
+            signals = [.. waiters.Signals];
+        }
+        foreach (var signal in signals)
+        {
+            signal.TrySetResult(eventArrived);
         }
     }
 
@@ -152,15 +178,7 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
         }
         if (_waiters.TryGetValue(published.RequestId, out var waiters))
         {
-            TaskCompletionSource[] signals;
-            lock (waiters)
-            {
-                signals = [.. waiters.Signals];
-            }
-            foreach (var signal in signals)
-            {
-                signal.TrySetResult();
-            }
+            Wake(waiters, eventArrived: true);
         }
         foreach (var (channel, filter) in _listeners)
         {
@@ -173,16 +191,19 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
 
     private sealed class WaiterSet
     {
-        public HashSet<TaskCompletionSource> Signals { get; } = [];
+        public HashSet<TaskCompletionSource<bool>> Signals { get; } = [];
 
         public bool Retired { get; set; }
     }
 
     /// <summary>A registered wait for one request's event.</summary>
-    internal sealed class Waiter(Task signal, Action unregister) : IDisposable
+    internal sealed class Waiter(Task<bool> signal, Action unregister) : IDisposable
     {
-        /// <summary>Completes when the event arrives.</summary>
-        public Task Signal => signal;
+        /// <summary>
+        /// Completes with true when the event arrives, or with false when the replica subscribed
+        /// again after losing its subscription (the event may have been published meanwhile).
+        /// </summary>
+        public Task<bool> Signal => signal;
 
         /// <inheritdoc />
         public void Dispose() => unregister();

@@ -176,17 +176,27 @@ internal static class InferenceApi
     {
         if (query.WaitTime > TimeSpan.Zero)
         {
-            // Registered before the cache is read, so a callback taken in between still wakes us.
-            using var waiter = events.WaitFor(query.RequestId);
-            if (await cache.TryAnswerAsync(context, query.RequestId, RequestRecords.Answers.Result))
-            {
-                return;
-            }
             using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-            await waiter.Signal.WaitAsync(query.WaitTime, ended.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (context.RequestAborted.IsCancellationRequested)
+            ended.CancelAfter(query.WaitTime);
+            while (true)
             {
-                return;
+                // Registered before the cache is read, so a callback taken in between still wakes us.
+                using var waiter = events.WaitFor(query.RequestId);
+                if (await cache.TryAnswerAsync(context, query.RequestId, RequestRecords.Answers.Result))
+                {
+                    return;
+                }
+                await ((Task)waiter.Signal).WaitAsync(ended.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    return;
+                }
+                // Woken by the replica subscribing again, not by the event: the cache is read
+                // again, and the wait goes on for the time left.
+                if (!waiter.Signal.IsCompletedSuccessfully || waiter.Signal.Result)
+                {
+                    break;
+                }
             }
         }
         if (!await cache.TryAnswerAsync(context, query.RequestId, RequestRecords.Answers.Result))

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Reka.Gateway.Tests.Events;
@@ -52,6 +54,38 @@ public sealed class EventsTests(SimulatorStack stack) : SimulatorStackTests(stac
         Assert.Equal("HIT", response.Headers.GetValues("X-Cache").Single());
         var job = await Simulator.JobAsync(requestId);
         Assert.StartsWith($"http://127.0.0.1:{portB}/webhooks/inference", job.GetProperty("webhook_url").GetString());
+    }
+
+    [Fact]
+    public async Task Wait_WhoseEventWasPublishedWhileTheReplicaWasNotSubscribed_IsReleasedWhenItSubscribesAgain()
+    {
+        // A Redis of its own: the test drops the pub/sub connections of everyone on it.
+        await using var redis = await RedisServer.StartAsync();
+        var gateway = await Stack.StartGatewayAsync(("Redis:Configuration", redis.Configuration));
+        using var alice = gateway.CreateClient(TestClients.Alice);
+        using var metrics = gateway.RecordMetrics();
+        var requestId = await alice.SubmitAsync();
+        var started = DateTime.UtcNow;
+        var waiting = alice.GetAsync($"/v2/inference/requests/{requestId}?wait=55");
+        await metrics.WaitForAsync("gateway.cache.lookups", "result", "miss");
+        // A subscription lost and back while the result is not cached yet: the wait looks at the
+        // cache again and goes on (else the response would be Reka's, not the cache's below).
+        Assert.True(int.Parse(await redis.CliAsync("client", "kill", "type", "pubsub")) >= 1, "a pub/sub connection to drop");
+        await metrics.WaitForAsync("gateway.cache.lookups", "result", "miss", count: 2);
+
+        // The result is cached and its event never reaches the replica, as when it is published
+        // while the replica's subscription is down; then the subscription comes back.
+        var records = gateway.Services.GetRequiredService<Reka.Gateway.Requests.RequestRecords>();
+        var result = JsonSerializer.SerializeToUtf8Bytes(new { request_id = requestId, status = "COMPLETED", output = new { video_url = "https://x/v.mp4" } });
+        await records.StoreAnswersAsync(requestId, [new(Reka.Gateway.Requests.RequestRecords.Answers.Result, result)]);
+        Assert.True(int.Parse(await redis.CliAsync("client", "kill", "type", "pubsub")) >= 1, "a pub/sub connection to drop");
+        var response = await waiting;
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20), "released when the subscription came back, not at the deadline");
+        Assert.Equal("HIT", response.Headers.GetValues("X-Cache").Single());
+        Assert.Equal(result, await response.Content.ReadAsByteArrayAsync());
+        // The loss is on-call's to see (a warning), not only the client's.
+        Assert.Contains(gateway.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("reka-gateway (pub/sub)") && e.Message.Contains("failed"));
     }
 
     [Fact]

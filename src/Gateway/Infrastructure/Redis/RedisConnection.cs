@@ -31,6 +31,12 @@ internal sealed class RedisConnection : IDisposable
     /// <summary>Raised once connected, and after each reconnection (the server may have changed: a restart, a failover).</summary>
     public event Action? Connected;
 
+    /// <summary>
+    /// Raised when the pub/sub connection is back after it was lost: the client has subscribed
+    /// again, and what was published meanwhile never reached this replica.
+    /// </summary>
+    public event Action? SubscriptionRestored;
+
     /// <exception cref="RedisConnectionException">Not connected yet (Sentinel, or the primary it names, unreachable since start-up).</exception>
     public ConnectionMultiplexer Multiplexer => _multiplexer
         ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis Sentinel has not been reached yet.", null, CommandStatus.Unknown);
@@ -79,18 +85,22 @@ internal sealed class RedisConnection : IDisposable
             // Endpoints and failure kinds only: the configuration (and its password) is never logged.
             multiplexer.ConnectionFailed += (_, e) =>
             {
+                GatewayLog.RedisConnectionFailed(logger, Describe(clientName, e.ConnectionType), e.EndPoint?.ToString(), e.FailureType.ToString());
                 if (e.ConnectionType == ConnectionType.Interactive)
                 {
-                    GatewayLog.RedisConnectionFailed(logger, clientName, e.EndPoint?.ToString(), e.FailureType.ToString());
                     ConnectionLost?.Invoke();
                 }
             };
             multiplexer.ConnectionRestored += (_, e) =>
             {
+                GatewayLog.RedisConnectionRestored(logger, Describe(clientName, e.ConnectionType), e.EndPoint?.ToString());
                 if (e.ConnectionType == ConnectionType.Interactive)
                 {
-                    GatewayLog.RedisConnectionRestored(logger, clientName, e.EndPoint?.ToString());
                     Connected?.Invoke();
+                }
+                else if (e.ConnectionType == ConnectionType.Subscription)
+                {
+                    SubscriptionRestored?.Invoke();
                 }
             };
             _multiplexer = multiplexer;
@@ -104,6 +114,9 @@ internal sealed class RedisConnection : IDisposable
             return false;
         }
     }
+
+    private static string Describe(string clientName, ConnectionType type) =>
+        type == ConnectionType.Subscription ? clientName + " (pub/sub)" : clientName;
 
     private async Task RetryAsync(ConfigurationOptions configuration, string clientName, ILogger logger)
     {

@@ -40,6 +40,13 @@ internal sealed class RedisStore : IDisposable
         remove => _connection.Connected -= value;
     }
 
+    /// <summary>Raised when the pub/sub connection is back after it was lost (what was published meanwhile never arrived).</summary>
+    public event Action? SubscriptionRestored
+    {
+        add => _connection.SubscriptionRestored += value;
+        remove => _connection.SubscriptionRestored -= value;
+    }
+
     /// <summary>The primaries connected to now (one, or each shard's on a cluster).</summary>
     public IEnumerable<IServer> Primaries() =>
         _connection.Multiplexer.GetServers().Where(server => server.IsConnected && !server.IsReplica);
