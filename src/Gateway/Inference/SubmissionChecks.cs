@@ -57,6 +57,7 @@ internal sealed class SubmissionCheckWorker(
     CallbackInbox callbacks,
     UpstreamClient upstream,
     QuotaGate quotas,
+    UsageLedger usage,
     IOptions<WebhooksOptions> options,
     RedisStore redis,
     GatewayMetrics metrics,
@@ -108,7 +109,13 @@ internal sealed class SubmissionCheckWorker(
                 return;
             }
         }
-        var outcome = await records.BindAsync(submissionId, requestId);
+        var bind = await records.BindAsync(submissionId, requestId);
+        var outcome = bind.Outcome;
+        if (bind.First)
+        {
+            // Its caller left before the submit's answer (or its bind failed): counted here.
+            usage.CountSubmit(submission.Owner, submission.EndpointId);
+        }
         if (outcome == BindOutcome.Bound && (await records.LookupAsync(requestId, RequestRecords.Answers.Result)).Answer is null)
         {
             // No-op when a callback job is already waiting for the request.

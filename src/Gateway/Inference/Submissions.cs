@@ -167,13 +167,15 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
 
     /// <summary>
     /// Response handler of the submit route: binds the request id of a 2xx answer to the
-    /// submission, before the caller sees it, and counts the submit in its client's usage. When
+    /// submission, before the caller sees it, and counts the submit in its client's usage (unless
+    /// the callback bound the request first, and counted it). When
     /// the request belongs to another client (Reka answered with another client's request: keys
     /// are scoped per client, see <see cref="UpstreamIdempotencyKey"/>, but a key sent unscoped by
     /// a build before that can still meet a scoped one), the caller gets 409 problem details
     /// instead, and learns nothing of the other client's request; when it repeats one of this
     /// client's own submits, nothing new is counted. A Redis failure here is logged, not the
-    /// caller's problem: the callback, or the submission's check, binds the request too.
+    /// caller's problem: the callback, or the submission's check, binds the request too, and
+    /// counts the submit if this bind did not go through.
     /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>?> BindAcceptedAsync(HttpContext context, HttpResponseMessage response, ReadOnlyMemory<byte> body)
     {
@@ -185,11 +187,11 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         pending.Settled = true;
         var client = context.GetClient().Name;
         GatewayLog.Submitted(logger, client, requestId, pending.SubmissionId);
-        BindOutcome? outcome = null;
+        BindResult? bind = null;
         try
         {
-            outcome = await records.BindAsync(pending.SubmissionId, requestId);
-            if (outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0)
+            bind = await records.BindAsync(pending.SubmissionId, requestId);
+            if (bind.Value.Outcome == BindOutcome.Bound && webhooks.Value.ReconcileAfterSeconds > 0)
             {
                 await callbacks.ExpectAsync(requestId, pending.SubmissionId, TimeSpan.FromSeconds(webhooks.Value.ReconcileAfterSeconds), pending.TraceParent);
             }
@@ -198,19 +200,23 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
-            // Counted as new: an inference was most likely started; its end frees its quota slot.
-            if (outcome is null)
+            // Kept as new: an inference was most likely started; its end frees its quota slot.
+            if (bind is not { } done)
             {
+                // Counted by the check's bind (or the callback's) unless this one went through.
                 GatewayLog.SubmissionNotBound(logger, requestId, e.GetType().Name);
             }
             else
             {
                 GatewayLog.SubmissionCheckKept(logger, requestId, e.GetType().Name);
+                if (done.First)
+                {
+                    usage.CountSubmit(client, pending.EndpointId);
+                }
             }
-            CountSubmit(client, pending.EndpointId);
             return body;
         }
-        switch (outcome)
+        switch (bind.Value.Outcome)
         {
             case BindOutcome.Foreign:
                 await ReleaseAsync(pending);
@@ -223,11 +229,14 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
                 await ReleaseAsync(pending);
                 break;
             case BindOutcome.Bound:
-                CountSubmit(client, pending.EndpointId);
+                if (bind.Value.First)
+                {
+                    usage.CountSubmit(client, pending.EndpointId);
+                }
                 break;
             default:
                 GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone or names another request");
-                CountSubmit(client, pending.EndpointId);
+                usage.CountSubmit(client, pending.EndpointId);
                 break;
         }
         return body;
@@ -273,12 +282,6 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         {
             // Then it expires with the record.
         }
-    }
-
-    private void CountSubmit(string client, string endpointId)
-    {
-        usage.Count(client, UsageFields.Of(UsageFields.Submits, endpointId));
-        metrics.Submitted(client, endpointId);
     }
 
     private async Task SettleUnstartedAsync(PendingSubmission pending)

@@ -52,6 +52,17 @@ internal enum BindOutcome
     UnknownSubmission,
 }
 
+/// <summary>What binding a request to its submission found and did.</summary>
+/// <param name="Outcome">How the bind went.</param>
+/// <param name="First">
+/// Whether this call completed the bind: the request's record named no submission before it. Of
+/// the submit's own path, its check and its callback, the first to bind a request counts its
+/// submit in the client's usage; a bind whose response was lost counts for none.
+/// </param>
+/// <param name="Owner">The submission's owner, when its record was found.</param>
+/// <param name="EndpointId">The submission's <c>{model}/{capability}</c>, when its record was found.</param>
+internal readonly record struct BindResult(BindOutcome Outcome, bool First = false, string? Owner = null, string? EndpointId = null);
+
 /// <summary>
 /// Records of submits and requests in Redis, and the result cache: <c>submission:{id}</c> holds
 /// a submit until Reka names the request; <c>request:{request_id}</c> holds its owner, its own
@@ -85,7 +96,8 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         """;
 
     // KEYS: request; ARGV: ttl, submission id, owner, then field/value pairs. Copies a submission
-    // to the request's record (first writer wins); 'foreign' when another client owns it, 'replayed' when an earlier submit made it.
+    // to the request's record (first writer wins); 'foreign' when another client owns it, 'replayed'
+    // when an earlier submit made it, 'first' when this call named the submission.
     private const string BindRequestScript = $$"""
         local owner = redis.call('HGET', KEYS[1], '{{Owner}}')
         if owner and owner ~= ARGV[3] then return 'foreign' end
@@ -93,9 +105,10 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
         for i = 4, #ARGV, 2 do
           if ARGV[i + 1] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
         end
-        redis.call('HSETNX', KEYS[1], '{{SubmissionId}}', ARGV[2])
+        local first = redis.call('HSETNX', KEYS[1], '{{SubmissionId}}', ARGV[2])
         redis.call('EXPIRE', KEYS[1], ARGV[1])
         if redis.call('HGET', KEYS[1], '{{SubmissionId}}') ~= ARGV[2] then return 'replayed' end
+        if first == 1 then return 'first' end
         return 'bound'
         """;
 
@@ -190,13 +203,13 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// repaired by doing it again.
     /// </summary>
     /// <exception cref="RedisException">Redis failed.</exception>
-    public async Task<BindOutcome> BindAsync(string submissionId, string requestId, IDatabaseAsync? db = null)
+    public async Task<BindResult> BindAsync(string submissionId, string requestId, IDatabaseAsync? db = null)
     {
         db ??= redis.Database;
         var named = await db.ScriptEvaluateAsync(BindSubmissionScript, [SubmissionKey(submissionId)], [requestId]);
         if (named.Resp2Type != ResultType.Array)
         {
-            return (string?)named == "mismatch" ? BindOutcome.Mismatch : BindOutcome.UnknownSubmission;
+            return new((string?)named == "mismatch" ? BindOutcome.Mismatch : BindOutcome.UnknownSubmission);
         }
         // Owner, then the copied fields, in the order the script names them.
         var fields = (RedisResult[])named!;
@@ -207,12 +220,13 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
             arguments.Add((string?)fields[i + 1] ?? "");
         }
         var bound = (string?)await db.ScriptEvaluateAsync(BindRequestScript, [RequestKey(requestId)], [.. arguments]);
-        return bound switch
+        var outcome = bound switch
         {
             "foreign" => BindOutcome.Foreign,
             "replayed" => BindOutcome.Replayed,
             _ => BindOutcome.Bound,
         };
+        return new(outcome, bound == "first", (string?)fields[0], (string?)fields[1 + Array.IndexOf(CopiedFields, EndpointId)]);
     }
 
     /// <summary><see cref="BindAsync"/>, its writes confirmed by a replica.</summary>
@@ -221,7 +235,7 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     public async Task<BindOutcome> BindConfirmedAsync(string submissionId, string requestId)
     {
         var write = redis.Confirmations.Begin();
-        var outcome = await BindAsync(submissionId, requestId, write.Database);
+        var outcome = (await BindAsync(submissionId, requestId, write.Database)).Outcome;
         await write.ConfirmAsync(SubmissionKey(submissionId), RequestKey(requestId));
         return outcome;
     }

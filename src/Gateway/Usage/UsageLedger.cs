@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Reka.Gateway.Infrastructure;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
 
@@ -11,8 +12,8 @@ namespace Reka.Gateway.Usage;
 /// <c>Usage:FlushSeconds</c> (and when the replica stops), so that counting costs a request no
 /// Redis call. Counts that Redis could not take are kept and added at the next flush.
 /// </summary>
-internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageLedger> logger)
-    : BackgroundService
+internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<UsageOptions> options, TimeProvider time, GatewayMetrics metrics,
+    ILogger<UsageLedger> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<(string Client, string Day, string Field), double> _pending = new();
 
@@ -22,6 +23,13 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
 
     // The day's key part, formatted once a day rather than on every count (a reference, so that
     // threads swap it whole).
+    /// <summary>Counts a submit that started an inference, in usage and in the <c>gateway.submits</c> metric.</summary>
+    public void CountSubmit(string client, string endpointId)
+    {
+        Count(client, UsageFields.Of(UsageFields.Submits, endpointId));
+        metrics.Submitted(client, endpointId);
+    }
+
     private sealed record FormattedDay(int Number, string Text);
 
     private FormattedDay _today = new(-1, "");

@@ -3,6 +3,7 @@ using Reka.Gateway.Infrastructure.Queues;
 using Reka.Gateway.Infrastructure.Redis;
 using StackExchange.Redis;
 using Reka.Gateway.Requests;
+using Reka.Gateway.Usage;
 
 namespace Reka.Gateway.Webhooks;
 
@@ -31,7 +32,7 @@ internal enum CallbackOutcome
 /// before the answer (<see cref="ReplicaConfirmations"/>). With Redis' AOF on, an accepted
 /// callback survives a Redis restart.
 /// </summary>
-internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, IOptions<WebhooksOptions> options, TimeProvider time)
+internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, UsageLedger usage, IOptions<WebhooksOptions> options, TimeProvider time)
 {
     /// <summary>Fields of a callback job's record.</summary>
     public static class JobFields
@@ -117,9 +118,18 @@ internal sealed class CallbackInbox(RedisStore redis, RequestRecords records, IO
         {
             // Usually the submit bound the request already: one call instead of the two-step bind.
             var rebound = !await records.TouchIfBoundAsync(write.Database, submissionId, requestId);
-            if (rebound && await records.BindAsync(submissionId, requestId, write.Database) is BindOutcome.Mismatch or BindOutcome.Foreign)
+            if (rebound)
             {
-                return CallbackOutcome.Mismatch;
+                var bind = await records.BindAsync(submissionId, requestId, write.Database);
+                if (bind.Outcome is BindOutcome.Mismatch or BindOutcome.Foreign)
+                {
+                    return CallbackOutcome.Mismatch;
+                }
+                if (bind is { First: true, Owner: { } owner, EndpointId: { } endpointId })
+                {
+                    // The callback came before the submit's answer was read (its caller left, or it is that quick).
+                    usage.CountSubmit(owner, endpointId);
+                }
             }
             outcome = await RecordAsync(write.Database, partition, requestId, status, submissionId, proven: true);
             written = rebound

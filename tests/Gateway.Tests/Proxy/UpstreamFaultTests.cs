@@ -300,6 +300,54 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
 
         // The left submit's check (the retry's was dropped at its bind), made due now: it sends the
         // submit again, and Reka's replay names the request the retry holds.
+        await RunCheckAsync(gateway, submission => submission.IdempotencyKey == "bob:" + key, "not bound: Replayed");
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        using var another = await SubmitAsync(Guid.NewGuid().ToString());
+
+        // One inference runs: one slot of two is held and one submit of two counted today, so
+        // another submit is admitted, and counted (the day's count given back once, not twice).
+        Assert.True(another.StatusCode == HttpStatusCode.Accepted, await another.Content.ReadAsStringAsync());
+        var usageKeys = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageKeys>();
+        Assert.Equal(2, (long)await redis.Database.StringGetAsync(usageKeys.DailySubmits("bob", Reka.Gateway.Usage.UsageKeys.Day(Stack.Clock.GetUtcNow()))));
+    }
+
+    [Fact]
+    public async Task Submit_LeftByItsCaller_IsCountedInUsageOnce_ByTheFirstToBindIt_ItsCallback_NotItsCheck()
+    {
+        // The check waits for the test to make it due.
+        var gateway = await Stack.StartGatewayAsync(("Webhooks:SubmitCheckAfterSeconds", "300"));
+        var answer = new TaskCompletionSource();
+        Upstream.Respond = async context =>
+        {
+            await answer.Task.WaitAsync(TimeSpan.FromSeconds(30)); // Reka has it, and answers late
+            context.Response.StatusCode = 202;
+            await context.Response.WriteAsJsonAsync(new { request_id = "req-left", status = "IN_QUEUE" });
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+        await HangUpOnceRekaHasItAsync(gateway,
+            cancel => bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }), cancel));
+        answer.SetResult();
+
+        // Reka's callback binds the request (nothing did: the submit's answer was never read), then
+        // the check finds it bound.
+        using var reka = gateway.CreateClient();
+        using var callback = await reka.PostAsync(Assert.Single(Upstream.Requests).CallbackPath,
+            new StringContent("""{"request_id":"req-left","status":"COMPLETED"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(callback.IsSuccessStatusCode, $"callback answered {callback.StatusCode}");
+        await RunCheckAsync(gateway, _ => true, "bound to its owner");
+
+        var usage = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageLedger>();
+        await usage.FlushAsync();
+        var keys = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageKeys>();
+        var redis = gateway.Services.GetRequiredService<RedisStore>();
+        var day = await redis.Database.HashGetAllAsync(keys.Daily("bob", Reka.Gateway.Usage.UsageKeys.Day(Stack.Clock.GetUtcNow())));
+        Assert.Equal("submits:sam3/image-to-bbox=1", string.Join(",", day.Where(e => e.Name.StartsWith("submits")).Select(e => $"{e.Name}={e.Value}")));
+    }
+
+    // Makes the one submission check of gateway's store whose submission matches due now, and
+    // waits until it has logged an outcome containing outcome.
+    private async Task RunCheckAsync(GatewayHost gateway, Func<Reka.Gateway.Requests.SubmissionState, bool> matches, string outcome)
+    {
         var checks = gateway.Services.GetRequiredService<Reka.Gateway.Inference.SubmissionChecks>();
         var records = gateway.Services.GetRequiredService<Reka.Gateway.Requests.RequestRecords>();
         var redis = gateway.Services.GetRequiredService<RedisStore>();
@@ -308,7 +356,7 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         {
             foreach (var id in await redis.Database.SortedSetRangeByRankAsync(checks.Queue.DueKey(partition)))
             {
-                if ((await records.GetSubmissionAsync((string)id!))?.IdempotencyKey == "bob:" + key)
+                if (await records.GetSubmissionAsync((string)id!) is { } submission && matches(submission))
                 {
                     waiting.Add((partition, (string)id!));
                 }
@@ -318,15 +366,8 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         Assert.True(await checks.Queue.RequeueAsync(redis.Database, check.Partition, check.Id, []));
         await checks.Queue.WakeAsync(check.Partition);
         await Eventually.ThatAsync(() => Task.FromResult(new[] { gateway, Gateway }.SelectMany(g => g.Logs.Entries)
-                .Any(e => e.Message.Contains(check.Id) && e.Message.Contains("not bound: Replayed"))),
-            20, "the left submit's check to find the replay");
-        using var another = await SubmitAsync(Guid.NewGuid().ToString());
-
-        // One inference runs: one slot of two is held and one submit of two counted today, so
-        // another submit is admitted, and counted (the day's count given back once, not twice).
-        Assert.True(another.StatusCode == HttpStatusCode.Accepted, await another.Content.ReadAsStringAsync());
-        var usageKeys = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageKeys>();
-        Assert.Equal(2, (long)await redis.Database.StringGetAsync(usageKeys.DailySubmits("bob", Reka.Gateway.Usage.UsageKeys.Day(Stack.Clock.GetUtcNow()))));
+                .Any(e => e.Message.Contains(check.Id) && e.Message.Contains(outcome))),
+            20, $"the check of {check.Id} to end with \"{outcome}\"");
     }
 
     [Theory]

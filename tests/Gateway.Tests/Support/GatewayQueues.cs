@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Reka.Gateway.Usage;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Delivery;
 using Reka.Gateway.Infrastructure.Queues;
@@ -22,7 +24,8 @@ public static class GatewayQueues
     {
         using var store = TestStores.New(new RedisOptions { Configuration = settings["Redis:Configuration"]!, KeyPrefix = settings["Redis:KeyPrefix"]! });
         using var deliveries = new Deliveries(store, Options.Create(new DeliveryOptions()), TimeProvider.System);
-        var callbacks = new CallbackInbox(store, new RequestRecords(store, Options.Create(new CacheOptions())), Options.Create(new WebhooksOptions()), TimeProvider.System);
+        var usage = new UsageLedger(new UsageKeys(store), store, Options.Create(new UsageOptions()), TimeProvider.System, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
+        var callbacks = new CallbackInbox(store, new RequestRecords(store, Options.Create(new CacheOptions())), usage, Options.Create(new WebhooksOptions()), TimeProvider.System);
         DurableQueue[] queues = [callbacks.Queue, deliveries.FanOutQueue, deliveries.Queue];
         var left = new Dictionary<string, long>();
         await Eventually.ThatAsync(async () =>

@@ -7,7 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Reka.Gateway.Tests.Support;
 
 /// <summary>What the upstream received.</summary>
-public sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, byte[] Body, long BodyLength);
+public sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, byte[] Body, long BodyLength)
+{
+    /// <summary>The path and query of the gateway's callback URL in a submit's body (its <c>webhook_url</c>).</summary>
+    public string CallbackPath => new Uri(System.Text.Json.JsonDocument.Parse(Body).RootElement.GetProperty("webhook_url").GetString()!).PathAndQuery;
+}
 
 /// <summary>
 /// A real Kestrel host on loopback standing in for Reka: it records every request it gets and

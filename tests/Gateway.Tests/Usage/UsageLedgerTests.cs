@@ -13,7 +13,7 @@ public sealed class UsageLedgerTests
         using var store = (await RedisServer.Shared).NewStore();
         var keys = new UsageKeys(store);
         var clock = new TestClock();
-        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, NullLogger<UsageLedger>.Instance);
+        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
         // Two threads count while the test flushes 20 times: a count that lands while a flush
         // takes the counters must end up in Redis, in that flush or the next.
         const int Flushes = 20;
@@ -58,7 +58,7 @@ public sealed class UsageLedgerTests
         using var store = TestStores.New(new RedisOptions { Configuration = server.Configuration, KeyPrefix = "usage:", OperationTimeoutSeconds = 0.5 });
         var keys = new UsageKeys(store);
         var clock = new TestClock();
-        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, NullLogger<UsageLedger>.Instance);
+        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
         var daily = keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow()));
         async Task<double> SubmitsAsync() => (double)await store.Database.HashGetAsync(daily, UsageFields.Submits);
         ledger.Count("alice", UsageFields.Submits);

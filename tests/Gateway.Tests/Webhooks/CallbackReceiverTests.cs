@@ -32,11 +32,8 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
     {
         Upstream.AcceptSubmitsAs(_requestId);
         await Alice.SubmitAsync();
-        return CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+        return Upstream.Requests.Last(r => r.Method == "POST").CallbackPath;
     }
-
-    private static string CallbackPathOf(RecordedRequest submit) =>
-        new Uri(System.Text.Json.JsonDocument.Parse(submit.Body).RootElement.GetProperty("webhook_url").GetString()!).PathAndQuery;
 
     // "Nothing is stored" is about the whole store: these tests have a gateway, and a key prefix, of
     // their own; what it holds before the callback is what the gateway wrote at start (the
@@ -156,7 +153,7 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         };
         using var submitted = await Alice.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
-        return CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+        return Upstream.Requests.Last(r => r.Method == "POST").CallbackPath;
     }
 
     /// <summary>A gateway that plans a look at each bound request, as by default (not due on the test's clock).</summary>
@@ -181,7 +178,7 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
             await context.Response.WriteAsJsonAsync(new { request_id = _requestId, status = "IN_QUEUE" });
         };
         await alice.SubmitAsync();
-        var path = CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+        var path = Upstream.Requests.Last(r => r.Method == "POST").CallbackPath;
         var (redis, marks) = CallbackMarks(gateway);
         var records = gateway.Services.GetRequiredService<RequestRecords>();
         var queue = gateway.Services.GetRequiredService<CallbackInbox>().Queue;
@@ -225,7 +222,7 @@ public sealed class CallbackReceiverTests : RecordingStackTests, IDisposable
         };
         using var submitted = await bob.PostAsJsonAsync("/v2/inference/sora-2-pro/image-to-video", new { input = new { prompt = "a fox" } });
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
-        var bobsPath = CallbackPathOf(Upstream.Requests.Last(r => r.Method == "POST"));
+        var bobsPath = Upstream.Requests.Last(r => r.Method == "POST").CallbackPath;
 
         var response = await reka.PostAsync(bobsPath, Json(Callback("COMPLETED")));
 
