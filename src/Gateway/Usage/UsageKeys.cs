@@ -16,7 +16,7 @@ internal sealed class UsageKeys(RedisStore redis)
     /// <summary>A client's usage of one day: a hash of counters (<see cref="UsageFields"/>).</summary>
     public RedisKey Daily(string client, string day) => redis.KeyFor("usage:" + day, client);
 
-    /// <summary>The id of the last batch of a client's day that one replica process added (so that a batch sent again is not added twice).</summary>
+    /// <summary>The id of the last batch of a client's day that one replica process added (so that a batch sent again is not added twice), kept 2 days.</summary>
     public RedisKey Flushed(string client, string day, string replica) => redis.KeyFor("usage-flushed:" + day + ":" + replica, client);
 
     /// <summary>Marks an event already counted for its client (so a repeat is not counted twice).</summary>

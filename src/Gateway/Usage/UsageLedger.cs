@@ -63,16 +63,21 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
     }
 
     // KEYS: the day's usage, the id of this replica's last batch added to it; ARGV: TTL seconds,
-    // the batch's id, then field/amount pairs. One call per client and day: its counters are added
-    // together or not at all, and a batch already added (its first try timed out after Redis ran
-    // it) is not added again.
+    // the batch's id, the id's TTL seconds, then field/amount pairs. One call per client and day:
+    // its counters are added together or not at all, and a batch already added (its first try
+    // timed out after Redis ran it, or ran late on a connection the client had dropped) is not
+    // added again: a replica's ids only grow.
     private const string AddScript = """
-        if redis.call('GET', KEYS[2]) == ARGV[2] then return 0 end
-        for i = 3, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return 0 end
+        for i = 4, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
         redis.call('EXPIRE', KEYS[1], ARGV[1])
-        redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
+        redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
         return 1
         """;
+
+    // How long a batch id is remembered: far longer than Redis stays away while a replica keeps
+    // retrying, and short enough that a replica's restarts and scale-outs leave few ids behind.
+    private static readonly TimeSpan BatchIdTtl = TimeSpan.FromDays(2);
 
     // One client's counts of one day, sent as one script call. A batch whose call failed may have
     // been added all the same (a timeout tells nothing), so it is sent again as it is, with its id,
@@ -84,7 +89,7 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
     private readonly string _replica = Guid.NewGuid().ToString("N");
     private long _lastBatchId;
 
-    /// <summary>Adds what was counted since the last flush to Redis.</summary>
+    /// <summary>Adds what was counted since the last flush to Redis; what Redis did not take is kept for the next flush.</summary>
     public async Task FlushAsync()
     {
         await _flushing.WaitAsync();
@@ -133,8 +138,10 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
             {
                 await writes[i];
             }
-            catch (Exception e) when (RedisStore.IsUnavailable(e) || e is ObjectDisposedException)
+            catch (Exception e) when (RedisStore.IsUnavailable(e) || e is RedisException or ObjectDisposedException)
             {
+                // Any Redis error, not only "unavailable": the counts are kept, and the flush loop
+                // (a background service, which an exception would stop) goes on.
                 _unconfirmed.Add(batches[i]);
                 GatewayLog.UsageNotFlushed(logger, batches[i].Counts.Length, e.GetType().Name);
             }
@@ -143,5 +150,5 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
 
     private async Task WriteAsync(IDatabase db, Batch batch) =>
         await db.ScriptEvaluateAsync(AddScript, [keys.Daily(batch.Client, batch.Day), keys.Flushed(batch.Client, batch.Day, _replica)],
-            [(long)options.Value.Retention.TotalSeconds, batch.Id, .. batch.Counts.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })]);
+            [(long)options.Value.Retention.TotalSeconds, batch.Id, (long)BatchIdTtl.TotalSeconds, .. batch.Counts.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })]);
 }

@@ -60,6 +60,8 @@ public sealed class UsageLedgerTests
         var clock = new TestClock();
         var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
         var daily = keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow()));
+        // Connected first: a call waiting for the connection counts that wait against its 0.5 s.
+        await Eventually.ThatAsync(() => Task.FromResult(store.Database.Multiplexer.IsConnected), 20, "the store to connect");
         async Task<double> SubmitsAsync() => (double)await store.Database.HashGetAsync(daily, UsageFields.Submits);
         ledger.Count("alice", UsageFields.Submits);
         await ledger.FlushAsync();
@@ -84,5 +86,32 @@ public sealed class UsageLedgerTests
         ledger.Count("alice", UsageFields.Submits, 4);
         await ledger.FlushAsync();
         Assert.Equal(7, await SubmitsAsync());
+    }
+
+    [Fact]
+    public async Task ABatchRedisNeverGot_IsAddedOnce_WhenRedisIsBack()
+    {
+        await using var server = await RedisServer.StartAsync(appendOnly: true);
+        using var store = TestStores.New(new RedisOptions { Configuration = server.Configuration, KeyPrefix = "usage:", OperationTimeoutSeconds = 0.5 });
+        var keys = new UsageKeys(store);
+        var clock = new TestClock();
+        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
+        var daily = keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow()));
+        // Connected first: a call waiting for the connection counts that wait against its 0.5 s.
+        await Eventually.ThatAsync(() => Task.FromResult(store.Database.Multiplexer.IsConnected), 20, "the store to connect");
+        ledger.Count("alice", UsageFields.Submits);
+        await ledger.FlushAsync();
+
+        // Redis gone: the flush fails, its batch is kept, and counts made meanwhile wait behind it.
+        await server.StopAsync();
+        ledger.Count("alice", UsageFields.Submits, 2);
+        await ledger.FlushAsync();
+        ledger.Count("alice", UsageFields.Submits, 4);
+        await server.RestartAsync();
+        await Eventually.ThatAsync(() => Task.FromResult(store.Database.Multiplexer.IsConnected), 20, "the store to reconnect");
+        await ledger.FlushAsync();
+        await ledger.FlushAsync();
+
+        Assert.Equal(7, (double)await store.Database.HashGetAsync(daily, UsageFields.Submits));
     }
 }
