@@ -104,7 +104,7 @@ internal sealed class SubmissionCheckWorker(
             requestId = answer.IsSuccess ? InferenceJson.ReadTopLevelString(answer.Body, "request_id") : null;
             if (requestId is null || !RequestIds.IsValid(requestId))
             {
-                await GiveBackAsync(submission.Owner, submissionId);
+                await GiveBackAsync(submission, submissionId);
                 await FinishAsync(job, submissionId, null, $"Reka answered {answer.Status} without a request: nothing was started");
                 return;
             }
@@ -125,25 +125,17 @@ internal sealed class SubmissionCheckWorker(
         {
             // Another submit holds the request (a retry under the same key, or another client's):
             // this one started nothing of its own, and its slot would otherwise wait out Usage:InFlightTimeout.
-            await GiveBackAsync(submission.Owner, submissionId);
+            await GiveBackAsync(submission, submissionId);
         }
         await FinishAsync(job, submissionId, requestId, outcome == BindOutcome.Bound ? "bound to its owner, checked with Reka" : $"not bound: {outcome}");
     }
 
     // Nothing of the submission's own started: its slot among the inferences in flight is given
-    // back, and its day's submit when its record still holds the day it counted on (taken out, so
-    // that a check run twice, or the submit's own release before it, gives it back once).
-    private async Task GiveBackAsync(string owner, string submissionId)
-    {
-        if (await records.TakeQuotaDayAsync(submissionId) is { } day)
-        {
-            await quotas.ReleaseAsync(new QuotaReservation(owner, submissionId, day, DailyCounted: true));
-        }
-        else
-        {
-            await quotas.EndAsync(owner, submissionId);
-        }
-    }
+    // back, and its day's submit when one was counted (once, however often it is given back).
+    private Task GiveBackAsync(SubmissionState submission, string submissionId) =>
+        submission.QuotaDay is { } day
+            ? quotas.ReleaseAsync(new QuotaReservation(submission.Owner, submissionId, day, DailyCounted: true))
+            : quotas.EndAsync(submission.Owner, submissionId);
 
     private async Task FinishAsync(LeasedJob job, string submissionId, string? requestId, string outcome)
     {

@@ -299,9 +299,7 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         }
         try
         {
-            // Taken from the record too, so that its check, should it run, does not give it back again.
-            var taking = reservation.DailyCounted ? records.TakeQuotaDayAsync(pending.SubmissionId) : Task.FromResult<string?>(null);
-            await Task.WhenAll(taking, quotas.ReleaseAsync(reservation));
+            await quotas.ReleaseAsync(reservation);
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {

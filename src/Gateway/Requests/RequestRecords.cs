@@ -21,7 +21,8 @@ internal sealed record Submission(string Owner, string? Subscriber, string Endpo
 /// <param name="RequestId">The request bound to it, or null.</param>
 /// <param name="IdempotencyKey">Its <c>Idempotency-Key</c>.</param>
 /// <param name="Body">Its body as sent upstream; null once the request is bound.</param>
-internal sealed record SubmissionState(string Owner, string EndpointId, string? RequestId, string? IdempotencyKey, byte[]? Body);
+/// <param name="QuotaDay">The UTC day on which its client's <c>daily_submits</c> counted it, or null.</param>
+internal sealed record SubmissionState(string Owner, string EndpointId, string? RequestId, string? IdempotencyKey, byte[]? Body, string? QuotaDay);
 
 /// <summary>What the gateway knows of one request: who owns it, where its own webhook goes, which submit made it.</summary>
 internal sealed record RequestRecord(string? Owner, string? Subscriber, string? EndpointId, string? TraceParent, string? SubmissionId);
@@ -168,32 +169,17 @@ internal sealed class RequestRecords(RedisStore redis, IOptions<CacheOptions> ca
     /// <exception cref="RedisException">Redis failed.</exception>
     public Task ForgetBodyAsync(string submissionId) => redis.Database.HashDeleteAsync(SubmissionKey(submissionId), Body);
 
-    // KEYS: submission. Reads and removes its quota day: whoever takes it gives the day's count back.
-    private const string TakeQuotaDayScript = $$"""
-        local day = redis.call('HGET', KEYS[1], '{{QuotaDay}}')
-        if day then redis.call('HDEL', KEYS[1], '{{QuotaDay}}') end
-        return day
-        """;
-
-    /// <summary>
-    /// Takes the day on which a submission counted against its client's <c>daily_submits</c> out of
-    /// its record: null when none did, or when it was taken before, so that the count is given back once.
-    /// </summary>
-    /// <exception cref="RedisException">Redis failed.</exception>
-    public async Task<string?> TakeQuotaDayAsync(string submissionId) =>
-        (string?)await redis.Database.ScriptEvaluateAsync(TakeQuotaDayScript, [SubmissionKey(submissionId)]);
-
     /// <summary>A submission's record, or null when there is none (expired, or lost with Redis' data).</summary>
     /// <exception cref="RedisException">Redis failed.</exception>
     public async Task<SubmissionState?> GetSubmissionAsync(string submissionId)
     {
-        var values = await redis.Database.HashGetAsync(SubmissionKey(submissionId), [Owner, EndpointId, RequestId, IdempotencyKey, Body]);
+        var values = await redis.Database.HashGetAsync(SubmissionKey(submissionId), [Owner, EndpointId, RequestId, IdempotencyKey, Body, QuotaDay]);
         if (values[0].IsNull)
         {
             return null;
         }
         static string? Text(RedisValue value) => value.IsNullOrEmpty ? null : (string?)value;
-        return new SubmissionState((string)values[0]!, (string?)values[1] ?? "", Text(values[2]), Text(values[3]), values[4].IsNull ? null : (byte[])values[4]!);
+        return new SubmissionState((string)values[0]!, (string?)values[1] ?? "", Text(values[2]), Text(values[3]), values[4].IsNull ? null : (byte[])values[4]!, Text(values[5]));
     }
 
     /// <summary>

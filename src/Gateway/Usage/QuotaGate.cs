@@ -42,10 +42,15 @@ internal sealed class QuotaGate(UsageKeys keys, RedisStore redis, IOptions<Usage
         return 'ok'
         """;
 
-    // KEYS: in flight, day's submits; ARGV: submission id, undo the day's count (1/0).
+    // KEYS: in flight, day's submits, day's submits given back; ARGV: submission id, undo the
+    // day's count (1/0), TTL of the day's keys (s). A submission's count is given back once,
+    // whichever of the submit's path and its check (or both, or a retry) gives it back.
     private const string ReleaseScript = """
         redis.call('ZREM', KEYS[1], ARGV[1])
-        if ARGV[2] == '1' and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+        if ARGV[2] == '1' and redis.call('SADD', KEYS[3], ARGV[1]) == 1 then
+          redis.call('EXPIRE', KEYS[3], ARGV[3])
+          if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+        end
         return 1
         """;
 
@@ -67,7 +72,7 @@ internal sealed class QuotaGate(UsageKeys keys, RedisStore redis, IOptions<Usage
         [
             now.ToUnixTimeMilliseconds(), (now - options.Value.InFlightTimeout).ToUnixTimeMilliseconds(),
             quotas.MaxInFlight?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
-            quotas.DailySubmits?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", submissionId, 2 * 86_400,
+            quotas.DailySubmits?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", submissionId, DayKeysTtlSeconds,
         ]);
         var untilTomorrow = Math.Max(1, (int)Math.Ceiling((tomorrow - now).TotalSeconds));
         return outcome switch
@@ -88,8 +93,12 @@ internal sealed class QuotaGate(UsageKeys keys, RedisStore redis, IOptions<Usage
     /// </summary>
     /// <exception cref="StackExchange.Redis.RedisException">Redis failed.</exception>
     public Task ReleaseAsync(QuotaReservation reservation) =>
-        redis.Database.ScriptEvaluateAsync(ReleaseScript, [keys.InFlight(reservation.Client), keys.DailySubmits(reservation.Client, reservation.Day)],
-            [reservation.SubmissionId, reservation.DailyCounted ? "1" : "0"]);
+        redis.Database.ScriptEvaluateAsync(ReleaseScript,
+            [keys.InFlight(reservation.Client), keys.DailySubmits(reservation.Client, reservation.Day), keys.DailyGivenBack(reservation.Client, reservation.Day)],
+            [reservation.SubmissionId, reservation.DailyCounted ? "1" : "0", DayKeysTtlSeconds]);
+
+    // A day's counters outlive the day by one, for the submits that end or are given back after midnight.
+    private const int DayKeysTtlSeconds = 2 * 86_400;
 
     /// <summary>Ends the slot of <paramref name="submissionId"/> among <paramref name="client"/>'s inferences in flight.</summary>
     /// <exception cref="StackExchange.Redis.RedisException">Redis failed.</exception>

@@ -27,6 +27,9 @@ internal sealed class UsageKeys(RedisStore redis)
 
     /// <summary>A client's submits admitted on one UTC day.</summary>
     public RedisKey DailySubmits(string client, string day) => redis.KeyFor("quota-submits:" + day, client);
+
+    /// <summary>The submission ids whose count among a client's submits of one UTC day was given back (so that each is given back once).</summary>
+    public RedisKey DailyGivenBack(string client, string day) => redis.KeyFor("quota-given-back:" + day, client);
 }
 
 /// <summary>The counters of a day's usage: a kind and, for some, what it is counted by.</summary>
