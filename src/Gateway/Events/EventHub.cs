@@ -112,9 +112,17 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // An event published while this replica's subscription was down never arrives: every
-        // waiter is woken to look at the cache again, and goes on waiting if its result is not there.
-        redis.SubscriptionRestored += WakeAllWaiters;
-        stoppingToken.Register(() => redis.SubscriptionRestored -= WakeAllWaiters);
+        // waiter is woken to look at the cache again, and goes on waiting if its result is not
+        // there. Woken again a second later: the client subscribes the channel again as it
+        // reconnects, and the connection's restored event can come before that subscription.
+        void Restored()
+        {
+            WakeAllWaiters();
+            _ = Task.Delay(ResubscribeGrace, stoppingToken).ContinueWith(_ => WakeAllWaiters(), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
+        redis.SubscriptionRestored += Restored;
+        stoppingToken.Register(() => redis.SubscriptionRestored -= Restored);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -129,6 +137,8 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
             }
         }
     }
+
+    private static readonly TimeSpan ResubscribeGrace = TimeSpan.FromSeconds(1);
 
     private void WakeAllWaiters()
     {
@@ -200,8 +210,8 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
     internal sealed class Waiter(Task<bool> signal, Action unregister) : IDisposable
     {
         /// <summary>
-        /// Completes with true when the event arrives, or with false when the replica subscribed
-        /// again after losing its subscription (the event may have been published meanwhile).
+        /// Completes with true when the event arrives, or with false when the replica's lost
+        /// subscription is back (the event may have been published meanwhile).
         /// </summary>
         public Task<bool> Signal => signal;
 

@@ -32,8 +32,9 @@ internal sealed class RedisConnection : IDisposable
     public event Action? Connected;
 
     /// <summary>
-    /// Raised when the pub/sub connection is back after it was lost: the client has subscribed
-    /// again, and what was published meanwhile never reached this replica.
+    /// Raised when the pub/sub connection is back after it was lost: what was published meanwhile
+    /// never reached this replica. The client subscribes its channels again as it reconnects, not
+    /// necessarily before this is raised.
     /// </summary>
     public event Action? SubscriptionRestored;
 

@@ -40,7 +40,7 @@ internal sealed class RedisStore : IDisposable
         remove => _connection.Connected -= value;
     }
 
-    /// <summary>Raised when the pub/sub connection is back after it was lost (what was published meanwhile never arrived).</summary>
+    /// <summary>Raised when the pub/sub connection is back after it was lost (what was published meanwhile never arrived; the channels are subscribed again about then).</summary>
     public event Action? SubscriptionRestored
     {
         add => _connection.SubscriptionRestored += value;
