@@ -191,8 +191,8 @@ internal static class InferenceApi
                 {
                     return;
                 }
-                // Woken by the replica subscribing again, not by the event: the cache is read
-                // again, and the wait goes on for the time left.
+                // Woken because the replica's lost subscription is back, not by the event: the
+                // cache is read again, and the wait goes on for the time left.
                 if (!waiter.Signal.IsCompletedSuccessfully || waiter.Signal.Result)
                 {
                     break;

@@ -200,21 +200,17 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
         }
         catch (Exception e) when (RedisStore.IsUnavailable(e))
         {
-            // Kept as new: an inference was most likely started; its end frees its quota slot.
-            if (bind is not { } done)
+            if (bind is null)
             {
-                // Counted by the check's bind (or the callback's) unless this one went through.
+                // Kept as new: an inference was most likely started; its end frees its quota slot.
+                // The check's bind (or the callback's) counts it, unless this one went through
+                // and only its response was lost; then nothing does.
                 GatewayLog.SubmissionNotBound(logger, requestId, e.GetType().Name);
+                return body;
             }
-            else
-            {
-                GatewayLog.SubmissionCheckKept(logger, requestId, e.GetType().Name);
-                if (done.First)
-                {
-                    usage.CountSubmit(client, pending.EndpointId);
-                }
-            }
-            return body;
+            // Bound, its check kept: the outcome is dealt with below all the same (another
+            // client's request is never answered to this one).
+            GatewayLog.SubmissionCheckKept(logger, requestId, e.GetType().Name);
         }
         switch (bind.Value.Outcome)
         {
@@ -234,9 +230,14 @@ internal sealed class Submissions(RequestRecords records, SubmissionChecks check
                     usage.CountSubmit(client, pending.EndpointId);
                 }
                 break;
-            default:
-                GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone or names another request");
+            case BindOutcome.UnknownSubmission:
+                // Nothing else will bind it: counted here.
+                GatewayLog.SubmissionNotBound(logger, requestId, "its record is gone");
                 usage.CountSubmit(client, pending.EndpointId);
+                break;
+            default:
+                // Its check or callback bound it to another request, and counted it then.
+                GatewayLog.SubmissionNotBound(logger, requestId, "its record names another request");
                 break;
         }
         return body;

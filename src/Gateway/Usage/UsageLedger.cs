@@ -21,8 +21,6 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
     public void Count(string client, string field, double amount = 1) =>
         _pending.AddOrUpdate((client, Today(), field), static (_, amount) => amount, static (_, total, amount) => total + amount, amount);
 
-    // The day's key part, formatted once a day rather than on every count (a reference, so that
-    // threads swap it whole).
     /// <summary>Counts a submit that started an inference, in usage and in the <c>gateway.submits</c> metric.</summary>
     public void CountSubmit(string client, string endpointId)
     {
@@ -30,6 +28,8 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
         metrics.Submitted(client, endpointId);
     }
 
+    // The day's key part, formatted once a day rather than on every count (a reference, so that
+    // threads swap it whole).
     private sealed record FormattedDay(int Number, string Text);
 
     private FormattedDay _today = new(-1, "");

@@ -336,12 +336,43 @@ public sealed class UpstreamFaultTests(RecordingStack stack) : RecordingStackTes
         Assert.True(callback.IsSuccessStatusCode, $"callback answered {callback.StatusCode}");
         await RunCheckAsync(gateway, _ => true, "bound to its owner");
 
-        var usage = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageLedger>();
-        await usage.FlushAsync();
+        Assert.Equal("submits:sam3/image-to-bbox=1", await SubmitsCountedAsync(gateway, "bob"));
+    }
+
+    [Fact]
+    public async Task Submit_WhoseCallbackBindsItBeforeItsAnswerIsRead_IsCountedInUsageOnce()
+    {
+        var gateway = await Stack.StartGatewayAsync();
+        using var reka = gateway.CreateClient();
+        Upstream.Respond = async context =>
+        {
+            if (context.Request.Method != "POST")
+            {
+                context.Response.StatusCode = 404; // the callback job's questions: not this test's
+                return;
+            }
+            // Reka calls back before its answer to the submit is read (a quick inference, say).
+            using var callback = await reka.PostAsync(Upstream.Requests.Last(r => r.Method == "POST").CallbackPath,
+                new StringContent("""{"request_id":"req-quick","status":"COMPLETED"}""", System.Text.Encoding.UTF8, "application/json"));
+            context.Response.StatusCode = callback.IsSuccessStatusCode ? 202 : 500;
+            await context.Response.WriteAsJsonAsync(new { request_id = "req-quick", status = "IN_QUEUE" });
+        };
+        using var bob = gateway.CreateClient(TestClients.Bob);
+
+        using var submitted = await bob.PostAsync("/v2/inference/sam3/image-to-bbox", JsonContent.Create(new { input = new { image_url = "https://x/y.png" } }));
+
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode); // and so was the callback
+        Assert.Equal("submits:sam3/image-to-bbox=1", await SubmitsCountedAsync(gateway, "bob"));
+    }
+
+    // The client's submits counted today in usage, flushed: "field=count", comma-separated.
+    private async Task<string> SubmitsCountedAsync(GatewayHost gateway, string client)
+    {
+        await gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageLedger>().FlushAsync();
         var keys = gateway.Services.GetRequiredService<Reka.Gateway.Usage.UsageKeys>();
         var redis = gateway.Services.GetRequiredService<RedisStore>();
-        var day = await redis.Database.HashGetAllAsync(keys.Daily("bob", Reka.Gateway.Usage.UsageKeys.Day(Stack.Clock.GetUtcNow())));
-        Assert.Equal("submits:sam3/image-to-bbox=1", string.Join(",", day.Where(e => e.Name.StartsWith("submits")).Select(e => $"{e.Name}={e.Value}")));
+        var day = await redis.Database.HashGetAllAsync(keys.Daily(client, Reka.Gateway.Usage.UsageKeys.Day(Stack.Clock.GetUtcNow())));
+        return string.Join(",", day.Where(e => e.Name.StartsWith("submits")).Select(e => $"{e.Name}={e.Value}"));
     }
 
     // Makes the one submission check of gateway's store whose submission matches due now, and
