@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Reka.Gateway.Infrastructure.Redis;
 using Reka.Gateway.Usage;
+using StackExchange.Redis;
 
 namespace Reka.Gateway.Tests.Usage;
 
@@ -55,13 +56,8 @@ public sealed class UsageLedgerTests
     public async Task ABatchWhoseCallTimedOutAfterRedisTookIt_IsAddedOnce()
     {
         await using var server = await RedisServer.StartAsync();
-        using var store = TestStores.New(new RedisOptions { Configuration = server.Configuration, KeyPrefix = "usage:", OperationTimeoutSeconds = 0.5 });
-        var keys = new UsageKeys(store);
-        var clock = new TestClock();
-        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
-        var daily = keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow()));
-        // Connected first: a call waiting for the connection counts that wait against its 0.5 s.
-        await Eventually.ThatAsync(() => Task.FromResult(store.Database.Multiplexer.IsConnected), 20, "the store to connect");
+        var (store, ledger, daily) = await LedgerOnAsync(server);
+        using var _ = store;
         async Task<double> SubmitsAsync() => (double)await store.Database.HashGetAsync(daily, UsageFields.Submits);
         ledger.Count("alice", UsageFields.Submits);
         await ledger.FlushAsync();
@@ -92,13 +88,8 @@ public sealed class UsageLedgerTests
     public async Task ABatchRedisNeverGot_IsAddedOnce_WhenRedisIsBack()
     {
         await using var server = await RedisServer.StartAsync(appendOnly: true);
-        using var store = TestStores.New(new RedisOptions { Configuration = server.Configuration, KeyPrefix = "usage:", OperationTimeoutSeconds = 0.5 });
-        var keys = new UsageKeys(store);
-        var clock = new TestClock();
-        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
-        var daily = keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow()));
-        // Connected first: a call waiting for the connection counts that wait against its 0.5 s.
-        await Eventually.ThatAsync(() => Task.FromResult(store.Database.Multiplexer.IsConnected), 20, "the store to connect");
+        var (store, ledger, daily) = await LedgerOnAsync(server);
+        using var _ = store;
         ledger.Count("alice", UsageFields.Submits);
         await ledger.FlushAsync();
 
@@ -113,5 +104,17 @@ public sealed class UsageLedgerTests
         await ledger.FlushAsync();
 
         Assert.Equal(7, (double)await store.Database.HashGetAsync(daily, UsageFields.Submits));
+    }
+
+    // A ledger on server whose Redis calls time out after 0.5 s, connected (a call waiting for the
+    // connection counts that wait against its 0.5 s), and the key of alice's usage today.
+    private static async Task<(RedisStore Store, UsageLedger Ledger, RedisKey Daily)> LedgerOnAsync(RedisServer server)
+    {
+        var store = TestStores.New(new RedisOptions { Configuration = server.Configuration, KeyPrefix = "usage:", OperationTimeoutSeconds = 0.5 });
+        var keys = new UsageKeys(store);
+        var clock = new TestClock();
+        var ledger = new UsageLedger(keys, store, Options.Create(new UsageOptions()), clock, TestStores.Metrics, NullLogger<UsageLedger>.Instance);
+        await Eventually.ThatAsync(() => Task.FromResult(store.Database.Multiplexer.IsConnected), 20, "the store to connect");
+        return (store, ledger, keys.Daily("alice", UsageKeys.Day(clock.GetUtcNow())));
     }
 }
