@@ -27,6 +27,9 @@ internal sealed record PublishedEvent(string Id, string Type, string RequestId, 
 /// </summary>
 internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gateway, ILogger<EventHub> logger) : BackgroundService, ICompletedInferenceConsumer
 {
+    // How long after its pub/sub connection is back the replica wakes its waiters again.
+    private static readonly TimeSpan ResubscribeGrace = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, WaiterSet> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<PublishedEvent>, Func<PublishedEvent, bool>> _listeners = new();
     private readonly PartitionedRateLimiter<string> _streams = PartitionedRateLimiter.Create<string, string>(client =>
@@ -118,8 +121,15 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
         void Restored()
         {
             WakeAllWaiters();
-            _ = Task.Delay(ResubscribeGrace, stoppingToken).ContinueWith(_ => WakeAllWaiters(), CancellationToken.None,
-                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            _ = WakeAgainAsync();
+        }
+        async Task WakeAgainAsync()
+        {
+            await Task.Delay(ResubscribeGrace, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!stoppingToken.IsCancellationRequested)
+            {
+                WakeAllWaiters();
+            }
         }
         redis.SubscriptionRestored += Restored;
         stoppingToken.Register(() => redis.SubscriptionRestored -= Restored);
@@ -137,8 +147,6 @@ internal sealed class EventHub(RedisStore redis, IOptions<GatewayOptions> gatewa
             }
         }
     }
-
-    private static readonly TimeSpan ResubscribeGrace = TimeSpan.FromSeconds(1);
 
     private void WakeAllWaiters()
     {

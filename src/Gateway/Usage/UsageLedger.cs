@@ -82,7 +82,7 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
     // One client's counts of one day, sent as one script call. A batch whose call failed may have
     // been added all the same (a timeout tells nothing), so it is sent again as it is, with its id,
     // before anything newer of its client and day.
-    private sealed record Batch(string Client, string Day, long Id, KeyValuePair<(string Client, string Day, string Field), double>[] Counts);
+    private sealed record Batch(string Client, string Day, long Id, (string Field, double Amount)[] Counts);
 
     private readonly List<Batch> _unconfirmed = [];
     private readonly SemaphoreSlim _flushing = new(1, 1);
@@ -118,7 +118,7 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
                 }
             }
             await WriteAsync(counted.GroupBy(c => (c.Key.Client, c.Key.Day))
-                .Select(day => new Batch(day.Key.Client, day.Key.Day, ++_lastBatchId, day.ToArray())).ToArray());
+                .Select(day => new Batch(day.Key.Client, day.Key.Day, ++_lastBatchId, [.. day.Select(c => (c.Key.Field, c.Value))])).ToArray());
         }
         finally
         {
@@ -138,7 +138,7 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
             {
                 await writes[i];
             }
-            catch (Exception e) when (RedisStore.IsUnavailable(e) || e is RedisException or ObjectDisposedException)
+            catch (Exception e) when (e is RedisException or RedisTimeoutException or ObjectDisposedException)
             {
                 // Any Redis error, not only "unavailable": the counts are kept, and the flush loop
                 // (a background service, which an exception would stop) goes on.
@@ -150,5 +150,5 @@ internal sealed class UsageLedger(UsageKeys keys, RedisStore redis, IOptions<Usa
 
     private async Task WriteAsync(IDatabase db, Batch batch) =>
         await db.ScriptEvaluateAsync(AddScript, [keys.Daily(batch.Client, batch.Day), keys.Flushed(batch.Client, batch.Day, _replica)],
-            [(long)options.Value.Retention.TotalSeconds, batch.Id, (long)BatchIdTtl.TotalSeconds, .. batch.Counts.SelectMany(d => new RedisValue[] { d.Key.Field, d.Value })]);
+            [(long)options.Value.Retention.TotalSeconds, batch.Id, (long)BatchIdTtl.TotalSeconds, .. batch.Counts.SelectMany(c => new RedisValue[] { c.Field, c.Amount })]);
 }
