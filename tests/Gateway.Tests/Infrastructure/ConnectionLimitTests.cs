@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace Reka.Gateway.Tests.Infrastructure;
 
@@ -56,20 +57,46 @@ public sealed class ConnectionLimitTests(RecordingStack stack) : RecordingStackT
     }
 
     // The status line of GET /healthz on this connection (kept alive), or null when the gateway
-    // closed the connection without an answer.
+    // closed the connection without an answer. The whole response is read, however the socket
+    // splits it, so that the next call on the connection starts at the next response.
     private static async Task<string?> HealthzAsync(TcpClient connection)
     {
         var stream = connection.GetStream();
         try
         {
             await stream.WriteAsync("GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"u8.ToArray());
+            var response = new StringBuilder();
             var buffer = new byte[4096];
-            var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-            return read == 0 ? null : Encoding.ASCII.GetString(buffer, 0, read).Split("\r\n")[0];
+            while (!IsComplete(response.ToString()))
+            {
+                var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                if (read == 0)
+                {
+                    return response.Length == 0 ? null : throw new InvalidOperationException($"closed in the middle of a response: {response}");
+                }
+                response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+            return response.ToString().Split("\r\n")[0];
         }
         catch (IOException)
         {
             return null; // reset by the gateway
         }
+    }
+
+    // Whether a response's head and body (by Content-Length, or chunks up to the last) have all come.
+    private static bool IsComplete(string response)
+    {
+        var end = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (end < 0)
+        {
+            return false;
+        }
+        var head = response[..end];
+        var body = response[(end + 4)..];
+        var length = head.Split("\r\n").FirstOrDefault(h => h.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
+        return length is not null
+            ? body.Length >= int.Parse(length["Content-Length:".Length..].Trim())
+            : !head.Contains("chunked", StringComparison.OrdinalIgnoreCase) || body.EndsWith("0\r\n\r\n", StringComparison.Ordinal);
     }
 }
